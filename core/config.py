@@ -1,0 +1,174 @@
+"""Settings: read once from an optional TOML file and `PERSONA_MCP_*` environment variables.
+
+Every setting has one line of documentation, a default and an environment variable; the README's
+settings table lists the same. Environment variables win over the TOML file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from core.errors import PersonaMCPError, show_value
+
+__all__ = ["NAMESPACES", "ConfigError", "Settings", "load_settings"]
+
+NAMESPACES: tuple[str, ...] = (
+    "persona",
+    "memory",
+    "relationship",
+    "emotional",
+    "conversation",
+    "system",
+    "state",
+)
+
+
+class ConfigError(PersonaMCPError):
+    """A setting has a value the server cannot start with."""
+
+
+class Settings(BaseModel):
+    """Everything the server can be told, with defaults that work on a laptop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("persona-mcp", appauthor=False)),
+        description="Folder holding persona.db and the vector index; created on first start.",
+    )
+    default_persona: str = Field(
+        "aria", description="Persona used when a call names none and the session switched to none."
+    )
+    toolsets: tuple[str, ...] = Field(NAMESPACES, description="Tool namespaces to register.")
+    tool_separator: Literal[".", "_"] = Field(
+        ".", description="Separator between namespace and tool name: persona.list or persona_list."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
+    seed_personas: bool = Field(True, description="Seed the shipped personas into a new database.")
+    http_host: str = Field("127.0.0.1", description="Address the HTTP transport binds.")
+    http_port: int = Field(8000, ge=1, le=65535, description="Port the HTTP transport binds.")
+    token: SecretStr | None = Field(None, description="Bearer token HTTP clients must send (none: no auth).")
+    allowed_hosts: tuple[str, ...] = Field(
+        (), description="Extra Host header values the HTTP transport accepts (host or host:port)."
+    )
+    allowed_origins: tuple[str, ...] = Field(
+        (), description="Extra Origin header values the HTTP transport accepts (scheme://host:port)."
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, le=64 * 1_048_576, description="Largest HTTP request body accepted."
+    )
+    ollama_host: str = Field("http://127.0.0.1:11434", description="Where Ollama listens.")
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in value if name not in NAMESPACES]
+        if unknown:
+            raise ValueError(f"unknown namespace {unknown[0]!r}; choose from {', '.join(NAMESPACES)}")
+        if not value:
+            raise ValueError(f"name at least one namespace of {', '.join(NAMESPACES)}")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _normalise_ollama_host(cls, value: str) -> str:
+        # Ollama itself accepts "host:port" without a scheme; so do we.
+        value = value.strip().rstrip("/")
+        if not value:
+            raise ValueError("give a URL such as http://127.0.0.1:11434")
+        return value if "://" in value else f"http://{value}"
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file that is the source of truth."""
+        return self.data_dir / "persona.db"
+
+    def tool_name(self, namespace: str, name: str) -> str:
+        """The registered name of a tool, e.g. `persona.list` or `persona_list`."""
+        return f"{namespace}{self.tool_separator}{name}"
+
+
+# Environment variable -> Settings field. Lists are comma-separated.
+_ENV: dict[str, str] = {
+    "PERSONA_MCP_DATA_DIR": "data_dir",
+    "PERSONA_MCP_DEFAULT_PERSONA": "default_persona",
+    "PERSONA_MCP_TOOLSETS": "toolsets",
+    "PERSONA_MCP_TOOL_SEPARATOR": "tool_separator",
+    "PERSONA_MCP_LOG_LEVEL": "log_level",
+    "PERSONA_MCP_SEED_PERSONAS": "seed_personas",
+    "PERSONA_MCP_HTTP_HOST": "http_host",
+    "PERSONA_MCP_HTTP_PORT": "http_port",
+    "PERSONA_MCP_TOKEN": "token",
+    "PERSONA_MCP_ALLOWED_HOSTS": "allowed_hosts",
+    "PERSONA_MCP_ALLOWED_ORIGINS": "allowed_origins",
+    "PERSONA_MCP_MAX_REQUEST_BYTES": "max_request_bytes",
+    "OLLAMA_HOST": "ollama_host",
+}
+_LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
+_FIELD_TO_ENV = {field: env for env, field in _ENV.items()}
+CONFIG_FILE_ENV = "PERSONA_MCP_CONFIG"
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for env_name, field in _ENV.items():
+        value = environ.get(env_name)
+        if value is None or value == "":
+            continue
+        if field in _LIST_FIELDS:
+            raw[field] = [part.strip() for part in value.split(",") if part.strip()]
+        elif field == "log_level":
+            raw[field] = value.strip().upper()
+        else:
+            raw[field] = value.strip()
+    return raw
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{CONFIG_FILE_ENV} names {str(path)!r}, which does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{CONFIG_FILE_ENV} file {str(path)!r} is not valid TOML: {exc}.") from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"{CONFIG_FILE_ENV} file {str(path)!r} has unknown setting {unknown[0]!r}; "
+            f"known settings: {', '.join(Settings.model_fields)}."
+        )
+    return data
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the TOML file named by PERSONA_MCP_CONFIG (if any), then the
+    environment, then keyword overrides (the CLI's flags). Raises ConfigError naming the
+    variable, the bad value and what would be accepted."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    config_file = environ.get(CONFIG_FILE_ENV)
+    if config_file:
+        raw.update(_from_file(Path(config_file).expanduser()))
+    raw.update(_from_env(environ))
+    raw.update({key: value for key, value in overrides.items() if value is not None})
+    if "data_dir" in raw:
+        raw["data_dir"] = Path(str(raw["data_dir"])).expanduser()
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        source = _FIELD_TO_ENV.get(field, field)
+        value = raw.get(field)
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"Setting {source}={show_value(value)} is invalid: {message}.") from None

@@ -1,0 +1,231 @@
+"""Pydantic models shared by every service and by the MCP adapter's schemas.
+
+Field descriptions are written for an LLM reader: they end up in the tools' JSON schemas.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+__all__ = [
+    "MAX_LIST_ITEMS",
+    "PERSONA_ID_PATTERN",
+    "BigFive",
+    "ChatContext",
+    "ChatMessage",
+    "ChatReply",
+    "EmotionalBaseline",
+    "EmotionalState",
+    "LLMSettings",
+    "Persona",
+    "PersonaChanges",
+    "PersonaSpec",
+    "PersonaSummary",
+    "Template",
+]
+
+PERSONA_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+MAX_LIST_ITEMS = 64
+# Long enough for a detailed card (SillyTavern cards run to a few thousand characters), short
+# enough that one field cannot blow a context window.
+_LONG_TEXT = 16_000
+_SHORT_TEXT = 2_000
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
+Tag = Annotated[str, Field(min_length=1, max_length=100)]
+TagList = Annotated[list[Tag], Field(max_length=MAX_LIST_ITEMS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BigFive(_Strict):
+    """Big Five personality traits, each 0 (low) to 1 (high)."""
+
+    openness: Unit = Field(0.5, description="Curiosity and appetite for new ideas, 0-1.")
+    conscientiousness: Unit = Field(0.5, description="Organisation and dependability, 0-1.")
+    extraversion: Unit = Field(0.5, description="Sociability and outward energy, 0-1.")
+    agreeableness: Unit = Field(0.5, description="Warmth and cooperativeness, 0-1.")
+    neuroticism: Unit = Field(0.5, description="Tendency to anxiety and mood swings, 0-1.")
+
+
+class EmotionalBaseline(_Strict):
+    """The emotional state a persona returns to when nothing is happening."""
+
+    valence: Signed = Field(0.2, description="Unpleasant (-1) to pleasant (1).")
+    arousal: Unit = Field(0.4, description="Calm (0) to excited (1).")
+    dominance: Unit = Field(0.5, description="Submissive (0) to in control (1).")
+    energy: Unit = Field(0.7, description="Social energy: drained (0) to fresh (1).")
+    stress: Unit = Field(0.2, description="Relaxed (0) to stressed (1).")
+
+
+class LLMSettings(_Strict):
+    """Generation settings for this persona; unset values fall back to the server's defaults."""
+
+    model: str | None = Field(None, max_length=200, description="Model name, e.g. 'llama3.2'.")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, description="Sampling temperature, 0-2.")
+
+
+class PersonaSpec(_Strict):
+    """The authorable fields of a persona: richer than a character card, and a superset of one."""
+
+    name: str = Field(min_length=1, max_length=100, description="Display name, e.g. 'Aria'.")
+    aliases: TagList = Field(default_factory=list, description="Other names the persona answers to.")
+    description: str = Field("", max_length=_LONG_TEXT, description="Who the persona is, in a few lines.")
+    personality: str = Field("", max_length=_LONG_TEXT, description="Temperament and manner, in prose.")
+    scenario: str = Field("", max_length=_LONG_TEXT, description="The situation conversations start in.")
+    first_message: str = Field("", max_length=_LONG_TEXT, description="Greeting that opens a conversation.")
+    example_dialogue: str = Field("", max_length=_LONG_TEXT, description="Sample exchanges showing the voice.")
+    system_prompt: str = Field(
+        "", max_length=_LONG_TEXT, description="Instructions placed first in the model's context."
+    )
+    post_history_instructions: str = Field(
+        "", max_length=_LONG_TEXT, description="Instructions placed after the chat history (author's note)."
+    )
+    traits: BigFive = Field(default_factory=BigFive, description="Big Five traits, each 0-1.")
+    speaking_style: str = Field("", max_length=_SHORT_TEXT, description="How the persona talks.")
+    interests: TagList = Field(default_factory=list, description="Topics the persona enjoys.")
+    knowledge_domains: TagList = Field(default_factory=list, description="Fields the persona knows well.")
+    backstory: str = Field("", max_length=_LONG_TEXT, description="Life story and formative events.")
+    values: TagList = Field(default_factory=list, description="What the persona cares about most.")
+    tags: TagList = Field(default_factory=list, description="Labels for filtering, e.g. 'fantasy'.")
+    talkativeness: Unit = Field(0.5, description="How readily the persona speaks in groups, 0-1.")
+    emotional_baseline: EmotionalBaseline = Field(
+        default_factory=EmotionalBaseline, description="Resting emotional state."
+    )
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and temperature overrides.")
+    extensions: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form data kept and round-tripped as given."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_has_text(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("name must contain a visible character")
+        return value
+
+    @field_validator("aliases", "interests", "knowledge_domains", "values", "tags")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for item in (item.strip() for item in value):
+            if item and item.casefold() not in seen:
+                seen[item.casefold()] = item
+        return list(seen.values())
+
+
+def _partial_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """A model with the same fields, every one optional; `exclude_unset` then yields the change."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        fields[field_name] = (info.annotation | None, Field(None, description=info.description))
+    partial = create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
+    return partial
+
+
+if TYPE_CHECKING:
+
+    class PersonaChanges(BaseModel):
+        """Every PersonaSpec field, optional (built at run time from PersonaSpec)."""
+
+else:
+    PersonaChanges = _partial_of(
+        PersonaSpec,
+        "PersonaChanges",
+        "Fields to change; anything left out keeps its value. Nested objects (traits, "
+        "emotional_baseline, llm) merge key by key; lists and text replace the old value.",
+    )
+
+
+class Persona(PersonaSpec):
+    """A stored persona: its fields plus identity, version and timestamps."""
+
+    id: str = Field(pattern=PERSONA_ID_PATTERN, description="Slug id, e.g. 'aria'.")
+    version: int = Field(1, ge=1, description="Incremented by every update.")
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None = Field(None, description="Set when the persona was deleted without purge.")
+
+    def summary(self) -> PersonaSummary:
+        """The short form used in listings."""
+        return PersonaSummary(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            tags=self.tags,
+            archived=self.archived_at is not None,
+        )
+
+
+class PersonaSummary(BaseModel):
+    """One line of a persona listing."""
+
+    id: str
+    name: str
+    description: str
+    tags: list[str]
+    archived: bool = False
+
+
+class Template(BaseModel):
+    """A shipped starting point for persona.create(template=...)."""
+
+    id: str
+    name: str
+    description: str
+
+
+class EmotionalState(BaseModel):
+    """A persona's current feelings; drifts back toward `baseline` over time."""
+
+    valence: float = Field(ge=-1.0, le=1.0)
+    arousal: float = Field(ge=0.0, le=1.0)
+    dominance: float = Field(ge=0.0, le=1.0)
+    energy: float = Field(ge=0.0, le=1.0)
+    stress: float = Field(ge=0.0, le=1.0)
+    label: str
+    baseline: EmotionalBaseline
+    updated_at: datetime | None = Field(None, description="None while the persona sits at its baseline.")
+
+
+MemoryKind = Literal["episodic", "semantic", "emotional", "procedural", "reflective"]
+Visibility = Literal["private", "shared", "public"]
+
+
+class ChatReply(BaseModel):
+    """What persona.chat returns."""
+
+    response: str
+    conversation_id: str
+    memories_used: list[str] = Field(description="Ids of the memories placed in the context.")
+    emotional_state: EmotionalState
+    continue_score: int = Field(ge=0, le=100, description="How much the persona wants to keep talking.")
+    tokens_used: int = Field(ge=0)
+    provider: str = Field(description="'ollama' or 'sampling'.")
+    model: str
+    processing_time: float = Field(ge=0.0, description="Seconds spent, model included.")
+
+
+class ChatMessage(BaseModel):
+    """One message of an assembled context."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatContext(BaseModel):
+    """What persona.context returns: exactly what persona.chat would send to the model."""
+
+    system_prompt: str
+    messages: list[ChatMessage]
+    memories_used: list[str]
+    lore_used: list[str]
+    tokens: int = Field(ge=0)

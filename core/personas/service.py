@@ -1,0 +1,257 @@
+"""PersonaService: create, read, update, archive and purge personas; resolve which one a call means."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from core.clock import Clock, iso
+from core.emotions import state_from_row
+from core.errors import Conflict, InvalidInput, MissingInput, NotFound
+from core.models import PERSONA_ID_PATTERN, EmotionalState, Persona, PersonaSpec, PersonaSummary, Template
+from core.personas.library import PersonaLibrary
+from core.store import Database, PersonaRepository, StatusRepository
+
+__all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "slugify"]
+
+_SHOWN_IDS = 12  # how many existing ids an error message lists
+_SEEDED_KEY = "personas_seeded_at"
+
+
+class PersonaStatus(BaseModel):
+    """Everything about a persona's current state in one place."""
+
+    persona: PersonaSummary
+    emotional_state: EmotionalState
+    memory_counts: dict[str, int] = Field(description="Live memories by kind, plus total and archived.")
+    relationships: list[dict[str, Any]] = Field(description="Closest relationships, strongest first.")
+    open_conversation: dict[str, Any] | None = Field(description="Most recent open conversation, if any.")
+    social_energy: float = Field(ge=0.0, le=1.0, description="Energy left for conversation, 0-1.")
+
+
+class DeleteResult(BaseModel):
+    """What persona.delete did."""
+
+    persona_id: str
+    action: Literal["archived", "purged", "already_archived"]
+    counts: dict[str, int] = Field(description="Rows archived with the persona, or removed for good.")
+
+
+def slugify(name: str) -> str:
+    """A persona id from a display name: 'Dr. Élise Moreau' -> 'dr-elise-moreau'."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+    if not slug:  # a name with no Latin letters or digits at all
+        slug = "persona-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return slug
+
+
+def _deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validated_spec(data: dict[str, Any], argument: str) -> PersonaSpec:
+    try:
+        return PersonaSpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(part) for part in error["loc"])
+        where = f"{argument}.{path}" if argument else path
+        raise InvalidInput(where, error.get("input"), f"{error['msg']}.") from None
+
+
+class PersonaService:
+    """The persona operations behind the persona.* tools."""
+
+    def __init__(self, db: Database, library: PersonaLibrary, clock: Clock, default_persona: str) -> None:
+        self._db = db
+        self._repo = PersonaRepository(db)
+        self._status = StatusRepository(db)
+        self._library = library
+        self._clock = clock
+        self.default_persona = default_persona
+
+    async def seed(self) -> int:
+        """Insert the shipped personas into a database that has never been seeded. Returns how
+        many were added. Runs once per database, so personas a user deleted stay deleted."""
+        now = self._clock.now()
+        added = 0
+        async with self._db.transaction() as tx:
+            async with tx.execute("SELECT 1 FROM settings WHERE key = ?", (_SEEDED_KEY,)) as cursor:
+                if await cursor.fetchone():
+                    return 0
+            for persona_id, spec in self._library.personas().items():
+                async with tx.execute("SELECT 1 FROM personas WHERE id = ?", (persona_id,)) as cursor:
+                    if await cursor.fetchone():
+                        continue
+                persona = Persona(**spec.model_dump(), id=persona_id, created_at=now, updated_at=now)
+                await PersonaRepository.insert(tx, persona)
+                added += 1
+            await tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+                (_SEEDED_KEY, iso(now), iso(now)),
+            )
+        return added
+
+    async def _unknown(self, persona_id: str, argument: str = "persona_id") -> NotFound:
+        known = await self._repo.ids()
+        listed = ", ".join(known[:_SHOWN_IDS]) + (", ..." if len(known) > _SHOWN_IDS else "")
+        hint = f"Existing personas: {listed}." if known else "No personas exist yet: create one first."
+        return NotFound(argument, persona_id, hint)
+
+    async def get(self, persona_id: str, argument: str = "persona_id") -> Persona:
+        """The persona with this id (archived ones too), or NotFound listing the ids that exist."""
+        persona = await self._repo.get(persona_id)
+        if persona is None:
+            raise await self._unknown(persona_id, argument)
+        return persona
+
+    async def get_live(self, persona_id: str, argument: str = "persona_id") -> Persona:
+        """Like get, but an archived persona is an error."""
+        persona = await self.get(persona_id, argument)
+        if persona.archived_at is not None:
+            raise InvalidInput(
+                argument,
+                persona_id,
+                "That persona is archived. Restore it with persona.update(restore=true), or pick another.",
+            )
+        return persona
+
+    async def resolve(self, persona_id: str | None, active: str | None = None) -> Persona:
+        """The persona a call means: the one named, else the session's active one, else the
+        configured default."""
+        if persona_id is not None:
+            return await self.get_live(persona_id)
+        chosen, source = (active, "this session's active persona") if active else (
+            self.default_persona,
+            "the default persona (PERSONA_MCP_DEFAULT_PERSONA)",
+        )
+        persona = await self._repo.get(chosen)
+        if persona is None or persona.archived_at is not None:
+            state = "is archived" if persona else "does not exist"
+            raise MissingInput(
+                "persona_id",
+                f"Calls without one use {source}, {chosen!r}, which {state}. Pass persona_id or "
+                "switch to another persona.",
+            )
+        return persona
+
+    async def list(self, tag: str | None = None, include_archived: bool = False) -> list[Persona]:
+        """Personas ordered by name, optionally only those carrying `tag` (case-insensitive)."""
+        personas = await self._repo.list(include_archived)
+        if tag is not None:
+            wanted = tag.strip().casefold()
+            personas = [p for p in personas if wanted in (t.casefold() for t in p.tags)]
+        return personas
+
+    def templates(self) -> list[Template]:
+        """The shipped templates."""
+        return self._library.templates()
+
+    async def create(
+        self, fields: Mapping[str, Any], template: str | None = None, persona_id: str | None = None
+    ) -> Persona:
+        """A new persona from `fields`, or from a template with `fields` as overrides."""
+        base: dict[str, Any] = {}
+        if template is not None:
+            spec = self._library.template(template)
+            if spec is None:
+                known = ", ".join(t.id for t in self._library.templates())
+                raise NotFound("template", template, f"Available templates: {known}.")
+            base = spec.model_dump()
+        elif not fields.get("name"):
+            raise InvalidInput("name", fields.get("name"), "Give the persona a name, or pass a template.")
+        spec = _validated_spec(_deep_merge(base, fields), "")
+        new_id = persona_id if persona_id is not None else slugify(spec.name)
+        if not re.match(PERSONA_ID_PATTERN, new_id):
+            raise InvalidInput(
+                "id", new_id, "Ids are 1-64 lowercase letters, digits and inner hyphens, e.g. 'aria-2'."
+            )
+        now = self._clock.now()
+        persona = Persona(**spec.model_dump(), id=new_id, created_at=now, updated_at=now)
+        async with self._db.transaction() as tx:
+            await self._check_free(tx, persona.id, persona.name)
+            await PersonaRepository.insert(tx, persona)
+        return persona
+
+    async def _check_free(self, tx: Any, persona_id: str | None, name: str, own_id: str | None = None) -> None:
+        if persona_id is not None:
+            async with tx.execute("SELECT archived_at FROM personas WHERE id = ?", (persona_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                archived = " (archived: purge it to reuse the id)" if row[0] else ""
+                raise Conflict(
+                    f"A persona with id {persona_id!r} already exists{archived}. Pass another id, "
+                    "or update the existing persona instead."
+                )
+        async with tx.execute(
+            "SELECT id FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL AND id IS NOT ?",
+            (name, own_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            raise Conflict(
+                f"The name {name!r} is already used by persona {row[0]!r}. Names of live personas are "
+                "unique (ignoring case): choose another name."
+            )
+
+    async def update(self, persona_id: str, changes: Mapping[str, Any], restore: bool = False) -> Persona:
+        """Apply a partial change (nested objects merge key by key) and bump the version."""
+        current = await self.get(persona_id)
+        if current.archived_at is not None and not restore:
+            raise InvalidInput(
+                "persona_id", persona_id, "That persona is archived: pass restore=true to bring it back."
+            )
+        if not changes and not (restore and current.archived_at is not None):
+            raise InvalidInput("changes", dict(changes), "Name at least one field to change, e.g. {'tags': [...]}.")
+        merged = _deep_merge(current.model_dump(include=set(PersonaSpec.model_fields)), changes)
+        spec = _validated_spec(merged, "changes")
+        updated = Persona(
+            **spec.model_dump(),
+            id=current.id,
+            version=current.version + 1,
+            created_at=current.created_at,
+            updated_at=self._clock.now(),
+            archived_at=None if restore else current.archived_at,
+        )
+        async with self._db.transaction() as tx:
+            await self._check_free(tx, None, updated.name, own_id=current.id)
+            await PersonaRepository.replace(tx, updated)
+        return updated
+
+    async def delete(self, persona_id: str, purge: bool = False) -> DeleteResult:
+        """Archive the persona (reversible), or with purge remove it and all it owns for good."""
+        persona = await self.get(persona_id)
+        async with self._db.transaction() as tx:
+            counts = await PersonaRepository.owned_counts(tx, persona_id)
+            if purge:
+                await PersonaRepository.purge(tx, persona_id)
+                return DeleteResult(persona_id=persona_id, action="purged", counts={"personas": 1, **counts})
+            if persona.archived_at is not None:
+                return DeleteResult(persona_id=persona_id, action="already_archived", counts={})
+            archived = persona.model_copy(update={"archived_at": self._clock.now()})
+            await PersonaRepository.replace(tx, archived)
+        return DeleteResult(persona_id=persona_id, action="archived", counts={"personas": 1, **counts})
+
+    async def status(self, persona: Persona) -> PersonaStatus:
+        """The persona's emotional state, memory counts, relationships and open conversation."""
+        emotional = state_from_row(await self._status.emotional_row(persona.id), persona.emotional_baseline)
+        return PersonaStatus(
+            persona=persona.summary(),
+            emotional_state=emotional,
+            memory_counts=await self._status.memory_counts(persona.id),
+            relationships=await self._status.strongest_relationships(persona.id),
+            open_conversation=await self._status.open_conversation(persona.id),
+            social_energy=emotional.energy,
+        )

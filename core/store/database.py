@@ -1,0 +1,170 @@
+"""The SQLite database: WAL mode, foreign keys, one writer connection, numbered migrations.
+
+Writes go through `Database.transaction()`, which serialises writers inside this process with a
+lock and across processes with `BEGIN IMMEDIATE` (plus a busy timeout), so several server
+processes may share one data directory. Reads use a second connection and never block on writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+
+from core.errors import PersonaMCPError
+
+__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseError", "split_statements"]
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Long enough to wait out another process's write transaction, short enough to fail visibly.
+_BUSY_TIMEOUT_MS = 10_000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(PersonaMCPError):
+    """The database file cannot be used (newer schema, corrupt, not a database)."""
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into complete statements (triggers with BEGIN ... END stay whole)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement at end of script: {buffer.strip()[:60]!r}")
+    return statements
+
+
+def _migrations(directory: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in directory.iterdir():
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    found.sort()
+    numbers = [number for number, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations in {directory} must be numbered 0001, 0002, ... without gaps")
+    return found
+
+
+class Database:
+    """An open SQLite file. Use `Database.open(path)` and `await db.close()`."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = anyio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, migrations_dir: Path = MIGRATIONS_DIR) -> Database:
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await cls._connect(path)
+        try:
+            await _migrate(writer, migrations_dir)
+            reader = await cls._connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    @staticmethod
+    async def _connect(path: Path) -> aiosqlite.Connection:
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            await connection.close()
+            raise DatabaseError(f"{path} is not a usable SQLite database: {exc}.") from None
+        return connection
+
+    async def close(self) -> None:
+        """Close both connections; safe to call twice."""
+        await self._reader.close()
+        await self._writer.close()
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction: everything inside commits together or not at all."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                with anyio.CancelScope(shield=True):
+                    await self._writer.execute("COMMIT")
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """The first row of a read-only query, or None."""
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Every row of a read-only query."""
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """The first column of the first row of a read-only query (None when no row)."""
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+
+async def _migrate(connection: aiosqlite.Connection, migrations_dir: Path) -> None:
+    """Apply pending migrations, each in its own transaction together with its version bump.
+
+    BEGIN IMMEDIATE takes the write lock before the version is read, so two processes opening a
+    new database at once apply each migration exactly once."""
+    migrations = _migrations(migrations_dir)
+    latest = migrations[-1][0] if migrations else 0
+    for number, path in migrations:
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            async with connection.execute("PRAGMA user_version") as cursor:
+                row = await cursor.fetchone()
+            current = int(row[0]) if row else 0
+            if current > latest:
+                raise DatabaseError(
+                    f"The database schema is version {current}, newer than this persona-mcp supports "
+                    f"({latest}). Upgrade persona-mcp, or point PERSONA_MCP_DATA_DIR at another folder."
+                )
+            if current < number:
+                for statement in split_statements(path.read_text(encoding="utf-8")):
+                    await connection.execute(statement)
+                await connection.execute(f"PRAGMA user_version = {number}")
+                logger.info("applied migration %s", path.name)
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")

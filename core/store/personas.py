@@ -1,0 +1,131 @@
+"""Rows of the personas table, and what a purge removes with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+import orjson
+
+from core.clock import iso, parse_iso
+from core.models import Persona, PersonaSpec
+from core.store.database import Database
+
+__all__ = ["PurgeCounts", "PersonaRepository"]
+
+# Tables whose rows belong to one persona and go with it on purge (foreign keys cascade the rest).
+PurgeCounts = dict[str, int]
+
+
+def _to_persona(row: aiosqlite.Row) -> Persona:
+    spec = orjson.loads(row["spec"])
+    return Persona.model_validate(
+        {
+            **spec,
+            "id": row["id"],
+            "version": row["version"],
+            "created_at": parse_iso(row["created_at"]),
+            "updated_at": parse_iso(row["updated_at"]),
+            "archived_at": parse_iso(row["archived_at"]) if row["archived_at"] else None,
+        }
+    )
+
+
+def _spec_json(persona: PersonaSpec) -> bytes:
+    return orjson.dumps(persona.model_dump(mode="json", include=set(PersonaSpec.model_fields)))
+
+
+class PersonaRepository:
+    """Reads and writes personas; callers own the transaction for writes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, persona_id: str) -> Persona | None:
+        """The persona with this id, archived or not."""
+        row = await self._db.fetch_one("SELECT * FROM personas WHERE id = ?", (persona_id,))
+        return _to_persona(row) if row else None
+
+    async def find_live_by_name(self, name: str) -> Persona | None:
+        """The non-archived persona with this name (case-insensitive)."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL", (name,)
+        )
+        return _to_persona(row) if row else None
+
+    async def list(self, include_archived: bool = False) -> list[Persona]:
+        """Every persona, ordered by name."""
+        where = "" if include_archived else "WHERE archived_at IS NULL"
+        rows = await self._db.fetch_all(f"SELECT * FROM personas {where} ORDER BY lower(name), id")
+        return [_to_persona(row) for row in rows]
+
+    async def ids(self, include_archived: bool = False) -> list[str]:
+        """Ids of every persona, for error messages that list what exists."""
+        where = "" if include_archived else "WHERE archived_at IS NULL"
+        rows = await self._db.fetch_all(f"SELECT id FROM personas {where} ORDER BY id")
+        return [row["id"] for row in rows]
+
+    async def count(self) -> int:
+        """How many personas exist, archived included."""
+        return int(await self._db.scalar("SELECT count(*) FROM personas"))
+
+    @staticmethod
+    async def insert(tx: aiosqlite.Connection, persona: Persona) -> None:
+        """Add a new row."""
+        await tx.execute(
+            "INSERT INTO personas (id, name, description, spec, version, created_at, updated_at, archived_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                persona.id,
+                persona.name,
+                persona.description,
+                _spec_json(persona),
+                persona.version,
+                iso(persona.created_at),
+                iso(persona.updated_at),
+                iso(persona.archived_at) if persona.archived_at else None,
+            ),
+        )
+
+    @staticmethod
+    async def replace(tx: aiosqlite.Connection, persona: Persona) -> None:
+        """Overwrite the row of an existing persona with these values."""
+        await tx.execute(
+            "UPDATE personas SET name = ?, description = ?, spec = ?, version = ?, updated_at = ?,"
+            " archived_at = ? WHERE id = ?",
+            (
+                persona.name,
+                persona.description,
+                _spec_json(persona),
+                persona.version,
+                iso(persona.updated_at),
+                iso(persona.archived_at) if persona.archived_at else None,
+                persona.id,
+            ),
+        )
+
+    @staticmethod
+    async def owned_counts(tx: aiosqlite.Connection, persona_id: str) -> PurgeCounts:
+        """How many rows of each kind belong to this persona (what a purge would remove)."""
+        queries: Sequence[tuple[str, str]] = (
+            ("memories", "SELECT count(*) FROM memories WHERE persona_id = ?"),
+            ("relationships", "SELECT count(*) FROM relationships WHERE party_a = ?1 OR party_b = ?1"),
+            ("emotional_history", "SELECT count(*) FROM emotional_history WHERE persona_id = ?"),
+            ("conversations", "SELECT count(*) FROM conversation_participants WHERE persona_id = ?"),
+            ("messages", "SELECT count(*) FROM messages WHERE persona_id = ?"),
+        )
+        counts: PurgeCounts = {}
+        for name, sql in queries:
+            async with tx.execute(sql, (persona_id,)) as cursor:
+                row = await cursor.fetchone()
+            counts[name] = int(row[0]) if row else 0
+        return counts
+
+    @staticmethod
+    async def purge(tx: aiosqlite.Connection, persona_id: str) -> None:
+        """Remove the persona and everything that is its own. Relationships and messages name a
+        persona without a foreign key (a party may be a user), so they are removed explicitly."""
+        await tx.execute("DELETE FROM interactions WHERE party_a = ?1 OR party_b = ?1", (persona_id,))
+        await tx.execute("DELETE FROM relationships WHERE party_a = ?1 OR party_b = ?1", (persona_id,))
+        await tx.execute("DELETE FROM messages WHERE persona_id = ?", (persona_id,))
+        await tx.execute("DELETE FROM personas WHERE id = ?", (persona_id,))

@@ -1,0 +1,61 @@
+"""Read-only queries that summarise one persona's state for persona.status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.store.database import Database
+
+__all__ = ["StatusRepository"]
+
+_MAX_RELATIONSHIPS_SHOWN = 5
+
+
+class StatusRepository:
+    """Counts and latest rows across the memory, relationship, emotion and conversation tables."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def memory_counts(self, persona_id: str) -> dict[str, int]:
+        """Live memories by kind, plus `total` and `archived`."""
+        rows = await self._db.fetch_all(
+            "SELECT kind, count(*) AS n FROM memories WHERE persona_id = ? AND archived_at IS NULL"
+            " GROUP BY kind",
+            (persona_id,),
+        )
+        counts = {row["kind"]: int(row["n"]) for row in rows}
+        counts["total"] = sum(counts.values())
+        counts["archived"] = int(
+            await self._db.scalar(
+                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NOT NULL", (persona_id,)
+            )
+        )
+        return counts
+
+    async def strongest_relationships(self, persona_id: str) -> list[dict[str, Any]]:
+        """The persona's closest relationships, strongest (affinity x familiarity) first."""
+        rows = await self._db.fetch_all(
+            "SELECT CASE WHEN party_a = ?1 THEN party_b ELSE party_a END AS other, type, affinity,"
+            " trust, familiarity, interaction_count, last_interaction_at FROM relationships"
+            " WHERE party_a = ?1 OR party_b = ?1"
+            " ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC LIMIT ?2",
+            (persona_id, _MAX_RELATIONSHIPS_SHOWN),
+        )
+        return [dict(row) for row in rows]
+
+    async def emotional_row(self, persona_id: str) -> dict[str, Any] | None:
+        """The stored emotional state, or None while the persona is at its baseline."""
+        row = await self._db.fetch_one("SELECT * FROM emotional_states WHERE persona_id = ?", (persona_id,))
+        return dict(row) if row else None
+
+    async def open_conversation(self, persona_id: str) -> dict[str, Any] | None:
+        """The persona's most recently active open conversation, with its turn count."""
+        row = await self._db.fetch_one(
+            "SELECT c.id, c.title, c.user_id, c.created_at, c.updated_at,"
+            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns"
+            " FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id"
+            " WHERE p.persona_id = ? AND c.status = 'open' ORDER BY c.updated_at DESC LIMIT 1",
+            (persona_id,),
+        )
+        return dict(row) if row else None

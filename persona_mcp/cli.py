@@ -1,0 +1,88 @@
+"""The `persona-mcp` command: serve (stdio or http), demo and doctor."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from core import __version__
+from core.config import ConfigError, Settings, load_settings
+from core.errors import PersonaMCPError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="persona-mcp",
+        description="An MCP server of personas that remember, feel and relate. With no command, "
+        "serves MCP over stdio (what Claude Desktop and other MCP hosts start).",
+    )
+    parser.add_argument("--version", action="version", version=f"persona-mcp {__version__}")
+    parser.add_argument("--data-dir", help="data folder (default: PERSONA_MCP_DATA_DIR or the user data dir)")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    demo = commands.add_parser("demo", help="start the server, call its tools from a real client, show what happened")
+    demo.add_argument("--keep", action="store_true", help="use the real data folder instead of a temporary one")
+    commands.add_parser("doctor", help="check the data folder, database, embedder and Ollama; print a report")
+    return parser
+
+
+def _configure_logging(settings: Settings) -> None:
+    # stdout belongs to the MCP protocol on stdio: logs go to stderr only.
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    overrides: dict[str, object] = {"data_dir": args.data_dir}
+    if command == "serve":
+        overrides.update(http_host=args.host, http_port=args.port)
+    try:
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        print(f"persona-mcp: {exc.message}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    if command == "demo":
+        from persona_mcp.demo import run_demo
+
+        return anyio.run(run_demo, settings, args.keep)
+    if command == "doctor":
+        from persona_mcp.doctor import run_doctor
+
+        return anyio.run(run_doctor, settings)
+    return _serve(settings, args.transport if command == "serve" else "stdio")
+
+
+def _serve(settings: Settings, transport: str) -> int:
+    from persona_mcp.server import build_server
+
+    server = build_server(settings)
+    try:
+        if transport == "http":
+            from persona_mcp.http import serve_http
+
+            anyio.run(serve_http, server, settings)
+        else:
+            anyio.run(server.run_stdio_async)
+    except KeyboardInterrupt:
+        pass
+    except PersonaMCPError as exc:
+        print(f"persona-mcp: {exc.message}", file=sys.stderr)
+        return 2
+    return 0

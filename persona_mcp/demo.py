@@ -1,0 +1,70 @@
+"""`persona-mcp demo`: start the real server over stdio, call its tools from an MCP client, and
+print each call and its answer. Uses a temporary data folder unless told to keep the real one."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from mcp import Client, StdioServerParameters
+
+from core.config import Settings
+
+__all__ = ["run_demo"]
+
+# (tool, arguments, what the step shows)
+_STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+    ("persona", "list", {}, "the shipped personas"),
+    ("persona", "get", {"persona_id": "kira"}, "one persona's card"),
+    ("persona", "templates", {}, "templates to start from"),
+    ("persona", "create", {"template": "zen-engineer", "name": "Sora", "interests": ["gardens", "go"]},
+     "a new persona from a template, with overrides"),
+    ("persona", "update", {"persona_id": "sora", "changes": {"traits": {"extraversion": 0.6}}},
+     "a partial update (the version goes up)"),
+    ("persona", "switch", {"persona_id": "sora"}, "switch this session to Sora"),
+    ("persona", "status", {}, "status of the active persona"),
+    ("persona", "get", {"persona_id": "nobody"}, "a mistake: the error names the argument and the fix"),
+    ("persona", "delete", {"persona_id": "sora"}, "archive (reversible)"),
+)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+async def run_demo(settings: Settings, keep: bool) -> int:
+    """Run the scripted session; returns 0 when every step behaved as expected."""
+    with tempfile.TemporaryDirectory(prefix="persona-mcp-demo-") as scratch:
+        data_dir = settings.data_dir if keep else Path(scratch)
+        env = {
+            **os.environ,
+            "PERSONA_MCP_DATA_DIR": str(data_dir),
+            "PERSONA_MCP_TOOL_SEPARATOR": ".",
+            "PERSONA_MCP_LOG_LEVEL": "WARNING",
+        }
+        params = StdioServerParameters(command=sys.executable, args=["-m", "persona_mcp", "serve"], env=env)
+        print(f"Starting persona-mcp over stdio (data: {data_dir}) ...")
+        started = time.perf_counter()
+        async with Client(params, mode="legacy") as client:
+            tools = await client.list_tools()
+            print(f"Connected in {time.perf_counter() - started:.2f}s; the server offers {len(tools.tools)} tools:")
+            print(_indent(", ".join(tool.name for tool in tools.tools)))
+            failures = 0
+            for namespace, name, arguments, purpose in _STEPS:
+                tool = f"{namespace}.{name}"
+                result = await client.call_tool(tool, arguments)
+                expected_error = arguments.get("persona_id") == "nobody"
+                ok = result.is_error == expected_error
+                failures += not ok
+                text = "\n".join(block.text for block in result.content if block.type == "text")
+                print(f"\n> {tool}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})  # {purpose}")
+                print(_indent(("[tool error] " if result.is_error else "") + text))
+        print(f"\nDemo finished: {len(_STEPS) - failures}/{len(_STEPS)} steps behaved as expected.")
+        if not keep:
+            print("It used a temporary data folder; run `persona-mcp demo --keep` to use your real one.")
+        print("Add persona-mcp to Claude Desktop with the JSON snippet in the README.")
+        return 0 if failures == 0 else 1

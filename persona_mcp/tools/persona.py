@@ -1,0 +1,193 @@
+"""persona.* tools: thin wrappers that call PersonaService and render its result."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from core.errors import Unavailable
+from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
+from core.personas import PersonaStatus
+from core.personas.service import DeleteResult
+from persona_mcp.results import PersonaList, SwitchResult, TemplateList
+from persona_mcp.session import active_persona, core_of, set_active_persona
+from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, SESSION, WRITE, ToolDef, respond
+
+NAMESPACE = "persona"
+
+PersonaId = Annotated[str, Field(min_length=1, max_length=64, description="Persona id (slug), e.g. 'aria'.")]
+OptionalPersonaId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Persona id (slug). Default: the persona this session switched to, else the server default.",
+    ),
+]
+
+
+async def list_personas(
+    ctx: Context,
+    tag: Annotated[str | None, Field(max_length=100, description="Only personas with this tag.")] = None,
+    include_archived: Annotated[bool, Field(description="Include personas deleted without purge.")] = False,
+) -> Annotated[CallToolResult, PersonaList]:
+    """List personas (id, name, description, tags), ordered by name, with the id calls use when
+    they name no persona."""
+    core = core_of(ctx)
+    personas = await core.personas.list(tag=tag, include_archived=include_archived)
+    return respond(
+        PersonaList(
+            personas=[p.summary() for p in personas],
+            active_id=active_persona(ctx) or core.personas.default_persona,
+            total_count=len(personas),
+        )
+    )
+
+
+async def get(ctx: Context, persona_id: PersonaId) -> Annotated[CallToolResult, Persona]:
+    """Return every field of one persona, archived or not."""
+    return respond(await core_of(ctx).personas.get(persona_id))
+
+
+async def create(
+    ctx: Context,
+    template: Annotated[
+        str | None, Field(max_length=64, description="Start from this template (see persona.templates).")
+    ] = None,
+    id: Annotated[  # noqa: A002 - the argument's public name
+        str | None, Field(max_length=64, description="Id to use; default: a slug of the name.")
+    ] = None,
+    **fields: Any,
+) -> Annotated[CallToolResult, Persona]:
+    """Create a persona from its fields (name required), or from a template with any fields given
+    as overrides. Fails if the id or the name is already taken."""
+    given = {
+        name: value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+        for name, value in fields.items()
+        if value is not None
+    }
+    return respond(await core_of(ctx).personas.create(given, template=template, persona_id=id))
+
+
+def _with_persona_fields(fn: Any) -> Any:
+    """Publish each PersonaSpec field as an optional argument of `fn` (which takes **fields), so
+    create's arguments are the persona's fields, described once, in core.models."""
+    signature = inspect.signature(fn, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for name, info in PersonaSpec.model_fields.items():
+        description = info.description or ""
+        if name == "name":
+            description += " Required unless a template is given."
+        annotation = Annotated[info.annotation | None, *info.metadata, Field(description=description)]  # type: ignore[operator]
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+    fn.__signature__ = signature.replace(parameters=params)
+    return fn
+
+
+create = _with_persona_fields(create)
+
+
+async def update(
+    ctx: Context,
+    persona_id: PersonaId,
+    changes: Annotated[PersonaChanges, Field(description="The fields to change; the rest keep their values.")],
+    restore: Annotated[bool, Field(description="Also bring back an archived persona.")] = False,
+) -> Annotated[CallToolResult, Persona]:
+    """Change some fields of a persona; nested objects (traits, emotional_baseline, llm) merge key
+    by key. Increments `version`. With restore=true, also un-archives a deleted persona."""
+    result = await core_of(ctx).personas.update(persona_id, changes.model_dump(exclude_unset=True), restore)
+    return respond(result)
+
+
+async def delete(
+    ctx: Context,
+    persona_id: PersonaId,
+    purge: Annotated[
+        bool, Field(description="Remove the persona and all its memories, history and relationships for good.")
+    ] = False,
+) -> Annotated[CallToolResult, DeleteResult]:
+    """Archive a persona (hidden from lists, everything kept, reversible with persona.update
+    restore=true), or with purge=true remove it and everything it owns permanently."""
+    return respond(await core_of(ctx).personas.delete(persona_id, purge=purge))
+
+
+async def switch(ctx: Context, persona_id: PersonaId) -> Annotated[CallToolResult, SwitchResult]:
+    """Make a persona the default for this session's later calls that name no persona_id."""
+    persona = await core_of(ctx).personas.get_live(persona_id)
+    previous = active_persona(ctx)
+    scope = set_active_persona(ctx, persona.id)
+    return respond(SwitchResult(persona=persona, previous_id=previous, scope=scope))
+
+
+async def status(ctx: Context, persona_id: OptionalPersonaId = None) -> Annotated[CallToolResult, PersonaStatus]:
+    """A persona's emotional state, memory counts, closest relationships, open conversation and
+    social energy."""
+    service = core_of(ctx).personas
+    persona = await service.resolve(persona_id, active_persona(ctx))
+    return respond(await service.status(persona))
+
+
+async def templates(ctx: Context) -> Annotated[CallToolResult, TemplateList]:
+    """The shipped templates that persona.create(template=...) accepts."""
+    return respond(TemplateList(templates=core_of(ctx).personas.templates()))
+
+
+Message = Annotated[str, Field(min_length=1, max_length=32_000, description="What the user says.")]
+ConversationId = Annotated[str | None, Field(max_length=64, description="Continue this conversation.")]
+UserId = Annotated[str | None, Field(max_length=128, description="Who is speaking, for relationships.")]
+TokenBudget = Annotated[
+    int | None, Field(ge=256, le=1_000_000, description="Most tokens the assembled context may use.")
+]
+
+
+async def _chat_unavailable(ctx: Context, persona_id: str | None) -> Unavailable:
+    persona = await core_of(ctx).personas.resolve(persona_id, active_persona(ctx))
+    return Unavailable(
+        f"chat is not configured: this build of persona-mcp has no LLM provider wired in yet (Ollama at "
+        f"{core_of(ctx).settings.ollama_host} or MCP sampling). Meanwhile, persona.get('{persona.id}') "
+        "returns the persona's system_prompt and fields for your own model to use."
+    )
+
+
+async def chat(
+    ctx: Context,
+    message: Message,
+    persona_id: OptionalPersonaId = None,
+    conversation_id: ConversationId = None,
+    user_id: UserId = None,
+    token_budget: TokenBudget = None,
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
+) -> Annotated[CallToolResult, ChatReply]:
+    """Talk to a persona: it answers in character, using its memories, mood and relationships."""
+    raise await _chat_unavailable(ctx, persona_id)
+
+
+async def context(
+    ctx: Context,
+    message: Message,
+    persona_id: OptionalPersonaId = None,
+    conversation_id: ConversationId = None,
+    user_id: UserId = None,
+    token_budget: TokenBudget = None,
+) -> Annotated[CallToolResult, ChatContext]:
+    """The system prompt and messages persona.chat would send for this message, for a client that
+    uses its own model."""
+    raise await _chat_unavailable(ctx, persona_id)
+
+
+TOOLS = (
+    ToolDef("list", list_personas, READ_ONLY),
+    ToolDef("get", get, READ_ONLY),
+    ToolDef("create", create, WRITE),
+    ToolDef("update", update, DESTRUCTIVE),
+    ToolDef("delete", delete, DESTRUCTIVE),
+    ToolDef("switch", switch, SESSION),
+    ToolDef("status", status, READ_ONLY),
+    ToolDef("templates", templates, READ_ONLY),
+    ToolDef("chat", chat, WRITE),
+    ToolDef("context", context, READ_ONLY),
+)
