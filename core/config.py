@@ -15,7 +15,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from core.errors import PersonaMCPError, show_value
+from core.errors import PersonaMCPError, requirement, show_value
 
 __all__ = ["NAMESPACES", "ConfigError", "Settings", "load_settings"]
 
@@ -170,5 +170,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         value = raw.get(field)
         if isinstance(value, list):
             value = ",".join(map(str, value))
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"Setting {source}={show_value(value)} is invalid: {message}.") from None
+        raise ConfigError(
+            f"Setting {source}={show_value(value)} is invalid: {requirement(error['msg'])}."
+        ) from None

@@ -3,11 +3,25 @@ made the call: it names what was wrong and how to fix it, and never carries a st
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["Conflict", "InvalidInput", "MissingInput", "NotFound", "PersonaMCPError", "Unavailable"]
+from pydantic import ValidationError
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "MissingInput",
+    "NotFound",
+    "PersonaMCPError",
+    "Unavailable",
+    "requirement",
+    "show_value",
+    "validation_problems",
+]
 
 _MAX_SHOWN_VALUE = 80
+_MAX_PROBLEMS_SHOWN = 3
 
 
 def show_value(value: Any) -> str:
@@ -16,6 +30,36 @@ def show_value(value: Any) -> str:
     if len(text) > _MAX_SHOWN_VALUE:
         text = text[: _MAX_SHOWN_VALUE - 3] + "..."
     return text
+
+
+def _argument_path(loc: Iterable[int | str], prefix: str) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0].startswith("field_"):  # the MCP SDK prefixes names that shadow BaseModel's
+        parts[0] = parts[0].removeprefix("field_")
+    return ".".join([prefix, *parts] if prefix else parts) or "arguments"
+
+
+def requirement(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if message.startswith("Input should be"):
+        return "must be" + message.removeprefix("Input should be")
+    return message[:1].lower() + message[1:]
+
+
+def validation_problems(error: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as one readable sentence: "`traits.openness` = 1.5 must be less than or
+    equal to 1; missing required argument `name`". `prefix` names the enclosing argument."""
+    problems = []
+    for item in error.errors()[:_MAX_PROBLEMS_SHOWN]:
+        argument = _argument_path(item["loc"], prefix)
+        if item["type"] == "missing":
+            problems.append(f"missing required argument `{argument}`")
+        elif item["type"] == "extra_forbidden":
+            problems.append(f"`{argument}` is not a known field")
+        else:
+            problems.append(f"`{argument}` = {show_value(item.get('input'))} {requirement(item['msg'])}")
+    more = len(error.errors()) - _MAX_PROBLEMS_SHOWN
+    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
 class PersonaMCPError(Exception):
@@ -33,6 +77,17 @@ class InvalidInput(PersonaMCPError):
         super().__init__(f"Invalid {argument}: {show_value(value)}. {fix}")
         self.argument = argument
         self.value = value
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, prefix: str = "") -> InvalidInput:
+        """The same error, phrased as the MCP adapter phrases invalid tool arguments."""
+        first = error.errors()[0]
+        invalid = cls(_argument_path(first["loc"], prefix), first.get("input"), "")
+        PersonaMCPError.__init__(
+            invalid,
+            f"invalid arguments: {validation_problems(error, prefix)}. Fix the arguments and call again.",
+        )
+        return invalid
 
 
 class MissingInput(InvalidInput):

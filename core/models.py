@@ -5,7 +5,6 @@ Field descriptions are written for an LLM reader: they end up in the tools' JSON
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -81,7 +80,9 @@ class PersonaSpec(_Strict):
     personality: str = Field("", max_length=_LONG_TEXT, description="Temperament and manner, in prose.")
     scenario: str = Field("", max_length=_LONG_TEXT, description="The situation conversations start in.")
     first_message: str = Field("", max_length=_LONG_TEXT, description="Greeting that opens a conversation.")
-    example_dialogue: str = Field("", max_length=_LONG_TEXT, description="Sample exchanges showing the voice.")
+    example_dialogue: str = Field(
+        "", max_length=_LONG_TEXT, description="Sample exchanges showing the voice."
+    )
     system_prompt: str = Field(
         "", max_length=_LONG_TEXT, description="Instructions placed first in the model's context."
     )
@@ -109,7 +110,7 @@ class PersonaSpec(_Strict):
     def _name_has_text(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("name must contain a visible character")
+            raise ValueError("must contain a visible character")
         return value
 
     @field_validator("aliases", "interests", "knowledge_domains", "values", "tags")
@@ -126,7 +127,8 @@ def _partial_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
     """A model with the same fields, every one optional; `exclude_unset` then yields the change."""
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
-        fields[field_name] = (info.annotation | None, Field(None, description=info.description))
+        annotation: Any = info.annotation
+        fields[field_name] = (annotation | None, Field(None, description=info.description))
     partial = create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
     return partial
 

@@ -24,13 +24,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"persona-mcp {__version__}")
     parser.add_argument("--data-dir", help="data folder (default: PERSONA_MCP_DATA_DIR or the user data dir)")
+    # Plain `persona-mcp` is `persona-mcp serve` with serve's defaults.
+    parser.set_defaults(command="serve", transport="stdio", host=None, port=None, keep=False)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
-    demo = commands.add_parser("demo", help="start the server, call its tools from a real client, show what happened")
-    demo.add_argument("--keep", action="store_true", help="use the real data folder instead of a temporary one")
+    demo = commands.add_parser(
+        "demo", help="start the server, call its tools from a real client, show what happened"
+    )
+    demo.add_argument(
+        "--keep", action="store_true", help="use the real data folder instead of a temporary one"
+    )
     commands.add_parser("doctor", help="check the data folder, database, embedder and Ollama; print a report")
     return parser
 
@@ -48,12 +54,12 @@ def _configure_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = _parser().parse_args(argv)
-    command = args.command or "serve"
+    command = args.command
     overrides: dict[str, object] = {"data_dir": args.data_dir}
     if command == "serve":
         overrides.update(http_host=args.host, http_port=args.port)
     try:
-        settings = load_settings(**overrides)
+        settings = load_settings(None, **overrides)
     except ConfigError as exc:
         print(f"persona-mcp: {exc.message}", file=sys.stderr)
         return 2
@@ -66,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from persona_mcp.doctor import run_doctor
 
         return anyio.run(run_doctor, settings)
-    return _serve(settings, args.transport if command == "serve" else "stdio")
+    return _serve(settings, args.transport)
 
 
 def _serve(settings: Settings, transport: str) -> int:

@@ -21,10 +21,18 @@ _STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("persona", "list", {}, "the shipped personas"),
     ("persona", "get", {"persona_id": "kira"}, "one persona's card"),
     ("persona", "templates", {}, "templates to start from"),
-    ("persona", "create", {"template": "zen-engineer", "name": "Sora", "interests": ["gardens", "go"]},
-     "a new persona from a template, with overrides"),
-    ("persona", "update", {"persona_id": "sora", "changes": {"traits": {"extraversion": 0.6}}},
-     "a partial update (the version goes up)"),
+    (
+        "persona",
+        "create",
+        {"template": "zen-engineer", "name": "Sora", "interests": ["gardens", "go"]},
+        "a new persona from a template, with overrides",
+    ),
+    (
+        "persona",
+        "update",
+        {"persona_id": "sora", "changes": {"traits": {"extraversion": 0.6}}},
+        "a partial update (the version goes up)",
+    ),
     ("persona", "switch", {"persona_id": "sora"}, "switch this session to Sora"),
     ("persona", "status", {}, "status of the active persona"),
     ("persona", "get", {"persona_id": "nobody"}, "a mistake: the error names the argument and the fix"),
@@ -51,7 +59,10 @@ async def run_demo(settings: Settings, keep: bool) -> int:
         started = time.perf_counter()
         async with Client(params, mode="legacy") as client:
             tools = await client.list_tools()
-            print(f"Connected in {time.perf_counter() - started:.2f}s; the server offers {len(tools.tools)} tools:")
+            print(
+                f"Connected in {time.perf_counter() - started:.2f}s; "
+                f"the server offers {len(tools.tools)} tools:"
+            )
             print(_indent(", ".join(tool.name for tool in tools.tools)))
             failures = 0
             for namespace, name, arguments, purpose in _STEPS:

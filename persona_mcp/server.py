@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, Icon, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 
@@ -42,9 +42,19 @@ class PersonaServer(MCPServer[AppState]):
         super().__init__(*args, **kwargs)
         self._accepted: dict[str, frozenset[str]] = {}
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
         """Register a tool and remember which argument names it accepts."""
-        super().add_tool(fn, name=name, **kwargs)
+        super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
         parameters = inspect.signature(fn, eval_str=True).parameters.values()
         self._accepted[name or fn.__name__] = frozenset(
             p.name for p in parameters if p.annotation is not Context and p.kind is not p.VAR_KEYWORD

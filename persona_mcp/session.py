@@ -17,7 +17,15 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from core.app import PersonaCore
 
-__all__ = ["AppState", "Scope", "active_persona", "app_state", "core_of", "session_values", "set_active_persona"]
+__all__ = [
+    "AppState",
+    "Scope",
+    "active_persona",
+    "app_state",
+    "core_of",
+    "session_values",
+    "set_active_persona",
+]
 
 Scope = Literal["connection", "process"]
 ACTIVE_PERSONA = "active_persona"

@@ -65,10 +65,7 @@ def _validated_spec(data: dict[str, Any], argument: str) -> PersonaSpec:
     try:
         return PersonaSpec.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        path = ".".join(str(part) for part in error["loc"])
-        where = f"{argument}.{path}" if argument else path
-        raise InvalidInput(where, error.get("input"), f"{error['msg']}.") from None
+        raise InvalidInput.from_validation(exc, prefix=argument) from None
 
 
 class PersonaService:
@@ -133,9 +130,13 @@ class PersonaService:
         configured default."""
         if persona_id is not None:
             return await self.get_live(persona_id)
-        chosen, source = (active, "this session's active persona") if active else (
-            self.default_persona,
-            "the default persona (PERSONA_MCP_DEFAULT_PERSONA)",
+        chosen, source = (
+            (active, "this session's active persona")
+            if active
+            else (
+                self.default_persona,
+                "the default persona (PERSONA_MCP_DEFAULT_PERSONA)",
+            )
         )
         persona = await self._repo.get(chosen)
         if persona is None or persona.archived_at is not None:
@@ -147,9 +148,9 @@ class PersonaService:
             )
         return persona
 
-    async def list(self, tag: str | None = None, include_archived: bool = False) -> list[Persona]:
+    async def list_personas(self, tag: str | None = None, include_archived: bool = False) -> list[Persona]:
         """Personas ordered by name, optionally only those carrying `tag` (case-insensitive)."""
-        personas = await self._repo.list(include_archived)
+        personas = await self._repo.all(include_archived)
         if tag is not None:
             wanted = tag.strip().casefold()
             personas = [p for p in personas if wanted in (t.casefold() for t in p.tags)]
@@ -185,7 +186,9 @@ class PersonaService:
             await PersonaRepository.insert(tx, persona)
         return persona
 
-    async def _check_free(self, tx: Any, persona_id: str | None, name: str, own_id: str | None = None) -> None:
+    async def _check_free(
+        self, tx: Any, persona_id: str | None, name: str, own_id: str | None = None
+    ) -> None:
         if persona_id is not None:
             async with tx.execute("SELECT archived_at FROM personas WHERE id = ?", (persona_id,)) as cursor:
                 row = await cursor.fetchone()
@@ -214,7 +217,9 @@ class PersonaService:
                 "persona_id", persona_id, "That persona is archived: pass restore=true to bring it back."
             )
         if not changes and not (restore and current.archived_at is not None):
-            raise InvalidInput("changes", dict(changes), "Name at least one field to change, e.g. {'tags': [...]}.")
+            raise InvalidInput(
+                "changes", dict(changes), "Name at least one field to change, e.g. {'tags': [...]}."
+            )
         merged = _deep_merge(current.model_dump(include=set(PersonaSpec.model_fields)), changes)
         spec = _validated_spec(merged, "changes")
         updated = Persona(

@@ -11,7 +11,7 @@ from core.clock import iso, parse_iso
 from core.models import Persona, PersonaSpec
 from core.store.database import Database
 
-__all__ = ["PurgeCounts", "PersonaRepository"]
+__all__ = ["PersonaRepository", "PurgeCounts"]
 
 # Tables whose rows belong to one persona and go with it on purge (foreign keys cascade the rest).
 PurgeCounts = dict[str, int]
@@ -53,7 +53,7 @@ class PersonaRepository:
         )
         return _to_persona(row) if row else None
 
-    async def list(self, include_archived: bool = False) -> list[Persona]:
+    async def all(self, include_archived: bool = False) -> list[Persona]:
         """Every persona, ordered by name."""
         where = "" if include_archived else "WHERE archived_at IS NULL"
         rows = await self._db.fetch_all(f"SELECT * FROM personas {where} ORDER BY lower(name), id")

@@ -28,7 +28,8 @@ class StatusRepository:
         counts["total"] = sum(counts.values())
         counts["archived"] = int(
             await self._db.scalar(
-                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NOT NULL", (persona_id,)
+                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NOT NULL",
+                (persona_id,),
             )
         )
         return counts

@@ -16,15 +16,21 @@ from persona_mcp.render import render
 __all__ = ["DESTRUCTIVE", "READ_ONLY", "SESSION", "WRITE", "ToolDef", "respond"]
 
 # Annotations are promises to clients: keep them true.
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 # Adds data; calling twice adds (or conflicts) twice.
-WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+WRITE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
 # Overwrites or removes existing data.
 DESTRUCTIVE = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False
 )
 # Changes only this session's state, and the same call twice leaves the same state.
-SESSION = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+SESSION = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ OptionalPersonaId = Annotated[
     Field(
         min_length=1,
         max_length=64,
-        description="Persona id (slug). Default: the persona this session switched to, else the server default.",
+        description="Persona id (slug). Default: the persona this session switched to, "
+        "else the server's default persona.",
     ),
 ]
 
@@ -38,7 +39,7 @@ async def list_personas(
     """List personas (id, name, description, tags), ordered by name, with the id calls use when
     they name no persona."""
     core = core_of(ctx)
-    personas = await core.personas.list(tag=tag, include_archived=include_archived)
+    personas = await core.personas.list_personas(tag=tag, include_archived=include_archived)
     return respond(
         PersonaList(
             personas=[p.summary() for p in personas],
@@ -58,7 +59,7 @@ async def create(
     template: Annotated[
         str | None, Field(max_length=64, description="Start from this template (see persona.templates).")
     ] = None,
-    id: Annotated[  # noqa: A002 - the argument's public name
+    id: Annotated[
         str | None, Field(max_length=64, description="Id to use; default: a slug of the name.")
     ] = None,
     **fields: Any,
@@ -82,8 +83,12 @@ def _with_persona_fields(fn: Any) -> Any:
         description = info.description or ""
         if name == "name":
             description += " Required unless a template is given."
-        annotation = Annotated[info.annotation | None, *info.metadata, Field(description=description)]  # type: ignore[operator]
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+        optional: Any = info.annotation
+        annotated: Any = Annotated  # subscripted with a runtime tuple, which type checkers cannot follow
+        annotation = annotated[(optional | None, *info.metadata, Field(description=description))]
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        )
     fn.__signature__ = signature.replace(parameters=params)
     return fn
 
@@ -94,7 +99,9 @@ create = _with_persona_fields(create)
 async def update(
     ctx: Context,
     persona_id: PersonaId,
-    changes: Annotated[PersonaChanges, Field(description="The fields to change; the rest keep their values.")],
+    changes: Annotated[
+        PersonaChanges, Field(description="The fields to change; the rest keep their values.")
+    ],
     restore: Annotated[bool, Field(description="Also bring back an archived persona.")] = False,
 ) -> Annotated[CallToolResult, Persona]:
     """Change some fields of a persona; nested objects (traits, emotional_baseline, llm) merge key
@@ -107,7 +114,8 @@ async def delete(
     ctx: Context,
     persona_id: PersonaId,
     purge: Annotated[
-        bool, Field(description="Remove the persona and all its memories, history and relationships for good.")
+        bool,
+        Field(description="Remove the persona and all its memories, history and relationships for good."),
     ] = False,
 ) -> Annotated[CallToolResult, DeleteResult]:
     """Archive a persona (hidden from lists, everything kept, reversible with persona.update
@@ -123,7 +131,9 @@ async def switch(ctx: Context, persona_id: PersonaId) -> Annotated[CallToolResul
     return respond(SwitchResult(persona=persona, previous_id=previous, scope=scope))
 
 
-async def status(ctx: Context, persona_id: OptionalPersonaId = None) -> Annotated[CallToolResult, PersonaStatus]:
+async def status(
+    ctx: Context, persona_id: OptionalPersonaId = None
+) -> Annotated[CallToolResult, PersonaStatus]:
     """A persona's emotional state, memory counts, closest relationships, open conversation and
     social energy."""
     service = core_of(ctx).personas

@@ -1,0 +1,39 @@
+"""The layout is the architecture: core/ never depends on the MCP adapter or the SDK."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_imports_neither_persona_mcp_nor_mcp() -> None:
+    offenders = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "core").rglob("*.py")
+        for name in _imported_modules(path)
+        if name.split(".")[0] in {"persona_mcp", "mcp", "mcp_types"}
+    }
+    assert offenders == set()
+
+
+def test_no_module_is_a_god_module() -> None:
+    too_long = {
+        str(path.relative_to(ROOT)): length
+        for folder in ("core", "persona_mcp")
+        for path in (ROOT / folder).rglob("*.py")
+        if (length := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert too_long == {}

@@ -1,0 +1,63 @@
+"""The `persona-mcp` command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "persona_mcp", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("persona-mcp ")
+
+
+def test_doctor_reports_each_check(tmp_path: Path) -> None:
+    result = _run("doctor", env={"PERSONA_MCP_DATA_DIR": str(tmp_path), "OLLAMA_HOST": "127.0.0.1:9"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"[ok  ] data folder  {tmp_path}" in result.stdout
+    assert "schema v1, 2 personas, integrity ok" in result.stdout
+    assert "[warn] ollama       not reachable at http://127.0.0.1:9" in result.stdout
+    assert "ollama serve" in result.stdout
+
+
+def test_doctor_fails_on_an_unusable_data_folder(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = _run("doctor", env={"PERSONA_MCP_DATA_DIR": str(blocker / "data")})
+    assert result.returncode == 1
+    assert "[FAIL] data folder" in result.stdout
+
+
+def test_bad_settings_stop_the_server_with_a_clear_message() -> None:
+    result = _run("serve", env={"PERSONA_MCP_TOOLSETS": "persona,nope"})
+    assert result.returncode == 2
+    assert "PERSONA_MCP_TOOLSETS='persona,nope' is invalid: unknown namespace 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_a_real_session(tmp_path: Path) -> None:
+    result = _run("demo", env={"PERSONA_MCP_DATA_DIR": str(tmp_path / "untouched")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Demo finished: 9/9 steps behaved as expected." in result.stdout
+    assert "[tool error] persona.get: No persona_id 'nobody' exists." in result.stdout
+    assert not (tmp_path / "untouched").exists()
