@@ -198,10 +198,6 @@ class EmotionalState(BaseModel):
     updated_at: datetime | None = Field(None, description="None while the persona sits at its baseline.")
 
 
-MemoryKind = Literal["episodic", "semantic", "emotional", "procedural", "reflective"]
-Visibility = Literal["private", "shared", "public"]
-
-
 class ChatReply(BaseModel):
     """What persona.chat returns."""
 

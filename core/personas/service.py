@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import aiosqlite
 from pydantic import BaseModel, Field, ValidationError
 
 from core.clock import Clock, iso
@@ -186,9 +187,11 @@ class PersonaService:
             await PersonaRepository.insert(tx, persona)
         return persona
 
+    @staticmethod
     async def _check_free(
-        self, tx: Any, persona_id: str | None, name: str, own_id: str | None = None
+        tx: aiosqlite.Connection, persona_id: str | None, name: str, own_id: str | None = None
     ) -> None:
+        """Raise Conflict if the id exists (archived or not) or a live persona has the name."""
         if persona_id is not None:
             async with tx.execute("SELECT archived_at FROM personas WHERE id = ?", (persona_id,)) as cursor:
                 row = await cursor.fetchone()

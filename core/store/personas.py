@@ -35,6 +35,20 @@ def _spec_json(persona: PersonaSpec) -> bytes:
     return orjson.dumps(persona.model_dump(mode="json", include=set(PersonaSpec.model_fields)))
 
 
+def _row(persona: Persona) -> tuple[object, ...]:
+    """Column values in the order both insert and replace bind them, id last."""
+    return (
+        persona.name,
+        persona.description,
+        _spec_json(persona),
+        persona.version,
+        iso(persona.created_at),
+        iso(persona.updated_at),
+        iso(persona.archived_at) if persona.archived_at else None,
+        persona.id,
+    )
+
+
 class PersonaRepository:
     """Reads and writes personas; callers own the transaction for writes."""
 
@@ -73,35 +87,18 @@ class PersonaRepository:
     async def insert(tx: aiosqlite.Connection, persona: Persona) -> None:
         """Add a new row."""
         await tx.execute(
-            "INSERT INTO personas (id, name, description, spec, version, created_at, updated_at, archived_at)"
+            "INSERT INTO personas (name, description, spec, version, created_at, updated_at, archived_at, id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                persona.id,
-                persona.name,
-                persona.description,
-                _spec_json(persona),
-                persona.version,
-                iso(persona.created_at),
-                iso(persona.updated_at),
-                iso(persona.archived_at) if persona.archived_at else None,
-            ),
+            _row(persona),
         )
 
     @staticmethod
     async def replace(tx: aiosqlite.Connection, persona: Persona) -> None:
         """Overwrite the row of an existing persona with these values."""
         await tx.execute(
-            "UPDATE personas SET name = ?, description = ?, spec = ?, version = ?, updated_at = ?,"
-            " archived_at = ? WHERE id = ?",
-            (
-                persona.name,
-                persona.description,
-                _spec_json(persona),
-                persona.version,
-                iso(persona.updated_at),
-                iso(persona.archived_at) if persona.archived_at else None,
-                persona.id,
-            ),
+            "UPDATE personas SET name = ?, description = ?, spec = ?, version = ?, created_at = ?,"
+            " updated_at = ?, archived_at = ? WHERE id = ?",
+            _row(persona),
         )
 
     @staticmethod
