@@ -65,6 +65,13 @@ class Settings(BaseModel):
         1_048_576, ge=1024, le=64 * 1_048_576, description="Largest HTTP request body accepted."
     )
     ollama_host: str = Field("http://127.0.0.1:11434", description="Where Ollama listens.")
+    embedder: Literal["auto", "sentence-transformers", "onnx", "ollama"] = Field(
+        "auto", description="Embedding provider; auto takes the first that loads."
+    )
+    embedding_model: str | None = Field(
+        None,
+        description="sentence-transformers: a local model folder; ollama: a model name (nomic-embed-text).",
+    )
 
     @field_validator("toolsets")
     @classmethod
@@ -110,6 +117,8 @@ _ENV: dict[str, str] = {
     "PERSONA_MCP_ALLOWED_ORIGINS": "allowed_origins",
     "PERSONA_MCP_MAX_REQUEST_BYTES": "max_request_bytes",
     "OLLAMA_HOST": "ollama_host",
+    "PERSONA_MCP_EMBEDDER": "embedder",
+    "PERSONA_MCP_EMBEDDING_MODEL": "embedding_model",
 }
 _LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}

