@@ -60,13 +60,6 @@ class PersonaRepository:
         row = await self._db.fetch_one("SELECT * FROM personas WHERE id = ?", (persona_id,))
         return _to_persona(row) if row else None
 
-    async def find_live_by_name(self, name: str) -> Persona | None:
-        """The non-archived persona with this name (case-insensitive)."""
-        row = await self._db.fetch_one(
-            "SELECT * FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL", (name,)
-        )
-        return _to_persona(row) if row else None
-
     async def all(self, include_archived: bool = False) -> list[Persona]:
         """Every persona, ordered by name."""
         where = "" if include_archived else "WHERE archived_at IS NULL"
@@ -78,10 +71,6 @@ class PersonaRepository:
         where = "" if include_archived else "WHERE archived_at IS NULL"
         rows = await self._db.fetch_all(f"SELECT id FROM personas {where} ORDER BY id")
         return [row["id"] for row in rows]
-
-    async def count(self) -> int:
-        """How many personas exist, archived included."""
-        return int(await self._db.scalar("SELECT count(*) FROM personas"))
 
     @staticmethod
     async def insert(tx: aiosqlite.Connection, persona: Persona) -> None:

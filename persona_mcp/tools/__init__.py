@@ -4,7 +4,7 @@ so `persona.list` and `persona_list` are one setting apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +48,3 @@ def respond(result: BaseModel) -> CallToolResult:
         content=[TextContent(type="text", text=render(result))],
         structured_content=result.model_dump(mode="json"),
     )
-
-
-def tool_names(namespace: str, tools: Sequence[ToolDef], separator: str) -> list[str]:
-    """The registered names of a namespace's tools."""
-    return [f"{namespace}{separator}{tool.name}" for tool in tools]
