@@ -65,6 +65,11 @@ class Embedder(Protocol):
         ...
 
 
+def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
+    """The texts in consecutive slices of at most `size`, in order."""
+    return [list(texts[start : start + size]) for start in range(0, len(texts), size)]
+
+
 @dataclass
 class ThreadedEmbedder:
     """A blocking batch encoder run on a worker thread, one batch at a time."""
@@ -78,8 +83,7 @@ class ThreadedEmbedder:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Encode in batches; the event loop stays free while the model runs."""
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
+        for batch in _batches(texts, self.batch_size):
             async with self._lock:  # the models are not safe to call from two threads at once
                 vectors.extend(await anyio.to_thread.run_sync(self.encode, batch))
         return vectors
@@ -98,8 +102,7 @@ class OllamaEmbedder:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Send the texts in batches; Ollama returns one vector per input."""
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
+        for batch in _batches(texts, self.batch_size):
             response = await self.client.embed(model=self.model, input=batch)
             vectors.extend([list(vector) for vector in response.embeddings])
         return vectors
