@@ -1,4 +1,4 @@
-"""PersonaCore: opens the store, wires the services, and closes them again."""
+"""PersonaCore: opens the store, wires the services, runs their background work, closes them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from core.clock import Clock
 from core.config import Settings
+from core.memory import EmbedderSlot, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
 from core.store import Database
 
@@ -24,12 +25,14 @@ class PersonaCore:
     db: Database
     clock: Clock
     personas: PersonaService
+    memories: MemoryService
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock | None = None) -> PersonaCore:
         """Open the data directory (creating it and the database on first use) and seed the
-        shipped personas into a new database."""
+        shipped personas into a new database. Call `run_background` to load the embedder and keep
+        the vector index caught up; until it has loaded, memory calls wait for it."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.open(settings.database_path)
         clock = clock or Clock()
@@ -42,8 +45,25 @@ class PersonaCore:
         except BaseException:
             await db.close()
             raise
-        return cls(settings=settings, db=db, clock=clock, personas=personas)
+        semantic = SemanticLayer(
+            db,
+            clock,
+            EmbedderSlot(),
+            settings.index_path,
+            settings.data_dir / "vectors.lock",
+            settings.chroma_host,
+        )
+        memories = MemoryService(db, clock, settings, personas, semantic)
+        return cls(settings=settings, db=db, clock=clock, personas=personas, memories=memories)
+
+    async def run_background(self) -> None:
+        """Load the embedder, then keep the vector index caught up until cancelled."""
+        semantic = self.memories.semantic
+        settings = self.settings
+        await semantic.slot.load(settings.embedder, settings.embedding_model, settings.ollama_host)
+        await semantic.run(self.memories.wait_for_write, settings.index_sync_seconds)
 
     async def close(self) -> None:
-        """Close the database; everything acknowledged is already committed."""
+        """Release the vector index and close the database; everything acknowledged is committed."""
+        self.memories.semantic.close()
         await self.db.close()

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from core.errors import PersonaMCPError, requirement, show_value
 
-__all__ = ["NAMESPACES", "ConfigError", "Settings", "load_settings"]
+__all__ = ["NAMESPACES", "ConfigError", "SearchWeights", "Settings", "load_settings"]
 
 NAMESPACES: tuple[str, ...] = (
     "persona",
@@ -32,6 +32,20 @@ NAMESPACES: tuple[str, ...] = (
 
 class ConfigError(PersonaMCPError):
     """A setting has a value the server cannot start with."""
+
+
+class SearchWeights(BaseModel):
+    """How memory.search combines its score components (each 0-1) into one score."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    semantic: float = Field(0.5, ge=0.0, le=10.0, description="Similarity of meaning (embeddings).")
+    lexical: float = Field(0.3, ge=0.0, le=10.0, description="Shared words (BM25).")
+    importance: float = Field(0.1, ge=0.0, le=10.0, description="importance x strength.")
+    recency: float = Field(0.05, ge=0.0, le=10.0, description="Newer memories first.")
+    context: float = Field(
+        0.15, ge=0.0, le=10.0, description="Neighbouring memories of the same conversation that also match."
+    )
 
 
 class Settings(BaseModel):
@@ -73,6 +87,37 @@ class Settings(BaseModel):
         description="sentence-transformers: a local model folder; ollama: a model name (nomic-embed-text).",
     )
 
+    chroma_host: str | None = Field(
+        None, description="A Chroma server (host:port or URL) to hold vectors instead of the data folder."
+    )
+    dedup_threshold: float = Field(
+        0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory reinforces an old one."
+    )
+    search_weights: SearchWeights = Field(
+        default_factory=SearchWeights,
+        description="Weights of semantic, lexical, importance, recency and context in memory.search.",
+    )
+    recency_half_life_days: float = Field(
+        30.0, gt=0.0, le=36_500.0, description="Age at which a memory's recency score halves."
+    )
+    index_sync_seconds: float = Field(
+        2.0, ge=0.1, le=3600.0, description="How often the vector index catches up with SQLite."
+    )
+
+    @field_validator("search_weights", mode="before")
+    @classmethod
+    def _parse_weights(cls, value: Any) -> Any:
+        # From the environment: "semantic=0.6,lexical=0.3" (unnamed components keep their defaults).
+        if not isinstance(value, str):
+            return value
+        parsed: dict[str, str] = {}
+        for part in filter(None, (item.strip() for item in value.split(","))):
+            key, sep, number = part.partition("=")
+            if not sep:
+                raise ValueError(f"write name=weight pairs such as semantic=0.6,lexical=0.3 (got {part!r})")
+            parsed[key.strip()] = number.strip()
+        return parsed
+
     @field_validator("toolsets")
     @classmethod
     def _known_toolsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,6 +142,11 @@ class Settings(BaseModel):
         """The SQLite file that is the source of truth."""
         return self.data_dir / "persona.db"
 
+    @property
+    def index_path(self) -> Path:
+        """The local Chroma folder (derived from SQLite; safe to delete)."""
+        return self.data_dir / "vectors"
+
     def tool_name(self, namespace: str, name: str) -> str:
         """The registered name of a tool, e.g. `persona.list` or `persona_list`."""
         return f"{namespace}{self.tool_separator}{name}"
@@ -119,6 +169,11 @@ _ENV: dict[str, str] = {
     "OLLAMA_HOST": "ollama_host",
     "PERSONA_MCP_EMBEDDER": "embedder",
     "PERSONA_MCP_EMBEDDING_MODEL": "embedding_model",
+    "CHROMA_HOST": "chroma_host",
+    "PERSONA_MCP_DEDUP_THRESHOLD": "dedup_threshold",
+    "PERSONA_MCP_SEARCH_WEIGHTS": "search_weights",
+    "PERSONA_MCP_RECENCY_HALF_LIFE_DAYS": "recency_half_life_days",
+    "PERSONA_MCP_INDEX_SYNC_SECONDS": "index_sync_seconds",
 }
 _LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}

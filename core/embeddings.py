@@ -14,6 +14,8 @@ same weights run by two runtimes) are never mixed in one collection.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ __all__ = [
     "PROVIDERS",
     "Embedder",
     "EmbedderChoice",
+    "EmbedderSlot",
     "OllamaEmbedder",
     "ThreadedEmbedder",
     "load_embedder",
@@ -78,14 +81,19 @@ class ThreadedEmbedder:
     dimension: int
     encode: Callable[[list[str]], list[list[float]]]
     batch_size: int = _BATCH_SIZE
-    _lock: anyio.Lock = field(default_factory=anyio.Lock, init=False, repr=False)
+    # The models are not safe to call from two threads at once; a thread lock (not an event-loop
+    # lock) because one loaded model may serve several event loops in one process.
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def _encode_locked(self, batch: list[str]) -> list[list[float]]:
+        with self._lock:
+            return self.encode(batch)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Encode in batches; the event loop stays free while the model runs."""
         vectors: list[list[float]] = []
         for batch in _batches(texts, self.batch_size):
-            async with self._lock:  # the models are not safe to call from two threads at once
-                vectors.extend(await anyio.to_thread.run_sync(self.encode, batch))
+            vectors.extend(await anyio.to_thread.run_sync(self._encode_locked, batch))
         return vectors
 
 
@@ -126,7 +134,20 @@ def _bundled_minilm() -> Path | None:
     return path if path.is_dir() else None
 
 
+# Loaded local models by folder: a process loads each model once, however many cores it opens.
+_LOADED: dict[str | None, ThreadedEmbedder] = {}
+_LOADING = threading.Lock()
+
+
 async def _sentence_transformers(model_path: str | None) -> Embedder:
+    def load_once() -> ThreadedEmbedder:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        with _LOADING:
+            if model_path not in _LOADED:
+                _LOADED[model_path] = load()
+            return _LOADED[model_path]
+
     def load() -> ThreadedEmbedder:
         path = Path(model_path).expanduser() if model_path else _bundled_minilm()
         if path is None:
@@ -142,9 +163,14 @@ async def _sentence_transformers(model_path: str | None) -> Embedder:
             raise Unavailable(
                 "sentence-transformers is not installed: pip install 'persona-mcp[offline]'"
             ) from None
+        import torch
+
         model = SentenceTransformer(str(path), device="cpu")
+        threads = torch.get_num_threads()
 
         def encode(batch: list[str]) -> list[list[float]]:
+            # One short text (a search query) runs faster on one thread than split across several.
+            torch.set_num_threads(1 if len(batch) == 1 else threads)
             array = model.encode(
                 batch, batch_size=len(batch), normalize_embeddings=True, convert_to_numpy=True
             )
@@ -153,7 +179,7 @@ async def _sentence_transformers(model_path: str | None) -> Embedder:
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
         return ThreadedEmbedder(f"sentence-transformers/{name}", len(encode([_PROBE_TEXT])[0]), encode)
 
-    return await anyio.to_thread.run_sync(load)
+    return await anyio.to_thread.run_sync(load_once)
 
 
 async def _onnx(_: str | None) -> Embedder:
@@ -214,3 +240,31 @@ async def load_embedder(provider: str, model: str | None, ollama_host: str) -> E
         return EmbedderChoice(embedder=embedder, provider=candidate, skipped=skipped)
     reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
     raise Unavailable(f"No embedding provider could be loaded. {reasons}.")
+
+
+class EmbedderSlot:
+    """The embedder, loaded once in the background; callers wait for the load to finish."""
+
+    def __init__(self) -> None:
+        self._loaded = anyio.Event()
+        self.choice: EmbedderChoice | None = None
+        self.error: str | None = None
+
+    async def load(self, provider: str, model: str | None, ollama_host: str) -> None:
+        try:
+            self.choice = await load_embedder(provider, model, ollama_host)
+            logger.info("embedder: %s", self.choice.embedder.model_id)
+        except Unavailable as exc:
+            self.error = exc.message
+            logger.warning("no embedder, memory search will match words only: %s", exc.message)
+        finally:
+            self._loaded.set()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded.is_set()
+
+    async def get(self) -> Embedder | None:
+        """The embedder, or None when none could be loaded."""
+        await self._loaded.wait()
+        return self.choice.embedder if self.choice else None

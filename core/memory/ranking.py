@@ -1,0 +1,103 @@
+"""Hybrid ranking: one score per memory from meaning, words, importance, recency and context.
+
+Components, each in 0-1:
+  semantic    cosine similarity of query and memory embeddings, clipped at 0
+  lexical     BM25 of the query's content words, divided by the best BM25 among the candidates
+  importance  importance x strength
+  recency     0.5 ** (age / half-life)
+  context     the best relevance (semantic and lexical, weighted as above) among the memory's
+              neighbours in its conversation: a turn that answers a question is often the reply to
+              the turn that matches it, and a conversation turn rarely makes sense alone.
+The score is the weighted sum (weights from settings.search_weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from core.config import SearchWeights
+from core.memory.models import ScoreComponents
+
+__all__ = ["Candidate", "Evidence", "Scored", "rank"]
+
+_SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The fields of a memory that ranking reads."""
+
+    memory_id: str
+    importance: float
+    strength: float
+    created_ts: float  # seconds since the epoch
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What retrieval found: cosine similarities and raw BM25 scores by memory id."""
+
+    semantic: Mapping[str, float]
+    lexical: Mapping[str, float]
+
+    def relevance(self, memory_id: str, weights: SearchWeights, best_lexical: float) -> float:
+        """How well the memory's own text matches the query, 0-1."""
+        total = weights.semantic + weights.lexical
+        if total == 0:
+            return 0.0
+        semantic = max(0.0, self.semantic.get(memory_id, 0.0))
+        lexical = self.lexical.get(memory_id, 0.0) / best_lexical if best_lexical > 0 else 0.0
+        return (weights.semantic * semantic + weights.lexical * lexical) / total
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A ranked candidate."""
+
+    memory_id: str
+    score: float
+    components: tuple[float, float, float, float, float]  # semantic, lexical, importance, recency, context
+    created_ts: float
+
+    def model(self) -> ScoreComponents:
+        semantic, lexical, importance, recency, context = (round(value, 6) for value in self.components)
+        return ScoreComponents(
+            semantic=semantic, lexical=lexical, importance=importance, recency=recency, context=context
+        )
+
+
+def rank(
+    candidates: Sequence[Candidate],
+    evidence: Evidence,
+    neighbours: Mapping[str, Sequence[str]],
+    weights: SearchWeights,
+    now_ts: float,
+    half_life_days: float,
+) -> list[Scored]:
+    """Every candidate, scored and sorted best first (ties: newer first, then id)."""
+    best_lexical = max(evidence.lexical.values(), default=0.0)
+    scored = []
+    for candidate in candidates:
+        memory_id = candidate.memory_id
+        age_days = max(0.0, (now_ts - candidate.created_ts) / _SECONDS_PER_DAY)
+        context = max(
+            (evidence.relevance(other, weights, best_lexical) for other in neighbours.get(memory_id, ())),
+            default=0.0,
+        )
+        semantic = max(0.0, evidence.semantic.get(memory_id, 0.0))
+        lexical = evidence.lexical.get(memory_id, 0.0) / best_lexical if best_lexical > 0 else 0.0
+        importance = candidate.importance * candidate.strength
+        recency = 0.5 ** (age_days / half_life_days)
+        score = (
+            weights.semantic * semantic
+            + weights.lexical * lexical
+            + weights.importance * importance
+            + weights.recency * recency
+            + weights.context * context
+        )
+        scored.append(
+            Scored(memory_id, score, (semantic, lexical, importance, recency, context), candidate.created_ts)
+        )
+    scored.sort(key=lambda item: (-item.score, -item.created_ts, item.memory_id))
+    return scored

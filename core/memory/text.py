@@ -1,0 +1,57 @@
+"""Text handling for memories: the dedup hash, and turning a question into an FTS5 query."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+__all__ = ["content_hash", "fts_query", "terms"]
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# Function words carry no topic. Dropping them keeps BM25 from ranking on "the" and "did", and
+# keeps FTS5 from scoring every row of a large persona (which is what makes common words slow).
+_STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me might more most must my myself no nor not now of off on once only or other
+    our ours ourselves out over own same shall she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up upon
+    very was we were what when where which while who whom whose why will with would you your
+    yours yourself yourselves s t don ll ve re d m o y also ever get got let lets like many much
+    one really thing things way well yes yeah oh ok okay
+    """.split()  # noqa: SIM905
+)
+_MAX_TERMS = 32
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def content_hash(text: str) -> str:
+    """Hash of the content with case, Unicode form and whitespace runs normalised: two memories
+    with the same hash say the same thing."""
+    canonical = " ".join(_normalise(text).split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def terms(text: str) -> list[str]:
+    """The content words of a text, lower-cased, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(_normalise(text)):
+        word = match.group(0).replace("’", "'").split("'")[0]
+        if len(word) > 1 and word not in _STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)[:_MAX_TERMS]
+
+
+def fts_query(text: str) -> str | None:
+    """An FTS5 MATCH expression that finds rows containing any content word of `text`; None when
+    the text has no content words. Each term is quoted, so user text cannot inject FTS syntax."""
+    words = terms(text)
+    if not words:
+        return None
+    return " OR ".join(f'"{word}"' for word in words)

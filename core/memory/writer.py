@@ -1,0 +1,276 @@
+"""Writing new memories: validation, exact and near-duplicate detection, one transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import aiosqlite
+import numpy as np
+import orjson
+
+from core.clock import Clock, iso
+from core.config import Settings
+from core.errors import InvalidInput
+from core.memory.models import BatchResult, MemoryDraft, StoreResult
+from core.memory.repository import MemoryRepository
+from core.memory.semantic import SemanticLayer
+from core.memory.text import content_hash
+from core.personas import PersonaService
+from core.store import Database
+
+__all__ = ["MAX_METADATA_BYTES", "MemoryWriter"]
+
+MAX_METADATA_BYTES = 16_000
+_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Item:
+    """One draft on its way into the store."""
+
+    position: int
+    draft: MemoryDraft
+    persona_id: str
+    content: str
+    hash: str
+    metadata: bytes
+    created_at: str
+    vector: np.ndarray | None = None
+    duplicate_of: str | None = None
+    reason: Literal["exact", "similar"] | None = None
+    similarity: float | None = None
+
+
+def _argument(position: int | None, name: str) -> str:
+    return name if position is None else f"items[{position}].{name}"
+
+
+class MemoryWriter:
+    """memory.store and memory.store_batch."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        personas: PersonaService,
+        semantic: SemanticLayer,
+    ) -> None:
+        self._db = db
+        self._repo = MemoryRepository(db)
+        self._clock = clock
+        self._settings = settings
+        self._personas = personas
+        self.semantic = semantic
+
+    async def store(self, draft: MemoryDraft, active: str | None = None) -> StoreResult:
+        """Store one memory, or reinforce the existing one it duplicates."""
+        results = await self._store([draft], active, batch=False)
+        return results[0]
+
+    async def store_batch(self, drafts: Sequence[MemoryDraft], active: str | None = None) -> BatchResult:
+        """Store many memories in one transaction (all or nothing); duplicates reinforce."""
+        if not drafts:
+            raise InvalidInput("items", [], "Give at least one item, each with at least `content`.")
+        results = await self._store(drafts, active, batch=True)
+        return BatchResult(
+            stored=sum(1 for r in results if r.duplicate_of is None),
+            duplicates=sum(1 for r in results if r.duplicate_of is not None),
+            ids=[r.memory.id for r in results],
+            duplicate_of=[r.duplicate_of for r in results],
+        )
+
+    async def _prepare(self, drafts: Sequence[MemoryDraft], active: str | None, batch: bool) -> list[_Item]:
+        now = self._clock.now()
+        items = []
+        resolved: dict[str | None, str] = {}
+        for position, draft in enumerate(drafts):
+            where = position if batch else None
+            if draft.persona_id not in resolved:
+                persona = await self._personas.resolve(draft.persona_id, active)
+                resolved[draft.persona_id] = persona.id
+            content = draft.content.strip()
+            if not content:
+                raise InvalidInput(
+                    _argument(where, "content"), draft.content, "Give the memory some visible text."
+                )
+            metadata = orjson.dumps(draft.metadata)
+            if len(metadata) > MAX_METADATA_BYTES:
+                raise InvalidInput(
+                    _argument(where, "metadata"),
+                    f"{len(metadata)} bytes of JSON",
+                    f"Keep metadata under {MAX_METADATA_BYTES} bytes; put long text in the content.",
+                )
+            created = draft.created_at
+            if created is not None and created.tzinfo is None:
+                raise InvalidInput(
+                    _argument(where, "created_at"),
+                    created.isoformat(),
+                    "Give a time zone, e.g. 2023-05-07T13:56:00Z.",
+                )
+            if created is not None and created > now + _FUTURE_TOLERANCE:
+                raise InvalidInput(
+                    _argument(where, "created_at"), iso(created), "A memory cannot come from the future."
+                )
+            items.append(
+                _Item(
+                    position=position,
+                    draft=draft,
+                    persona_id=resolved[draft.persona_id],
+                    content=content,
+                    hash=content_hash(content),
+                    metadata=metadata,
+                    created_at=iso(created or now),
+                )
+            )
+        return items
+
+    async def _store(
+        self, drafts: Sequence[MemoryDraft], active: str | None, batch: bool
+    ) -> list[StoreResult]:
+        items = await self._prepare(drafts, active, batch)
+        self._mark_exact_duplicates_within(items)
+        await self._mark_exact_duplicates_stored(items)
+        fresh = [item for item in items if item.duplicate_of is None]
+        model_id = await self.semantic.model_id()
+        vectors = await self.semantic.embed([item.content for item in fresh])
+        if vectors is not None:
+            for item, vector in zip(fresh, vectors, strict=True):
+                item.vector = vector
+            await self._mark_similar_duplicates(fresh)
+        now = iso(self._clock.now())
+        new_ids: dict[int, str] = {}
+        async with self._db.transaction() as tx:
+            await self._drop_vanished_targets(tx, items)
+            rows = []
+            for item in items:
+                if item.duplicate_of is None:
+                    # Another process may have stored the same text since we looked.
+                    async with tx.execute(
+                        "SELECT id FROM memories "
+                        "WHERE persona_id = ? AND content_hash = ? AND archived_at IS NULL",
+                        (item.persona_id, item.hash),
+                    ) as cursor:
+                        row = await cursor.fetchone()
+                    if row is not None:
+                        item.duplicate_of, item.reason = row[0], "exact"
+                if item.duplicate_of is None:
+                    memory_id = uuid.uuid4().hex
+                    new_ids[item.position] = memory_id
+                    rows.append(
+                        self._row(item, memory_id, now, model_id if item.vector is not None else None)
+                    )
+            await MemoryRepository.insert(tx, rows)
+            if model_id is not None:
+                await MemoryRepository.put_vectors(
+                    tx,
+                    model_id,
+                    {
+                        new_ids[i.position]: i.vector
+                        for i in items
+                        if i.position in new_ids and i.vector is not None
+                    },
+                )
+            for item in items:  # in order, so an earlier item's final id is known before it is needed
+                if item.duplicate_of is not None:
+                    if item.duplicate_of.startswith("#"):  # an earlier item of this batch
+                        earlier = items[int(item.duplicate_of[1:])]
+                        item.duplicate_of = new_ids.get(earlier.position) or earlier.duplicate_of
+                    assert item.duplicate_of is not None
+                    await MemoryRepository.reinforce(tx, item.duplicate_of, item.draft.importance, now)
+        stored = await self._repo.get_many([new_ids.get(i.position) or i.duplicate_of or "" for i in items])
+        return [
+            StoreResult(
+                memory=stored[new_ids.get(item.position) or item.duplicate_of or ""],
+                duplicate_of=item.duplicate_of,
+                duplicate_reason=item.reason,
+                similarity=None if item.similarity is None else round(item.similarity, 6),
+            )
+            for item in items
+        ]
+
+    @staticmethod
+    async def _drop_vanished_targets(tx: aiosqlite.Connection, items: list[_Item]) -> None:
+        """A memory an item was found to repeat may have been archived or deleted (by another
+        process) since: then the item is stored as new after all."""
+        targets = {i.duplicate_of for i in items if i.duplicate_of and not i.duplicate_of.startswith("#")}
+        if not targets:
+            return
+        marks = ", ".join("?" * len(targets))
+        async with tx.execute(
+            f"SELECT id FROM memories WHERE id IN ({marks}) AND archived_at IS NULL", tuple(targets)
+        ) as cursor:
+            live = {row[0] for row in await cursor.fetchall()}
+        for item in items:
+            if item.duplicate_of in targets - live:
+                logger.warning("memory %s vanished before its duplicate was stored", item.duplicate_of)
+                item.duplicate_of = item.reason = item.similarity = None
+
+    @staticmethod
+    def _row(item: _Item, memory_id: str, now: str, model_id: str | None) -> dict[str, object]:
+        draft = item.draft
+        return {
+            "id": memory_id,
+            "persona_id": item.persona_id,
+            "content": item.content,
+            "kind": draft.kind,
+            "visibility": draft.visibility,
+            "importance": 0.5 if draft.importance is None else draft.importance,
+            "created_at": item.created_at,
+            "updated_at": now,
+            "source": draft.source,
+            "subject": draft.subject,
+            "conversation_id": draft.conversation_id,
+            "metadata": item.metadata.decode(),
+            "content_hash": item.hash,
+            "embedding_model": model_id,
+        }
+
+    @staticmethod
+    def _mark_exact_duplicates_within(items: list[_Item]) -> None:
+        first: dict[tuple[str, str], int] = {}
+        for item in items:
+            key = (item.persona_id, item.hash)
+            if key in first:
+                # "#n": the memory that item n of this batch will become.
+                item.duplicate_of, item.reason, item.similarity = f"#{first[key]}", "exact", 1.0
+            else:
+                first[key] = item.position
+
+    async def _mark_exact_duplicates_stored(self, items: list[_Item]) -> None:
+        for persona_id in {item.persona_id for item in items}:
+            pending = [i for i in items if i.persona_id == persona_id and i.duplicate_of is None]
+            found = await self._repo.by_hash(persona_id, [item.hash for item in pending])
+            for item in pending:
+                if item.hash in found:
+                    item.duplicate_of, item.reason, item.similarity = found[item.hash], "exact", 1.0
+
+    async def _mark_similar_duplicates(self, fresh: list[_Item]) -> None:
+        threshold = self._settings.dedup_threshold
+        for persona_id in {item.persona_id for item in fresh}:
+            group = [item for item in fresh if item.persona_id == persona_id and item.vector is not None]
+            if not group:
+                continue
+            matrix = np.stack([item.vector for item in group])  # type: ignore[misc]
+            nearest = await self.semantic.nearest_many(persona_id, matrix)
+            within = matrix @ matrix.T
+            for row, item in enumerate(group):
+                best_id, best = nearest[row]
+                earlier = [
+                    (within[row, col], other)
+                    for col, other in enumerate(group[:row])
+                    if other.duplicate_of is None
+                ]
+                if earlier:
+                    similarity, other = max(earlier, key=lambda pair: pair[0])
+                    if similarity > best:
+                        best_id, best = f"#{other.position}", float(similarity)
+                if best_id is not None and best >= threshold:
+                    item.duplicate_of, item.reason, item.similarity = best_id, "similar", best

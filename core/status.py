@@ -1,0 +1,93 @@
+"""system.status: one picture of the running server."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+
+from core import __version__
+from core.llm import OllamaProbe, probe_ollama
+
+if TYPE_CHECKING:
+    from core.app import PersonaCore
+
+__all__ = ["EmbedderStatus", "IndexStatus", "SystemStatus", "system_status"]
+
+
+class EmbedderStatus(BaseModel):
+    """Which embedding model this server uses, and why others were passed over."""
+
+    loaded: bool = Field(description="False while it is still loading (a few seconds after start).")
+    provider: str | None
+    model_id: str | None
+    dimension: int | None
+    skipped: dict[str, str] = Field(description="Providers tried before it, and why they were not used.")
+    error: str | None = Field(description="Why no embedder could be loaded (search then matches words only).")
+
+
+class IndexStatus(BaseModel):
+    """The vector index and how far it lags behind SQLite."""
+
+    location: str = Field(description="Local folder, or the Chroma server.")
+    owner: bool = Field(description="True when this process writes the index (one process at a time).")
+    pending: int = Field(description="Live memories not in the index yet.")
+    unembedded: int = Field(description="Live memories without a vector of the current model.")
+    error: str | None
+
+
+class SystemStatus(BaseModel):
+    """What system.status returns."""
+
+    version: str
+    uptime_seconds: float
+    data_dir: str
+    database: str
+    schema_version: int
+    counts: dict[str, int]
+    background_tasks: dict[str, str]
+    embedder: EmbedderStatus
+    vector_index: IndexStatus
+    llm: OllamaProbe
+
+
+async def system_status(core: PersonaCore) -> SystemStatus:
+    """Gather the status; probes Ollama with a short timeout."""
+    semantic = core.memories.semantic
+    slot = semantic.slot
+    choice = slot.choice
+    counts = {}
+    for table in ("personas", "memories", "conversations", "relationships"):
+        counts[table] = int(await core.db.scalar(f"SELECT count(*) FROM {table}"))
+    stats = await core.memories.stats(None) if slot.loaded else None
+    settings = core.settings
+    return SystemStatus(
+        version=__version__,
+        uptime_seconds=round(time.monotonic() - core.started_monotonic, 3),
+        data_dir=str(settings.data_dir),
+        database=str(settings.database_path),
+        schema_version=await core.db.schema_version(),
+        counts=counts,
+        background_tasks={
+            "embedder_load": "done" if slot.loaded else "loading",
+            "vector_index_sync": f"every {settings.index_sync_seconds:g}s and after each write"
+            + ("" if semantic.owns_index else " (waiting: another process owns the index)"),
+        },
+        embedder=EmbedderStatus(
+            loaded=slot.loaded,
+            provider=choice.provider if choice else None,
+            model_id=choice.embedder.model_id if choice else None,
+            dimension=choice.embedder.dimension if choice else None,
+            skipped=choice.skipped if choice else {},
+            error=slot.error,
+        ),
+        vector_index=IndexStatus(
+            location=settings.chroma_host or str(settings.index_path),
+            owner=semantic.owns_index,
+            pending=stats.index_lag if stats else counts["memories"],
+            unembedded=stats.unembedded if stats else counts["memories"],
+            error=semantic.index_error,
+        ),
+        llm=await probe_ollama(settings.ollama_host),
+    )
