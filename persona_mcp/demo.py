@@ -35,6 +35,21 @@ _STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ),
     ("persona", "switch", {"persona_id": "sora"}, "switch this session to Sora"),
     ("persona", "status", {}, "status of the active persona"),
+    (
+        "memory",
+        "store_batch",
+        {
+            "items": [
+                {"content": "The user's cat Miso knocks cups off the desk every morning."},
+                {"content": "The user is learning to play the cello.", "kind": "semantic"},
+                {"content": "Rain makes Sora think of the temple garden.", "visibility": "shared"},
+            ]
+        },
+        "remember three things for Sora",
+    ),
+    ("memory", "store", {"content": "the user's cat miso knocks cups off the desk every morning."}, "dedup"),
+    ("memory", "search", {"query": "what pet does the user have?", "n_results": 2}, "search by meaning"),
+    ("memory", "search_cross_persona", {"query": "garden", "persona_id": "aria"}, "what others shared"),
     ("persona", "get", {"persona_id": "nobody"}, "a mistake: the error names the argument and the fix"),
     ("persona", "delete", {"persona_id": "sora"}, "archive (reversible)"),
 )

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-import ollama
 
 from core import __version__
 from core.app import PersonaCore
 from core.config import Settings
 from core.embeddings import load_embedder
 from core.errors import PersonaMCPError, Unavailable
+from core.llm import probe_ollama
 
 __all__ = ["run_doctor"]
 
-_OLLAMA_TIMEOUT_S = 2.0
 Check = tuple[bool, str]
 
 
@@ -61,21 +58,8 @@ async def _embedder(settings: Settings) -> Check:
 
 
 async def _ollama(settings: Settings) -> Check:
-    client = ollama.AsyncClient(host=settings.ollama_host, timeout=_OLLAMA_TIMEOUT_S)
-    started = time.perf_counter()
-    try:
-        listing = await client.list()
-    except (ollama.ResponseError, ConnectionError, OSError) as exc:
-        return False, (
-            f"not reachable at {settings.ollama_host} ({type(exc).__name__}). Start it with `ollama serve` "
-            "and fetch a model with `ollama pull llama3.2`; or set OLLAMA_HOST. Optional: without it, "
-            "persona.context and your client's own model still work."
-        )
-    except Exception as exc:  # httpx timeouts and protocol errors: report, never crash the doctor
-        return False, f"not usable at {settings.ollama_host}: {type(exc).__name__}: {exc}"
-    elapsed = (time.perf_counter() - started) * 1000
-    names = ", ".join(model.model or "?" for model in listing.models[:5]) or "no models pulled yet"
-    return True, f"{settings.ollama_host} answered in {elapsed:.0f} ms; models: {names}"
+    probe = await probe_ollama(settings.ollama_host)
+    return probe.reachable, (f"{settings.ollama_host} {probe.detail}" if probe.reachable else probe.detail)
 
 
 _CHECKS: tuple[tuple[str, Callable[[Settings], Awaitable[Check]], bool], ...] = (

@@ -7,9 +7,19 @@ from functools import singledispatch
 
 from pydantic import BaseModel
 
+from core.memory.models import (
+    BatchResult,
+    DeleteOutcome,
+    Memory,
+    MemoryStats,
+    ReindexResult,
+    SearchResult,
+    StoreResult,
+)
 from core.models import Persona, Template
 from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
+from core.status import SystemStatus
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 
 __all__ = ["register_renderer", "render"]
@@ -83,3 +93,77 @@ def _template_list(result: TemplateList) -> str:
 def _switched(result: SwitchResult) -> str:
     scope = "this session" if result.scope == "connection" else "this server process"
     return f"Now speaking as {result.persona.name} ({result.persona.id}) for {scope}."
+
+
+def _memory_line(memory: Memory) -> str:
+    flags = "".join([" [pinned]" if memory.pinned else "", " [archived]" if memory.archived_at else ""])
+    return (
+        f"{memory.id} ({memory.persona_id}, {memory.kind}, {memory.visibility}, "
+        f"importance {memory.importance:.2f}){flags}: {_short(memory.content)}"
+    )
+
+
+@render.register
+def _memory(result: Memory) -> str:
+    return _memory_line(result)
+
+
+@render.register
+def _stored(result: StoreResult) -> str:
+    if result.duplicate_of is None:
+        return f"Stored {_memory_line(result.memory)}"
+    return (
+        f"Already remembered ({result.duplicate_reason} duplicate), reinforced instead: "
+        f"{_memory_line(result.memory)}"
+    )
+
+
+@render.register
+def _batch(result: BatchResult) -> str:
+    return f"Stored {result.stored} new memories; {result.duplicates} reinforced existing ones."
+
+
+@render.register
+def _search(result: SearchResult) -> str:
+    mode = "" if result.semantic else " (words only: no embedder loaded)"
+    lines = [f"{len(result.memories)} of {result.total_results} memories for {result.query!r}{mode}"]
+    lines += [f"{hit.score:.3f} {_memory_line(hit.memory)}" for hit in result.memories]
+    return "\n".join(lines)
+
+
+@render.register
+def _memory_deleted(result: DeleteOutcome) -> str:
+    return {
+        "archived": f"Archived {result.memory_id} (memory.restore brings it back).",
+        "already_archived": f"{result.memory_id} was already archived; nothing changed.",
+        "purged": f"Deleted {result.memory_id} for good.",
+    }[result.action]
+
+
+@render.register
+def _memory_stats(result: MemoryStats) -> str:
+    kinds = ", ".join(f"{kind} {count}" for kind, count in result.by_kind.items()) or "none"
+    return (
+        f"{result.total} memories ({kinds}); {result.archived} archived; index lag {result.index_lag}; "
+        f"model {result.embedding_model or 'none'}."
+    )
+
+
+@render.register
+def _reindexed(result: ReindexResult) -> str:
+    return (
+        f"Reindexed with {result.embedding_model}: {result.embedded} embedded, {result.indexed} indexed, "
+        f"{result.orphans_removed} orphans removed in {result.elapsed_seconds:.1f}s."
+    )
+
+
+@render.register
+def _system(result: SystemStatus) -> str:
+    embedder = result.embedder.model_id or ("loading" if not result.embedder.loaded else "none")
+    llm = "reachable" if result.llm.reachable else "not reachable"
+    counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
+    return (
+        f"persona-mcp {result.version}, up {result.uptime_seconds:.0f}s, data in {result.data_dir}; "
+        f"{counts}; "
+        f"embedder {embedder}; index pending {result.vector_index.pending}; Ollama {llm}."
+    )

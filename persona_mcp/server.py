@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, Icon, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
@@ -18,14 +19,14 @@ from core.app import PersonaCore
 from core.config import Settings
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.session import AppState
-from persona_mcp.tools import persona
+from persona_mcp.tools import memory, persona, system
 
 __all__ = ["PersonaServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
 # Namespace modules, each with NAMESPACE and a TOOLS table. Later namespaces join this tuple.
-TOOL_MODULES: tuple[ModuleType, ...] = (persona,)
+TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, system)
 
 INSTRUCTIONS = (
     "persona-mcp gives you personas that remember, feel and relate. persona.list shows them, "
@@ -84,7 +85,12 @@ def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
         core = await PersonaCore.open(settings)
         logger.info("persona-mcp %s serving data from %s", __version__, settings.data_dir)
         try:
-            yield AppState(core=core)
+            async with anyio.create_task_group() as background:
+                background.start_soon(core.run_background)
+                try:
+                    yield AppState(core=core)
+                finally:
+                    background.cancel_scope.cancel()
         finally:
             await core.close()
 

@@ -35,7 +35,7 @@ def test_doctor_reports_each_check(tmp_path: Path) -> None:
     result = _run("doctor", env={"PERSONA_MCP_DATA_DIR": str(tmp_path), "OLLAMA_HOST": "127.0.0.1:9"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"[ok  ] data folder  {tmp_path}" in result.stdout
-    assert "schema v1, 2 personas, integrity ok" in result.stdout
+    assert "schema v2, 2 personas, integrity ok" in result.stdout
     assert "[ok  ] embedder     sentence-transformers/all-MiniLM-L6-v2 (384 dimensions" in result.stdout
     assert "[warn] ollama       not reachable at http://127.0.0.1:9" in result.stdout
     assert "ollama serve" in result.stdout
@@ -59,6 +59,6 @@ def test_bad_settings_stop_the_server_with_a_clear_message() -> None:
 def test_demo_runs_a_real_session(tmp_path: Path) -> None:
     result = _run("demo", env={"PERSONA_MCP_DATA_DIR": str(tmp_path / "untouched")})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Demo finished: 9/9 steps behaved as expected." in result.stdout
+    assert "Demo finished: 13/13 steps behaved as expected." in result.stdout
     assert "[tool error] persona.get: No persona_id 'nobody' exists." in result.stdout
     assert not (tmp_path / "untouched").exists()

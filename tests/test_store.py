@@ -13,6 +13,9 @@ from core.store.database import MIGRATIONS_DIR, Database, DatabaseError, split_s
 
 pytestmark = pytest.mark.anyio
 
+LATEST = len(list(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")))
+NEXT = f"{LATEST + 1:04d}"
+
 
 def _migrations_with(tmp_path: Path, extra: dict[str, str]) -> Path:
     folder = tmp_path / "migrations"
@@ -25,13 +28,14 @@ def _migrations_with(tmp_path: Path, extra: dict[str, str]) -> Path:
 async def test_new_database_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "persona.db")
     try:
-        assert await db.schema_version() == 1
+        assert await db.schema_version() == LATEST
         assert await db.scalar("PRAGMA journal_mode") == "wal"
         tables = {row[0] for row in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {
             "personas",
             "memories",
             "memories_fts",
+            "memory_vectors",
             "relationships",
             "conversations",
             "messages",
@@ -48,7 +52,7 @@ async def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path: Path) ->
     await db.close()
     db = await Database.open(path)
     try:
-        assert await db.schema_version() == 1
+        assert await db.schema_version() == LATEST
         assert await db.scalar("SELECT value FROM settings WHERE key = 'k'") == "v"
     finally:
         await db.close()
@@ -65,11 +69,11 @@ async def test_an_existing_database_is_migrated_forward_with_its_data(tmp_path: 
     await db.close()
     folder = _migrations_with(
         tmp_path,
-        {"0002_add_mood.sql": "ALTER TABLE personas ADD COLUMN mood TEXT NOT NULL DEFAULT 'ok';\n"},
+        {f"{NEXT}_add_mood.sql": "ALTER TABLE personas ADD COLUMN mood TEXT NOT NULL DEFAULT 'ok';\n"},
     )
     db = await Database.open(path, folder)
     try:
-        assert await db.schema_version() == 2
+        assert await db.schema_version() == LATEST + 1
         row = await db.fetch_one("SELECT name, mood FROM personas WHERE id = 'old'")
         assert row is not None
         assert tuple(row) == ("Old", "ok")
@@ -82,12 +86,15 @@ async def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path)
     await (await Database.open(path)).close()
     folder = _migrations_with(
         tmp_path,
-        {"0002_broken.sql": "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"},
+        {
+            f"{NEXT}_broken.sql": "CREATE TABLE half_done (x INTEGER);\n"
+            "INSERT INTO no_such_table VALUES (1);\n"
+        },
     )
     with pytest.raises(sqlite3.OperationalError):
         await Database.open(path, folder)
     with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
 
 
@@ -118,7 +125,7 @@ async def test_two_opens_of_a_new_database_at_once_migrate_it_once(tmp_path: Pat
         group.start_soon(open_one)
         group.start_soon(open_one)
     try:
-        assert [await db.schema_version() for db in opened] == [1, 1]
+        assert [await db.schema_version() for db in opened] == [LATEST, LATEST]
     finally:
         for db in opened:
             await db.close()

@@ -122,7 +122,8 @@ async def test_http_client_with_token_uses_the_tools(http_server: str, mode: str
         httpx2.AsyncClient(headers=_AUTH) as http,
         Client(streamable_http_client(http_server, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
     ):
-        assert len((await client.list_tools()).tools) == 10
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert {"persona.get", "memory.search", "memory.store_batch", "system.status"} <= names
         kira = await call(client, "persona.get", persona_id="kira")
         assert kira["name"] == "Kira"
         created = await call(client, "persona.create", name=f"Http {mode}", tags=["http"])

@@ -4,16 +4,17 @@ so `persona.list` and `persona_list` are one setting apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from persona_mcp.render import render
 
-__all__ = ["DESTRUCTIVE", "READ_ONLY", "SESSION", "WRITE", "ToolDef", "respond"]
+__all__ = ["DESTRUCTIVE", "READ_ONLY", "SESSION", "WRITE", "ToolDef", "respond", "with_model_fields"]
 
 # Annotations are promises to clients: keep them true.
 READ_ONLY = ToolAnnotations(
@@ -48,3 +49,27 @@ def respond(result: BaseModel) -> CallToolResult:
         content=[TextContent(type="text", text=render(result))],
         structured_content=result.model_dump(mode="json"),
     )
+
+
+def with_model_fields(
+    fn: Callable[..., Any], model: type[BaseModel], notes: Mapping[str, str] | None = None
+) -> Callable[..., Any]:
+    """Publish each field of `model` as an optional keyword argument of `fn` (which takes
+    **fields), so a tool's arguments are described once, on the core model. `notes` adds text to
+    some fields' descriptions. The core validates the collected fields against `model`."""
+    notes = notes or {}
+    signature = inspect.signature(fn, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    taken = {p.name for p in params}
+    for name, info in model.model_fields.items():
+        if name in taken:
+            continue
+        optional: Any = info.annotation
+        annotated: Any = Annotated  # subscripted with a runtime tuple, which type checkers cannot follow
+        description = (info.description or "") + notes.get(name, "")
+        annotation = annotated[(optional | None, *info.metadata, Field(description=description))]
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        )
+    fn.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return fn

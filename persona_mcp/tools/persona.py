@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -15,7 +14,7 @@ from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 from persona_mcp.session import active_persona, core_of, set_active_persona
-from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, SESSION, WRITE, ToolDef, respond
+from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, SESSION, WRITE, ToolDef, respond, with_model_fields
 
 NAMESPACE = "persona"
 
@@ -74,26 +73,7 @@ async def create(
     return respond(await core_of(ctx).personas.create(given, template=template, persona_id=id))
 
 
-def _with_persona_fields(fn: Any) -> Any:
-    """Publish each PersonaSpec field as an optional argument of `fn` (which takes **fields), so
-    create's arguments are the persona's fields, described once, in core.models."""
-    signature = inspect.signature(fn, eval_str=True)
-    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
-    for name, info in PersonaSpec.model_fields.items():
-        description = info.description or ""
-        if name == "name":
-            description += " Required unless a template is given."
-        optional: Any = info.annotation
-        annotated: Any = Annotated  # subscripted with a runtime tuple, which type checkers cannot follow
-        annotation = annotated[(optional | None, *info.metadata, Field(description=description))]
-        params.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
-        )
-    fn.__signature__ = signature.replace(parameters=params)
-    return fn
-
-
-create = _with_persona_fields(create)
+create = with_model_fields(create, PersonaSpec, {"name": " Required unless a template is given."})
 
 
 async def update(

@@ -1,0 +1,199 @@
+"""memory.* tools: thin wrappers over MemoryService."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import Field, ValidationError
+
+from core.errors import InvalidInput
+from core.memory import Memory, MemoryDraft, MemoryPatch, SearchOptions, SearchResult, StoreResult
+from core.memory.models import (
+    MAX_CONTENT_CHARS,
+    BatchResult,
+    DeleteOutcome,
+    Kind,
+    MemoryStats,
+    ReindexResult,
+    SharedStats,
+)
+from persona_mcp.session import active_persona, core_of
+from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, ToolDef, respond, with_model_fields
+
+NAMESPACE = "memory"
+
+_MAX_BATCH = 1_000
+
+MemoryId = Annotated[str, Field(min_length=1, max_length=64, description="A memory id from store or search.")]
+Query = Annotated[str, Field(min_length=1, max_length=4_000, description="What to look for, in plain words.")]
+NResults = Annotated[int, Field(ge=1, le=100, description="How many memories to return, 1-100.")]
+OptionalPersonaId = Annotated[
+    str | None,
+    Field(min_length=1, max_length=64, description="Persona id; default: the session's active persona."),
+]
+Content = Annotated[
+    str, Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The memory itself, in plain text.")
+]
+
+
+async def store(ctx: Context, content: Content, **fields: Any) -> Annotated[CallToolResult, StoreResult]:
+    """Remember something for a persona. Storing what it already remembers (the same text, or text
+    meaning nearly the same) reinforces that memory instead and returns `duplicate_of`."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    try:
+        draft = MemoryDraft.model_validate({"content": content, **given})
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from None
+    return respond(await core_of(ctx).memories.store(draft, active_persona(ctx)))
+
+
+store = with_model_fields(store, MemoryDraft)
+
+
+async def store_batch(
+    ctx: Context,
+    items: Annotated[
+        list[MemoryDraft],
+        Field(
+            min_length=1, max_length=_MAX_BATCH, description="Memories to store, each as memory.store takes."
+        ),
+    ],
+) -> Annotated[CallToolResult, BatchResult]:
+    """Store many memories at once, all or nothing (embedded together, so much faster than one by
+    one). Duplicates reinforce existing memories, or an earlier item of the same batch."""
+    return respond(await core_of(ctx).memories.store_batch(items, active_persona(ctx)))
+
+
+async def search(
+    ctx: Context,
+    query: Query,
+    persona_id: OptionalPersonaId = None,
+    n_results: NResults = 10,
+    min_importance: Annotated[
+        float | None, Field(ge=0.0, le=1.0, description="Only at least this important.")
+    ] = None,
+    kinds: Annotated[list[Kind] | None, Field(max_length=5, description="Only these kinds.")] = None,
+    since: Annotated[
+        datetime | None, Field(description="Only created at or after this time (ISO-8601).")
+    ] = None,
+    until: Annotated[
+        datetime | None, Field(description="Only created at or before this time (ISO-8601).")
+    ] = None,
+    include_shared: Annotated[
+        bool, Field(description="Also search other personas' shared and public memories.")
+    ] = False,
+) -> Annotated[CallToolResult, SearchResult]:
+    """Find a persona's memories by meaning and by words. Each result has a `score` and the
+    components it is made of (semantic, lexical, importance, recency, context)."""
+    options = SearchOptions(
+        n_results=n_results,
+        kinds=tuple(kinds or ()),
+        since=since,
+        until=until,
+        min_importance=min_importance,
+        include_shared=include_shared,
+    )
+    return respond(await core_of(ctx).memories.search(query, persona_id, options, active_persona(ctx)))
+
+
+async def search_cross_persona(
+    ctx: Context,
+    query: Query,
+    persona_id: Annotated[
+        str, Field(min_length=1, max_length=64, description="The persona asking; its private memories count.")
+    ],
+    n_results: NResults = 10,
+) -> Annotated[CallToolResult, SearchResult]:
+    """Search the asking persona's own memories plus every other persona's shared and public ones.
+    Other personas' private memories are never returned."""
+    options = SearchOptions(n_results=n_results, include_shared=True)
+    return respond(await core_of(ctx).memories.search(query, persona_id, options))
+
+
+async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
+    """One memory, archived or not."""
+    return respond(await core_of(ctx).memories.get(memory_id))
+
+
+async def update(ctx: Context, memory_id: MemoryId, **fields: Any) -> Annotated[CallToolResult, Memory]:
+    """Change a memory's content, importance, visibility, pinned flag or metadata; a new content
+    gets a new vector."""
+    patch = MemoryPatch.model_validate({name: value for name, value in fields.items() if value is not None})
+    return respond(await core_of(ctx).memories.update(memory_id, patch))
+
+
+update = with_model_fields(
+    update,
+    MemoryPatch,
+    {
+        "content": "New text of the memory.",
+        "importance": "New importance, 0-1.",
+        "visibility": "private, shared or public.",
+        "pinned": "Pinned memories never decay below their floor and are never pruned.",
+        "metadata": "Replaces the metadata object.",
+    },
+)
+
+
+async def delete(
+    ctx: Context,
+    memory_id: MemoryId,
+    hard: Annotated[bool, Field(description="Remove it for good instead of archiving it.")] = False,
+) -> Annotated[CallToolResult, DeleteOutcome]:
+    """Archive a memory (it leaves search results; memory.restore brings it back), or with
+    hard=true delete it permanently."""
+    return respond(await core_of(ctx).memories.delete(memory_id, hard))
+
+
+async def restore(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
+    """Bring an archived memory back, exactly as it was."""
+    return respond(await core_of(ctx).memories.restore(memory_id))
+
+
+async def stats(
+    ctx: Context,
+    persona_id: Annotated[
+        str | None, Field(min_length=1, max_length=64, description="One persona; default: all of them.")
+    ] = None,
+) -> Annotated[CallToolResult, MemoryStats]:
+    """Memory totals by persona, kind and visibility; archived count; average importance and
+    strength; and how far the vector index lags behind."""
+    return respond(await core_of(ctx).memories.stats(persona_id))
+
+
+async def shared_stats(ctx: Context) -> Annotated[CallToolResult, SharedStats]:
+    """Shared and public memory counts by persona, and the subjects and words they are about."""
+    return respond(await core_of(ctx).memories.shared_stats())
+
+
+async def reindex(
+    ctx: Context,
+    persona_id: Annotated[
+        str | None, Field(min_length=1, max_length=64, description="One persona; default: all of them.")
+    ] = None,
+) -> Annotated[CallToolResult, ReindexResult]:
+    """Rebuild the vector index from SQLite: embed memories that lack a vector of the current
+    model, remove index entries with no memory, add what is missing. Sends progress notifications."""
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return respond(await core_of(ctx).memories.reindex(persona_id, progress))
+
+
+TOOLS = (
+    ToolDef("store", store, WRITE),
+    ToolDef("store_batch", store_batch, WRITE),
+    ToolDef("search", search, READ_ONLY),
+    ToolDef("get", get, READ_ONLY),
+    ToolDef("update", update, DESTRUCTIVE),
+    ToolDef("delete", delete, DESTRUCTIVE),
+    ToolDef("restore", restore, WRITE),
+    ToolDef("stats", stats, READ_ONLY),
+    ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
+    ToolDef("shared_stats", shared_stats, READ_ONLY),
+    ToolDef("reindex", reindex, WRITE),
+)
