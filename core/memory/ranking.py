@@ -70,7 +70,7 @@ class Scored:
 def rank(
     candidates: Sequence[Candidate],
     evidence: Evidence,
-    neighbours: Mapping[str, Sequence[str]],
+    neighbours: Mapping[str, Sequence[tuple[str, float]]],
     weights: SearchWeights,
     now_ts: float,
     half_life_days: float,
@@ -82,7 +82,10 @@ def rank(
         memory_id = candidate.memory_id
         age_days = max(0.0, (now_ts - candidate.created_ts) / _SECONDS_PER_DAY)
         context = max(
-            (evidence.relevance(other, weights, best_lexical) for other in neighbours.get(memory_id, ())),
+            (
+                share * evidence.relevance(other, weights, best_lexical)
+                for other, share in neighbours.get(memory_id, ())
+            ),
             default=0.0,
         )
         semantic = max(0.0, evidence.semantic.get(memory_id, 0.0))

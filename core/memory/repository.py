@@ -76,8 +76,12 @@ class MemoryFilter:
     until: datetime | None = None
     min_importance: float | None = None
 
-    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
-        """A WHERE clause (without the keyword) and its parameters."""
+    def sql(self, alias: str = "m", probe: bool = False) -> tuple[str, list[Any]]:
+        """A WHERE clause (without the keyword) and its parameters. With `probe`, the clause only
+        checks rows another constraint already chose (ids, an FTS match, the pending index): its
+        columns are written `+m.column`, which keeps SQLite from scanning a persona's memories
+        through memories_persona instead."""
+        alias = f"+{alias}" if probe else alias
         clauses = [f"{alias}.archived_at IS NULL"]
         params: list[Any] = []
         if self.include_others_shared:
@@ -137,7 +141,7 @@ class MemoryRepository:
     async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
         """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
         found: dict[str, aiosqlite.Row] = {}
-        clause, params = where.sql() if where else ("1", [])
+        clause, params = where.sql(probe=True) if where else ("1", [])
         for chunk in _chunks(list(ids)):
             rows = await self._db.fetch_all(
                 f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
@@ -174,44 +178,57 @@ class MemoryRepository:
         self, where: MemoryFilter, model_id: str
     ) -> tuple[list[str], np.ndarray | None]:
         """Vectors of rows that pass `where` but are not in the index yet (usually none)."""
-        clause, params = where.sql()
+        clause, params = where.sql(probe=True)
         rows = await self._db.fetch_all(
-            f"SELECT m.id, v.vector FROM memories m JOIN memory_vectors v ON v.memory_id = m.id "
-            f"AND v.model_id = ? WHERE m.indexed_at IS NULL AND {clause}",
+            f"SELECT m.id, v.vector FROM memories m INDEXED BY memories_pending "
+            f"JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ? "
+            f"WHERE m.indexed_at IS NULL AND m.archived_at IS NULL AND {clause}",
             (model_id, *params),
         )
         if not rows:
             return [], None
         return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
 
-    async def lexical(self, match: str, where: MemoryFilter, limit: int) -> list[tuple[str, float]]:
-        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better)."""
-        clause, params = where.sql()
+    async def lexical(
+        self, match: str, where: MemoryFilter, limit: int, newest: int | None = None
+    ) -> list[tuple[str, float]]:
+        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better). With
+        `newest`, only the most recently written `newest` matching rows are scored."""
+        clause, params = where.sql(probe=True)
+        floor = 0
+        if newest is not None:
+            row = await self._db.fetch_one(
+                "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (match, newest),
+            )
+            floor = int(row[0]) if row else 0
         rows = await self._db.fetch_all(
             f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts "
             f"JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {clause} ORDER BY score DESC LIMIT ?",
-            (match, *params, limit),
+            f"WHERE memories_fts MATCH ? AND memories_fts.rowid > ? AND {clause} "
+            f"ORDER BY score DESC LIMIT ?",
+            (match, floor, *params, limit),
         )
         return [(row[0], float(row[1])) for row in rows]
 
-    async def lexical_for(self, match: str, ids: Sequence[str]) -> dict[str, float]:
-        """BM25 of particular memories for the query (absent: no word matched)."""
-        found: dict[str, float] = {}
-        for chunk in _chunks(list(ids)):
-            rows = await self._db.fetch_all(
-                f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) FROM memories_fts "
-                f"JOIN memories m ON m.rowid = memories_fts.rowid "
-                f"WHERE memories_fts MATCH ? AND m.id IN ({_marks(len(chunk))})",
-                (match, *chunk),
-            )
-            found.update((row[0], float(row[1])) for row in rows)
-        return found
+    async def term_counts(self, words: Sequence[str]) -> list[int]:
+        """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
+        index without reading rows."""
+        if not words:
+            return []
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, count(*) FROM memories_fts WHERE memories_fts MATCH ?{i + 1}"
+            for i in range(len(words))
+        )
+        rows = await self._db.fetch_all(sql, [f'"{word}"' for word in words])
+        counts = dict((row[0], row[1]) for row in rows)
+        return [int(counts.get(i, 0)) for i in range(len(words))]
 
-    async def neighbours(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        """For each memory that belongs to a conversation, the live memories of the same persona
-        right before and right after it in that conversation (by created_at)."""
-        links: dict[str, list[str]] = {}
+    async def neighbours(self, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+        """For each memory that belongs to a conversation, the live memories of the same persona up
+        to two places before and after it in that conversation (by created_at), with their distance."""
+        links: dict[str, list[tuple[str, int]]] = {}
         for chunk in _chunks(list(ids)):
             marks = _marks(len(chunk))
             # CROSS JOIN keeps SQLite from scanning the persona's memories: conversations first,
@@ -222,18 +239,23 @@ class MemoryRepository:
                     SELECT DISTINCT conversation_id, persona_id FROM memories
                     WHERE id IN ({marks}) AND conversation_id IS NOT NULL),
                 ordered AS (
-                    SELECT m.id, LAG(m.id) OVER turn AS before, LEAD(m.id) OVER turn AS after
+                    SELECT m.id, LAG(m.id) OVER turn, LEAD(m.id) OVER turn,
+                        LAG(m.id, 2) OVER turn, LEAD(m.id, 2) OVER turn
                     FROM conv CROSS JOIN memories m
                         ON m.conversation_id = conv.conversation_id AND m.persona_id = conv.persona_id
                     WHERE m.archived_at IS NULL
                     WINDOW turn AS (
                         PARTITION BY m.conversation_id, m.persona_id ORDER BY m.created_at, m.rowid))
-                SELECT id, before, after FROM ordered WHERE id IN ({marks})
+                SELECT * FROM ordered WHERE id IN ({marks})
                 """,
                 (*chunk, *chunk),
             )
             for row in found:
-                links[row[0]] = [other for other in (row[1], row[2]) if other is not None]
+                links[row[0]] = [
+                    (other, distance)
+                    for other, distance in zip(row[1:], (1, 1, 2, 2), strict=True)
+                    if other is not None
+                ]
         return links
 
     async def by_hash(self, persona_id: str, hashes: Sequence[str]) -> dict[str, str]:
@@ -339,7 +361,12 @@ class MemoryRepository:
         )
 
     @staticmethod
-    async def fetch_in_tx(tx: aiosqlite.Connection, memory_id: str) -> Memory | None:
-        async with tx.execute(f"SELECT {_COLUMNS} FROM memories WHERE id = ?", (memory_id,)) as cursor:
-            row = await cursor.fetchone()
-        return to_memory(row) if row else None
+    async def get_many_in_tx(tx: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, Memory]:
+        """Like get_many, read inside a write transaction (so it sees that transaction's writes)."""
+        found: dict[str, Memory] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            async with tx.execute(
+                f"SELECT {_COLUMNS} FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+            ) as cursor:
+                found.update((row["id"], to_memory(row)) for row in await cursor.fetchall())
+        return found

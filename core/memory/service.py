@@ -33,7 +33,7 @@ from core.memory.ranking import Candidate, Evidence, rank
 from core.memory.repository import MemoryFilter, MemoryRepository, to_memory
 from core.memory.semantic import Progress, SemanticLayer
 from core.memory.stats import memory_stats, shared_stats
-from core.memory.text import content_hash, fts_query
+from core.memory.text import content_hash, terms
 from core.memory.writer import MAX_METADATA_BYTES, MemoryWriter
 from core.personas import PersonaService
 from core.store import Database
@@ -43,6 +43,9 @@ __all__ = ["MemoryService", "SearchOptions"]
 _FETCH_FACTOR = 5  # candidates per requested result, from each retriever
 _MIN_FETCH = 50
 _CONTEXT_POOL = 40  # best candidates whose neighbours are looked up
+_LEXICAL_ROWS = 2_500  # most rows a word search scores (see _lexical)
+# How much a neighbour's match counts, by its distance in turns.
+_REACH = {1: 1.0, 2: 0.5}
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ def _candidates(rows: Mapping[str, aiosqlite.Row]) -> list[Candidate]:
     ]
 
 
-class MemoryService:
-    """The operations behind the memory.* tools."""
+class MemoryService(MemoryWriter):
+    """The operations behind the memory.* tools: storing (MemoryWriter), reading, changing,
+    searching and counting."""
 
     def __init__(
         self,
@@ -75,13 +79,7 @@ class MemoryService:
         personas: PersonaService,
         semantic: SemanticLayer,
     ) -> None:
-        self._db = db
-        self._repo = MemoryRepository(db)
-        self._clock = clock
-        self._settings = settings
-        self._personas = personas
-        self.semantic = semantic
-        self._writer = MemoryWriter(db, clock, settings, personas, semantic)
+        super().__init__(db, clock, settings, personas, semantic)
         self.written = anyio.Event()  # set after each write, so the index loop can catch up at once
 
     async def wait_for_write(self) -> None:
@@ -91,13 +89,13 @@ class MemoryService:
 
     async def store(self, draft: MemoryDraft, active: str | None = None) -> StoreResult:
         """Store one memory, or reinforce the existing one it duplicates."""
-        result = await self._writer.store(draft, active)
+        result = await super().store(draft, active)
         self.written.set()
         return result
 
     async def store_batch(self, drafts: Sequence[MemoryDraft], active: str | None = None) -> BatchResult:
         """Store many memories in one transaction (all or nothing); duplicates reinforce."""
-        result = await self._writer.store_batch(drafts, active)
+        result = await super().store_batch(drafts, active)
         self.written.set()
         return result
 
@@ -216,7 +214,7 @@ class MemoryService:
             min_importance=options.min_importance,
         )
         fetch = max(_MIN_FETCH, _FETCH_FACTOR * options.n_results)
-        match = fts_query(text)
+        words = terms(text)
         semantic: dict[str, float] = {}
         lexical: dict[str, float] = {}
         query_vector: np.ndarray | None = None
@@ -229,28 +227,31 @@ class MemoryService:
                 semantic.update(await self.semantic.nearest(where, query_vector, fetch))
 
         async def by_words() -> None:
-            if match:
-                lexical.update(await self._repo.lexical(match, where, fetch))
+            if words:
+                lexical.update(await self._lexical(words, where, fetch))
 
         async with anyio.create_task_group() as group:
             group.start_soon(by_meaning)
             group.start_soon(by_words)
         rows = await self._repo.rows(list(semantic.keys() | lexical.keys()), where)
-        await self._complete(rows.keys(), semantic, lexical, match, query_vector)
+        await self._complete(rows.keys(), semantic, query_vector)
         evidence = Evidence(semantic, lexical)
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
-        neighbours: dict[str, list[str]] = {}
+        neighbours: dict[str, list[tuple[str, float]]] = {}
         if weights.context > 0 and rows:
             preliminary = rank(_candidates(rows), evidence, {}, weights, now_ts, half_life)
             pool = [item.memory_id for item in preliminary[:_CONTEXT_POOL]]
-            links = await self._repo.neighbours(pool)
-            wanted = {other for others in links.values() for other in others} - rows.keys()
+            links = {
+                key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
+                for key, others in (await self._repo.neighbours(pool)).items()
+            }
+            wanted = {other for others in links.values() for other, _ in others} - rows.keys()
             new = await self._repo.rows(sorted(wanted), where)  # neighbours must be visible too
-            await self._complete(new.keys(), semantic, lexical, match, query_vector)
+            await self._complete(new.keys(), semantic, query_vector)
             rows.update(new)
-            neighbours = {key: [other for other in others if other in rows] for key, others in links.items()}
+            neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
         ranked = rank(_candidates(rows), evidence, neighbours, weights, now_ts, half_life)
         return SearchResult(
             memories=[
@@ -268,23 +269,38 @@ class MemoryService:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
+    async def _lexical(self, words: list[str], where: MemoryFilter, fetch: int) -> dict[str, float]:
+        """BM25 scores of the memories matching any of `words`.
+
+        BM25 costs about a microsecond per matching row, so a word found in tens of thousands of
+        memories would make every search slow. The words are taken rarest first while the rows they
+        match stay under _LEXICAL_ROWS; the common words left out carry the least weight in BM25
+        anyway, and every row the chosen words match is scored. When even the rarest word matches
+        more rows than that, its most recent _LEXICAL_ROWS matches are scored and the `fetch` best
+        returned."""
+        counts = await self._repo.term_counts(words)
+        chosen: list[str] = []
+        total = 0
+        for count, word in sorted(zip(counts, words, strict=True)):
+            if count and (not chosen or total + count <= _LEXICAL_ROWS):
+                chosen.append(word)
+                total += count
+        if not chosen:
+            return {}
+        match = " OR ".join(f'"{word}"' for word in chosen)
+        if total <= _LEXICAL_ROWS:
+            return dict(await self._repo.lexical(match, where, _LEXICAL_ROWS))
+        # Even the rarest word is everywhere: score its most recent matches only.
+        return dict(await self._repo.lexical(match, where, fetch, newest=_LEXICAL_ROWS))
+
     async def _complete(
-        self,
-        memories: Collection[str],
-        semantic: dict[str, float],
-        lexical: dict[str, float],
-        match: str | None,
-        query_vector: np.ndarray | None,
+        self, memories: Collection[str], semantic: dict[str, float], query_vector: np.ndarray | None
     ) -> None:
-        """Fill in the component a candidate lacks because only the other retriever found it."""
+        """Fill in the similarity of candidates only the word search found."""
         if query_vector is not None:
             missing = [memory_id for memory_id in memories if memory_id not in semantic]
             if missing:
                 semantic.update(await self.semantic.similarities(missing, query_vector))
-        if match:
-            missing = [memory_id for memory_id in memories if memory_id not in lexical]
-            if missing:
-                lexical.update(await self._repo.lexical_for(match, missing))
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""

@@ -1,4 +1,4 @@
-"""Text handling for memories: the dedup hash, and turning a question into an FTS5 query."""
+"""Text handling for memories: the dedup hash, and the content words of a query."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["content_hash", "fts_query", "terms"]
+__all__ = ["content_hash", "terms"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 # Function words carry no topic. Dropping them keeps BM25 from ranking on "the" and "did", and
@@ -46,12 +46,3 @@ def terms(text: str) -> list[str]:
         if len(word) > 1 and word not in _STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)[:_MAX_TERMS]
-
-
-def fts_query(text: str) -> str | None:
-    """An FTS5 MATCH expression that finds rows containing any content word of `text`; None when
-    the text has no content words. Each term is quoted, so user text cannot inject FTS syntax."""
-    words = terms(text)
-    if not words:
-        return None
-    return " OR ".join(f'"{word}"' for word in words)

@@ -2,7 +2,7 @@
 
 Writes go through `Database.transaction()`, which serialises writers inside this process with a
 lock and across processes with `BEGIN IMMEDIATE` (plus a busy timeout), so several server
-processes may share one data directory. Reads use a second connection and never block on writers.
+processes may share one data directory. Reads use two more connections, in turn, and never block on writers.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Long enough to wait out another process's write transaction, short enough to fail visibly.
 _BUSY_TIMEOUT_MS = 10_000
+_READERS = 2
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -66,11 +67,19 @@ def _migrations(directory: Path) -> list[tuple[int, Path]]:
 class Database:
     """An open SQLite file. Use `Database.open(path)` and `await db.close()`."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self.path = path
         self._writer = writer
-        self._reader = reader
+        self._readers = readers
+        self._next_reader = 0
         self._write_lock = anyio.Lock()
+
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        # Each connection runs its queries one at a time on its own thread; taking turns lets two
+        # reads of one request (words and vectors) run side by side.
+        self._next_reader = (self._next_reader + 1) % len(self._readers)
+        return self._readers[self._next_reader]
 
     @classmethod
     async def open(cls, path: Path, migrations_dir: Path = MIGRATIONS_DIR) -> Database:
@@ -79,11 +88,11 @@ class Database:
         writer = await cls._connect(path)
         try:
             await _migrate(writer, migrations_dir)
-            reader = await cls._connect(path)
+            readers = [await cls._connect(path) for _ in range(_READERS)]
         except BaseException:
             await writer.close()
             raise
-        return cls(path, writer, reader)
+        return cls(path, writer, readers)
 
     @staticmethod
     async def _connect(path: Path) -> aiosqlite.Connection:
@@ -100,8 +109,9 @@ class Database:
         return connection
 
     async def close(self) -> None:
-        """Close both connections; safe to call twice."""
-        await self._reader.close()
+        """Close every connection; safe to call twice."""
+        for reader in self._readers:
+            await reader.close()
         await self._writer.close()
 
     async def schema_version(self) -> int:
