@@ -185,15 +185,21 @@ class MemoryWriter:
                         item.duplicate_of = new_ids.get(earlier.position) or earlier.duplicate_of
                     assert item.duplicate_of is not None
                     await MemoryRepository.reinforce(tx, item.duplicate_of, item.draft.importance, now)
-        stored = await self._repo.get_many([new_ids.get(i.position) or i.duplicate_of or "" for i in items])
+            final = [new_ids.get(item.position) or item.duplicate_of or "" for item in items]
+            stored = await MemoryRepository.get_many_in_tx(tx, final)
+            missing = set(final) - stored.keys()
+            if missing:  # never expected: refuse rather than acknowledge what was not written
+                raise RuntimeError(
+                    f"stored memories not found in the same transaction: {sorted(missing)[:3]}"
+                )
         return [
             StoreResult(
-                memory=stored[new_ids.get(item.position) or item.duplicate_of or ""],
+                memory=stored[memory_id],
                 duplicate_of=item.duplicate_of,
                 duplicate_reason=item.reason,
                 similarity=None if item.similarity is None else round(item.similarity, 6),
             )
-            for item in items
+            for item, memory_id in zip(items, final, strict=True)
         ]
 
     @staticmethod
