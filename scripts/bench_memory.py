@@ -1,7 +1,8 @@
 """Memory store throughput and search latency at growing sizes, through a real MCP client.
 
 For each size (default 1k, 10k, 100k memories of one persona) the script fills the persona with
-memory.store_batch, then measures single memory.store calls and memory.search latency. The
+memory.store_batch, then measures single memory.store calls and memory.search latency (the
+client's round trip, and the server's own time from the result's `elapsed_ms`). The
 baseline, run in the same process on the same texts, is the embedder alone: storing cannot be
 faster than embedding, and a search cannot be faster than embedding its query.
 
@@ -23,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import orjson
 from mcp import Client
 
 from core.config import load_settings
 from core.embeddings import load_embedder
 from persona_mcp import build_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import emit
 
 PERSONA = "bench"
 _BATCH = 500
@@ -155,11 +158,12 @@ async def run(sizes: list[int]) -> dict[str, Any]:
                     singles.append((time.perf_counter() - started) * 1000)
                 stored += _SINGLE_STORES
                 await anyio.sleep(settings.index_sync_seconds * 2)  # let the index catch up
-                latencies = []
+                latencies, server = [], []
                 for query in (_QUERIES * (_SEARCHES // len(_QUERIES) + 1))[:_SEARCHES]:
                     started = time.perf_counter()
-                    await call(client, "memory.search", query=query, persona_id=PERSONA, n_results=10)
+                    found = await call(client, "memory.search", query=query, persona_id=PERSONA, n_results=10)
                     latencies.append((time.perf_counter() - started) * 1000)
+                    server.append(found["elapsed_ms"])
                 stats = await call(client, "memory.stats", persona_id=PERSONA)
                 report["sizes"][str(size)] = {
                     "memories": stats["total"],
@@ -167,6 +171,7 @@ async def run(sizes: list[int]) -> dict[str, Any]:
                     "batch_store_per_s": round(batch_rate, 1),
                     "single_store_ms": summary(singles),
                     "search_ms": summary(latencies),
+                    "search_server_ms": summary(server),
                 }
                 print(f"  {size}: done", file=sys.stderr, flush=True)
     base = report["baseline"]
@@ -182,13 +187,14 @@ def table(report: dict[str, Any]) -> str:
         f"baseline (embedder alone): {base['embed_per_s']} texts/s, "
         f"one query {base['query_embed_ms_p50']} ms",
         f"{'memories':>9} {'batch/s':>8} {'x embed':>8} {'store p50':>10} "
-        f"{'search p50':>11} {'p95':>7} {'x query':>8}",
+        f"{'search p50':>11} {'p95':>7} {'server p50':>11} {'x query':>8}",
     ]
     for size, row in report["sizes"].items():
         lines.append(
             f"{size:>9} {row['batch_store_per_s']:>8.1f} {row['store_vs_embed']:>8.2f} "
             f"{row['single_store_ms']['p50']:>8.1f}ms {row['search_ms']['p50']:>9.1f}ms "
-            f"{row['search_ms']['p95']:>5.1f}ms {row['search_vs_query_embed']:>8.2f}"
+            f"{row['search_ms']['p95']:>5.1f}ms {row['search_server_ms']['p50']:>9.1f}ms "
+            f"{row['search_vs_query_embed']:>8.2f}"
         )
     return "\n".join(lines)
 
@@ -201,11 +207,7 @@ def main() -> None:
     parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
     args = parser.parse_args()
     report = anyio.run(run, args.sizes)
-    print(table(report), file=sys.stderr if args.json == "-" else sys.stdout)
-    if args.json == "-":
-        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
-    elif args.json:
-        Path(args.json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    emit(report, table(report), args.json)
 
 
 if __name__ == "__main__":

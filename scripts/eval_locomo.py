@@ -14,7 +14,9 @@ Configurations run in the same process, on the same stored memories:
     python scripts/eval_locomo.py                       # ../shared/data/locomo-dev.json
     python scripts/eval_locomo.py --data other.json --samples conv-26 --json out.json
 
-Prints a table, and the full results as JSON (to stdout with --json -, or to a file).
+Prints a table, and the full results as JSON (to stdout with --json -, or to a file). Latency
+is the client's round trip (p50, p95; it includes the Python MCP client validating each result
+against the tool's output schema) and the server's own time for the search (`server`, p50).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from mcp import Client
 
 from core.config import load_settings
 from persona_mcp import build_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _report import emit
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
 KS = (1, 5, 10, 20)
@@ -216,7 +221,7 @@ def table(report: dict[str, Any]) -> str:
         f"embedder {report['embedder']}; stored {report['store_rate_per_s']}/s",
         f"{'config':<8} {'questions':>9} "
         + " ".join(f"{'R@' + str(k):>6}" for k in KS)
-        + f" {'p50 ms':>7} {'p95 ms':>7}",
+        + f" {'p50 ms':>7} {'p95 ms':>7} {'server':>7}",
     ]
     for name, result in report["configs"].items():
         recall = result["recall"]
@@ -224,7 +229,7 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f"{name:<8} {result['questions']:>9} "
             + " ".join(f"{recall['@' + str(k)]:>6.3f}" for k in KS)
-            + f" {latency['p50']:>7.1f} {latency['p95']:>7.1f}"
+            + f" {latency['p50']:>7.1f} {latency['p95']:>7.1f} {latency['server_p50']:>7.1f}"
         )
     if "hybrid" in report["configs"]:
         lines.append(
@@ -249,11 +254,7 @@ def main() -> None:
     if not args.data.exists():
         raise SystemExit(f"{args.data} does not exist; pass --data")
     report = anyio.run(run, orjson.loads(args.data.read_bytes()), args.samples, args.configs, args.data)
-    print(table(report), file=sys.stderr if args.json == "-" else sys.stdout)
-    if args.json == "-":
-        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
-    elif args.json:
-        Path(args.json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    emit(report, table(report), args.json)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,33 @@ from pydantic import BaseModel, Field
 
 from persona_mcp.render import render
 
-__all__ = ["DESTRUCTIVE", "READ_ONLY", "SESSION", "WRITE", "ToolDef", "respond", "with_model_fields"]
+__all__ = [
+    "DESTRUCTIVE",
+    "READ_ONLY",
+    "SESSION",
+    "WRITE",
+    "AllPersonas",
+    "OptionalPersonaId",
+    "PersonaId",
+    "ToolDef",
+    "respond",
+    "with_model_fields",
+]
+
+# Argument types several namespaces share.
+PersonaId = Annotated[str, Field(min_length=1, max_length=64, description="Persona id (slug), e.g. 'aria'.")]
+OptionalPersonaId = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Persona id (slug). Default: the persona this session switched to, "
+        "else the server's default persona.",
+    ),
+]
+AllPersonas = Annotated[
+    str | None, Field(min_length=1, max_length=64, description="One persona; default: all of them.")
+]
 
 # Annotations are promises to clients: keep them true.
 READ_ONLY = ToolAnnotations(

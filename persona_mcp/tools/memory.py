@@ -21,7 +21,16 @@ from core.memory.models import (
     SharedStats,
 )
 from persona_mcp.session import active_persona, core_of
-from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, ToolDef, respond, with_model_fields
+from persona_mcp.tools import (
+    DESTRUCTIVE,
+    READ_ONLY,
+    WRITE,
+    AllPersonas,
+    OptionalPersonaId,
+    ToolDef,
+    respond,
+    with_model_fields,
+)
 
 NAMESPACE = "memory"
 
@@ -30,10 +39,6 @@ _MAX_BATCH = 1_000
 MemoryId = Annotated[str, Field(min_length=1, max_length=64, description="A memory id from store or search.")]
 Query = Annotated[str, Field(min_length=1, max_length=4_000, description="What to look for, in plain words.")]
 NResults = Annotated[int, Field(ge=1, le=100, description="How many memories to return, 1-100.")]
-OptionalPersonaId = Annotated[
-    str | None,
-    Field(min_length=1, max_length=64, description="Persona id; default: the session's active persona."),
-]
 Content = Annotated[
     str, Field(min_length=1, max_length=MAX_CONTENT_CHARS, description="The memory itself, in plain text.")
 ]
@@ -155,9 +160,7 @@ async def restore(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult
 
 async def stats(
     ctx: Context,
-    persona_id: Annotated[
-        str | None, Field(min_length=1, max_length=64, description="One persona; default: all of them.")
-    ] = None,
+    persona_id: AllPersonas = None,
 ) -> Annotated[CallToolResult, MemoryStats]:
     """Memory totals by persona, kind and visibility; archived count; average importance and
     strength; and how far the vector index lags behind."""
@@ -171,9 +174,7 @@ async def shared_stats(ctx: Context) -> Annotated[CallToolResult, SharedStats]:
 
 async def reindex(
     ctx: Context,
-    persona_id: Annotated[
-        str | None, Field(min_length=1, max_length=64, description="One persona; default: all of them.")
-    ] = None,
+    persona_id: AllPersonas = None,
 ) -> Annotated[CallToolResult, ReindexResult]:
     """Rebuild the vector index from SQLite: embed memories that lack a vector of the current
     model, remove index entries with no memory, add what is missing. Sends progress notifications."""

@@ -14,20 +14,19 @@ from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 from persona_mcp.session import active_persona, core_of, set_active_persona
-from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, SESSION, WRITE, ToolDef, respond, with_model_fields
+from persona_mcp.tools import (
+    DESTRUCTIVE,
+    READ_ONLY,
+    SESSION,
+    WRITE,
+    OptionalPersonaId,
+    PersonaId,
+    ToolDef,
+    respond,
+    with_model_fields,
+)
 
 NAMESPACE = "persona"
-
-PersonaId = Annotated[str, Field(min_length=1, max_length=64, description="Persona id (slug), e.g. 'aria'.")]
-OptionalPersonaId = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=64,
-        description="Persona id (slug). Default: the persona this session switched to, "
-        "else the server's default persona.",
-    ),
-]
 
 
 async def list_personas(

@@ -1,0 +1,78 @@
+"""CHROMA_HOST: the vector index on a real Chroma server (`chroma run`) instead of the data folder."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import Client
+
+from core.config import Settings
+from persona_mcp import build_server
+from tests.conftest import call
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+_CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[str]:
+    if _CHROMA is None:
+        pytest.fail("the chroma CLI (installed with chromadb) is missing from this environment")
+    port = _free_port()
+    process = subprocess.Popen(
+        [_CHROMA, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("chroma run did not start within 30 s")
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_memories_are_indexed_on_a_chroma_server(settings: Settings, chroma_server: str) -> None:
+    remote = settings.model_copy(update={"chroma_host": chroma_server})
+    async with Client(build_server(remote)) as client:
+        await call(
+            client,
+            "memory.store_batch",
+            items=[
+                {"content": "The ferry to the island leaves at dawn."},
+                {"content": "Our tomato plants need staking this week."},
+            ],
+        )
+        report = await call(client, "memory.reindex")
+        assert report["orphans_removed"] == 0
+        status = await call(client, "system.status")
+        assert status["vector_index"]["location"] == chroma_server
+        assert status["vector_index"]["owner"] is True
+        assert status["vector_index"]["pending"] == 0
+        top = (await call(client, "memory.search", query="boat timetable", n_results=1))["memories"][0]
+        assert top["memory"]["content"].startswith("The ferry")
+    assert not remote.index_path.exists()  # nothing was written to the local index folder
