@@ -44,7 +44,7 @@ class SearchWeights(BaseModel):
     importance: float = Field(0.1, ge=0.0, le=10.0, description="importance x strength.")
     recency: float = Field(0.05, ge=0.0, le=10.0, description="Newer memories first.")
     context: float = Field(
-        0.2, ge=0.0, le=10.0, description="Neighbouring memories of the same conversation that also match."
+        0.25, ge=0.0, le=10.0, description="Neighbouring memories of the same conversation that also match."
     )
 
 

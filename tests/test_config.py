@@ -92,3 +92,36 @@ def test_bad_toml_files_are_refused_clearly(tmp_path: Path, content: str, expect
 def test_missing_toml_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings({"PERSONA_MCP_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_memory_settings_from_environment_and_toml(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "PERSONA_MCP_SEARCH_WEIGHTS": "semantic=0.7, lexical=0.2",
+            "PERSONA_MCP_DEDUP_THRESHOLD": "0.9",
+            "CHROMA_HOST": "localhost:8001",
+        }
+    )
+    assert settings.search_weights.semantic == 0.7
+    assert settings.search_weights.lexical == 0.2
+    assert settings.search_weights.context == 0.25  # unnamed weights keep their defaults
+    assert settings.dedup_threshold == 0.9
+    assert settings.chroma_host == "localhost:8001"
+    config = tmp_path / "persona.toml"
+    config.write_text("recency_half_life_days = 7\n[search_weights]\nrecency = 0.5\n")
+    from_file = load_settings({"PERSONA_MCP_CONFIG": str(config)})
+    assert from_file.search_weights.recency == 0.5
+    assert from_file.recency_half_life_days == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PERSONA_MCP_SEARCH_WEIGHTS", "semantic", "write name=weight pairs"),
+        ("PERSONA_MCP_SEARCH_WEIGHTS", "loudness=1", "PERSONA_MCP_SEARCH_WEIGHTS"),
+        ("PERSONA_MCP_DEDUP_THRESHOLD", "2", "PERSONA_MCP_DEDUP_THRESHOLD='2'"),
+    ],
+)
+def test_bad_memory_settings_name_the_variable(variable: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_settings({variable: value})

@@ -263,8 +263,8 @@ class MemoryRepository:
         found: dict[str, str] = {}
         for chunk in _chunks(list(hashes)):
             rows = await self._db.fetch_all(
-                f"SELECT content_hash, id FROM memories WHERE persona_id = ? AND archived_at IS NULL "
-                f"AND content_hash IN ({_marks(len(chunk))}) ORDER BY created_at",
+                f"SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
+                f"AND content_hash IN ({_marks(len(chunk))}) AND archived_at IS NULL ORDER BY created_at",
                 (persona_id, *chunk),
             )
             for row in rows:

@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 _CATCH_UP_BATCH = 512
+# Live memories without a vector of the current model (bound twice to the model id), written so
+# SQLite answers from memories_embedding instead of reading every row after each write.
+_UNEMBEDDED = (
+    "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ?) AND archived_at IS NULL"
+)
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
 
@@ -265,15 +270,14 @@ class SemanticLayer:
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
         extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
         total = await self._db.scalar(
-            f"SELECT count(*) FROM memories WHERE archived_at IS NULL AND embedding_model IS NOT ? {extra}",
-            (model_id, *params),
+            f"SELECT count(*) FROM memories WHERE {_UNEMBEDDED} {extra}",
+            (model_id, model_id, *params),
         )
         done = 0
         while done < total:
             rows = await self._db.fetch_all(
-                f"SELECT id, content FROM memories WHERE archived_at IS NULL AND embedding_model IS NOT ? "
-                f"{extra} ORDER BY rowid LIMIT ?",
-                (model_id, *params, _CATCH_UP_BATCH),
+                f"SELECT id, content FROM memories WHERE {_UNEMBEDDED} {extra} ORDER BY rowid LIMIT ?",
+                (model_id, model_id, *params, _CATCH_UP_BATCH),
             )
             if not rows:
                 break

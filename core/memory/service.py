@@ -44,6 +44,7 @@ _FETCH_FACTOR = 5  # candidates per requested result, from each retriever
 _MIN_FETCH = 50
 _CONTEXT_POOL = 40  # best candidates whose neighbours are looked up
 _LEXICAL_ROWS = 2_500  # most rows a word search scores (see _lexical)
+_LEXICAL_KEPT = 400  # best-scored rows it returns; candidates below them count as no word match
 # How much a neighbour's match counts, by its distance in turns.
 _REACH = {1: 1.0, 2: 0.5}
 
@@ -275,9 +276,10 @@ class MemoryService(MemoryWriter):
         BM25 costs about a microsecond per matching row, so a word found in tens of thousands of
         memories would make every search slow. The words are taken rarest first while the rows they
         match stay under _LEXICAL_ROWS; the common words left out carry the least weight in BM25
-        anyway, and every row the chosen words match is scored. When even the rarest word matches
-        more rows than that, its most recent _LEXICAL_ROWS matches are scored and the `fetch` best
-        returned."""
+        anyway, and every row the chosen words match is scored; the best _LEXICAL_KEPT come back
+        (a candidate below them gets no lexical credit: its BM25 would be small next to the
+        best). When even the rarest word matches more rows than that, its most recent
+        _LEXICAL_ROWS matches are scored and the `fetch` best returned."""
         counts = await self._repo.term_counts(words)
         chosen: list[str] = []
         total = 0
@@ -289,7 +291,7 @@ class MemoryService(MemoryWriter):
             return {}
         match = " OR ".join(f'"{word}"' for word in chosen)
         if total <= _LEXICAL_ROWS:
-            return dict(await self._repo.lexical(match, where, _LEXICAL_ROWS))
+            return dict(await self._repo.lexical(match, where, max(fetch, _LEXICAL_KEPT)))
         # Even the rarest word is everywhere: score its most recent matches only.
         return dict(await self._repo.lexical(match, where, fetch, newest=_LEXICAL_ROWS))
 

@@ -154,7 +154,7 @@ class MemoryWriter:
                 if item.duplicate_of is None:
                     # Another process may have stored the same text since we looked.
                     async with tx.execute(
-                        "SELECT id FROM memories "
+                        "SELECT id FROM memories INDEXED BY memories_hash "
                         "WHERE persona_id = ? AND content_hash = ? AND archived_at IS NULL",
                         (item.persona_id, item.hash),
                     ) as cursor:

@@ -12,6 +12,8 @@ CREATE TABLE memory_vectors (
 
 -- Live rows the vector index has not caught up with yet (indexed_at is cleared on every change).
 CREATE INDEX memories_pending ON memories (persona_id) WHERE indexed_at IS NULL AND archived_at IS NULL;
+-- Memories to embed after a change of model (or written while no embedder was loaded).
+CREATE INDEX memories_embedding ON memories (embedding_model);
 CREATE INDEX memories_conversation ON memories (conversation_id, created_at) WHERE conversation_id IS NOT NULL;
 CREATE INDEX memories_visibility ON memories (visibility, persona_id) WHERE visibility != 'private';
 
