@@ -257,21 +257,25 @@ async def test_chat_and_context_say_they_are_not_configured(client: Client, tool
 
 async def test_every_tool_publishes_schemas_and_true_annotations(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {
-        f"persona.{name}"
-        for name in (
-            "list",
-            "get",
-            "create",
-            "update",
-            "delete",
-            "switch",
-            "status",
-            "templates",
-            "chat",
-            "context",
-        )
-    }
+    persona_tools = ("list", "get", "create", "update", "delete", "switch", "status", "templates")
+    memory_tools = (
+        "store",
+        "store_batch",
+        "search",
+        "get",
+        "update",
+        "delete",
+        "restore",
+        "stats",
+        "search_cross_persona",
+        "shared_stats",
+        "reindex",
+    )
+    assert set(tools) == (
+        {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
+        | {f"memory.{name}" for name in memory_tools}
+        | {"system.status"}
+    )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
         assert tool.description, tool.name
@@ -284,7 +288,17 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "persona.status",
         "persona.templates",
         "persona.context",
+        "memory.search",
+        "memory.get",
+        "memory.stats",
+        "memory.search_cross_persona",
+        "memory.shared_stats",
+        "system.status",
     }
+    destructive = {
+        name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint
+    }
+    assert destructive == {"persona.update", "persona.delete", "memory.update", "memory.delete"}
     assert tools["persona.delete"].annotations.destructive_hint  # type: ignore[union-attr]
     assert not tools["persona.create"].annotations.destructive_hint  # type: ignore[union-attr]
     assert set(tools["persona.create"].input_schema["properties"]) >= {
@@ -305,6 +319,13 @@ async def test_structured_results_match_their_output_schemas(client: Client) -> 
         ("persona.switch", {"persona_id": "schema-check"}),
         ("persona.status", {}),
         ("persona.templates", {}),
+        ("memory.store", {"content": "Schemas keep promises.", "metadata": {"k": [1, 2]}}),
+        ("memory.store_batch", {"items": [{"content": "A second memory."}]}),
+        ("memory.search", {"query": "promises"}),
+        ("memory.stats", {}),
+        ("memory.shared_stats", {}),
+        ("memory.reindex", {}),
+        ("system.status", {}),
         ("persona.delete", {"persona_id": "schema-check"}),
     ]
     for name, arguments in calls:
@@ -325,5 +346,9 @@ async def test_underscore_separator_registers_and_serves_every_tool(data_dir: Pa
 
 
 async def test_toolsets_limit_the_registered_namespaces(data_dir: Path) -> None:
-    async with Client(build_server(Settings(data_dir=data_dir, toolsets=("system",)))) as client:
-        assert (await client.list_tools()).tools == []
+    async with Client(build_server(Settings(data_dir=data_dir, toolsets=("memory",)))) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert "memory.search" in names
+        assert all(name.startswith("memory.") for name in names)
+    async with Client(build_server(Settings(data_dir=data_dir, toolsets=("relationship",)))) as client:
+        assert (await client.list_tools()).tools == []  # a namespace with no tools yet
