@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ from mcp import Client
 from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call
+from tests.test_transports import _free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 _CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
