@@ -165,21 +165,14 @@ class VectorIndex:
                         for e in chunk
                     ],
                 )
-        private_ids = [entry.memory_id for entry in entries if entry.visibility == "private"]
-        if private_ids and COMMONS in self.scopes():  # it may have been shared before
-            self._collection(COMMONS).delete(ids=private_ids)
+        # A private entry may have been shared before: it leaves the commons.
+        self.delete(COMMONS, [entry.memory_id for entry in entries if entry.visibility == "private"])
 
     def delete(self, scope: str, ids: Iterable[str]) -> None:
         """Remove entries from one collection (unknown ids are ignored)."""
         ids = list(ids)
         if ids:
             self._collection(scope).delete(ids=ids)
-
-    def drop(self, scope: str) -> None:
-        """Remove a whole collection (a purged persona)."""
-        self._collections.pop(scope, None)
-        if scope in self.scopes():
-            self._client.delete_collection(self.collection_name(scope))
 
     def ids(self, scope: str) -> set[str]:
         """Every id in one collection."""

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from mcp import Client
 
 from core.config import load_settings
+from core.memory.models import VISIBILITIES
 from persona_mcp import build_server
 from tests.conftest import call
 
 PERSONAS = ("aria", "kira", "zed")
-VISIBILITIES = ("private", "shared", "public")
 # Every memory mentions the same word, so a search for it may return any of them.
 TOPICS = ("harbour", "orchard", "violin", "glacier", "bakery", "comet", "library", "canyon")
 

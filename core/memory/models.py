@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "KINDS",
     "MAX_CONTENT_CHARS",
     "VISIBILITIES",
     "BatchResult",
@@ -29,11 +28,9 @@ __all__ = [
 
 Kind = Literal["episodic", "semantic", "emotional", "procedural", "reflective"]
 Visibility = Literal["private", "shared", "public"]
-KINDS: tuple[Kind, ...] = ("episodic", "semantic", "emotional", "procedural", "reflective")
 VISIBILITIES: tuple[Visibility, ...] = ("private", "shared", "public")
 # 32 KB of text: a long note or a pasted page; larger documents belong in chunks.
 MAX_CONTENT_CHARS = 32_000
-_MAX_METADATA_BYTES = 16_000
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Content = Annotated[

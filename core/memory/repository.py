@@ -16,7 +16,15 @@ from core.clock import iso, parse_iso
 from core.memory.models import Memory
 from core.store import Database
 
-__all__ = ["MemoryFilter", "MemoryRepository", "PendingRow", "decode_vector", "encode_vector", "to_memory"]
+__all__ = [
+    "MemoryFilter",
+    "MemoryRepository",
+    "PendingRow",
+    "decode_vector",
+    "encode_vector",
+    "persona_clause",
+    "to_memory",
+]
 
 _COLUMNS = (
     "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
@@ -124,6 +132,18 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+def persona_clause(persona_id: str | None, column: str = "persona_id") -> tuple[str, list[Any]]:
+    """`AND <column> = ?` with its parameter for one persona, or nothing for all of them."""
+    return (f"AND {column} = ?", [persona_id]) if persona_id else ("", [])
+
+
+def _ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray | None]:
+    """(id, vector blob) rows as ids and one matrix (None when there are no rows)."""
+    if not rows:
+        return [], None
+    return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
+
+
 class MemoryRepository:
     """Queries over memories, memory_vectors and memories_fts."""
 
@@ -170,9 +190,7 @@ class MemoryRepository:
             f"AND v.model_id = ? WHERE {clause}",
             (model_id, *params),
         )
-        if not rows:
-            return [], None
-        return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
+        return _ids_and_matrix(rows)
 
     async def pending_vectors(
         self, where: MemoryFilter, model_id: str
@@ -185,9 +203,7 @@ class MemoryRepository:
             f"WHERE m.indexed_at IS NULL AND m.archived_at IS NULL AND {clause}",
             (model_id, *params),
         )
-        if not rows:
-            return [], None
-        return [row[0] for row in rows], np.stack([decode_vector(row[1]) for row in rows])
+        return _ids_and_matrix(rows)
 
     async def lexical(
         self, match: str, where: MemoryFilter, limit: int, newest: int | None = None
@@ -273,7 +289,7 @@ class MemoryRepository:
 
     async def pending(self, model_id: str, limit: int, persona_id: str | None = None) -> list[PendingRow]:
         """Live memories the index lacks, with their vector for `model_id` (None: needs embedding)."""
-        extra, params = ("AND m.persona_id = ?", [persona_id]) if persona_id else ("", [])
+        extra, params = persona_clause(persona_id, "m.persona_id")
         rows = await self._db.fetch_all(
             f"SELECT m.id, m.persona_id, m.visibility, m.kind, v.vector FROM memories m "
             f"LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ? "
@@ -284,16 +300,6 @@ class MemoryRepository:
             PendingRow(row[0], row[1], row[2], row[3], decode_vector(row[4]) if row[4] is not None else None)
             for row in rows
         ]
-
-    async def contents(self, ids: Sequence[str]) -> dict[str, str]:
-        """Text of these memories (to embed them)."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(ids)):
-            rows = await self._db.fetch_all(
-                f"SELECT id, content FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
-            )
-            found.update((row[0], row[1]) for row in rows)
-        return found
 
     async def live_ids(self, persona_id: str | None = None, shared_only: bool = False) -> set[str]:
         """Ids of live memories (of one persona; or shared/public ones of anyone)."""

@@ -23,7 +23,7 @@ import numpy as np
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
-from core.memory.repository import MemoryFilter, MemoryRepository
+from core.memory.repository import MemoryFilter, MemoryRepository, persona_clause
 from core.store import Database
 from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex
 
@@ -99,10 +99,14 @@ class SemanticLayer:
     def owns_index(self) -> bool:
         return self._index is not None
 
+    def _current_index(self, model_id: str) -> VectorIndex | None:
+        """The open index of `model_id`, if this process owns one."""
+        return self._index if self._index is not None and self._index.model_id == model_id else None
+
     async def _ensure_index(self, model_id: str) -> VectorIndex | None:
         """The index, when this process owns it (taking ownership if it is free)."""
-        if self._index is not None and self._index.model_id == model_id:
-            return self._index
+        if (index := self._current_index(model_id)) is not None:
+            return index
         if self._chroma_host is None and not self._lock.try_acquire():
             return None
         try:
@@ -142,7 +146,7 @@ class SemanticLayer:
         model_id = await self.model_id()
         if model_id is None:
             return {}
-        index = self._index if self._index is not None and self._index.model_id == model_id else None
+        index = self._current_index(model_id)
         if index is None:
             ids, matrix = await self._repo.scan(where, model_id)
             return _top(ids, matrix, query, n)
@@ -169,7 +173,7 @@ class SemanticLayer:
         if model_id is None:
             return best
         where = MemoryFilter(persona_id=persona_id)
-        index = self._index if self._index is not None and self._index.model_id == model_id else None
+        index = self._current_index(model_id)
         hits: list[list[tuple[str, float]]] | None = None
         if index is not None:
             try:
@@ -253,7 +257,7 @@ class SemanticLayer:
             report.orphans_removed = await self._reconcile(index, persona_id)
             report.indexed = await self._catch_up(index, model_id, persona_id, progress)
         if progress:
-            extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+            extra, params = persona_clause(persona_id)
             live = await self._db.scalar(
                 f"SELECT count(*) FROM memories WHERE archived_at IS NULL {extra}", params
             )
@@ -268,7 +272,7 @@ class SemanticLayer:
             await anyio.to_thread.run_sync(index.delete, COMMONS, memory_ids)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
-        extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+        extra, params = persona_clause(persona_id)
         total = await self._db.scalar(
             f"SELECT count(*) FROM memories WHERE {_UNEMBEDDED} {extra}",
             (model_id, model_id, *params),
@@ -296,7 +300,7 @@ class SemanticLayer:
     async def _catch_up(
         self, index: VectorIndex, model_id: str, persona_id: str | None, progress: Progress | None
     ) -> int:
-        extra, params = ("AND persona_id = ?", [persona_id]) if persona_id else ("", [])
+        extra, params = persona_clause(persona_id)
         total = await self._db.scalar(
             f"SELECT count(*) FROM memories WHERE indexed_at IS NULL AND archived_at IS NULL {extra}", params
         )

@@ -3,40 +3,33 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 import anyio
 import numpy as np
-import orjson
 
-from core.clock import Clock, iso, parse_iso
-from core.config import Settings
+from core.clock import iso, parse_iso
 from core.errors import InvalidInput, NotFound
 from core.memory.models import (
-    BatchResult,
     DeleteOutcome,
     Kind,
     Memory,
-    MemoryDraft,
     MemoryPatch,
     MemoryStats,
     ReindexResult,
     SearchHit,
     SearchResult,
     SharedStats,
-    StoreResult,
 )
 from core.memory.ranking import Candidate, Evidence, rank
 from core.memory.repository import MemoryFilter, MemoryRepository, to_memory
-from core.memory.semantic import Progress, SemanticLayer
+from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
-from core.memory.writer import MAX_METADATA_BYTES, MemoryWriter
-from core.personas import PersonaService
-from core.store import Database
+from core.memory.writer import MemoryWriter, checked_content, checked_metadata
 
 __all__ = ["MemoryService", "SearchOptions"]
 
@@ -72,34 +65,6 @@ class MemoryService(MemoryWriter):
     """The operations behind the memory.* tools: storing (MemoryWriter), reading, changing,
     searching and counting."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        settings: Settings,
-        personas: PersonaService,
-        semantic: SemanticLayer,
-    ) -> None:
-        super().__init__(db, clock, settings, personas, semantic)
-        self.written = anyio.Event()  # set after each write, so the index loop can catch up at once
-
-    async def wait_for_write(self) -> None:
-        """Return after the next write (the index loop's wake-up)."""
-        await self.written.wait()
-        self.written = anyio.Event()
-
-    async def store(self, draft: MemoryDraft, active: str | None = None) -> StoreResult:
-        """Store one memory, or reinforce the existing one it duplicates."""
-        result = await super().store(draft, active)
-        self.written.set()
-        return result
-
-    async def store_batch(self, drafts: Sequence[MemoryDraft], active: str | None = None) -> BatchResult:
-        """Store many memories in one transaction (all or nothing); duplicates reinforce."""
-        result = await super().store_batch(drafts, active)
-        self.written.set()
-        return result
-
     async def stats(self, persona_id: str | None) -> MemoryStats:
         """Totals by persona, kind and visibility; averages; what the index still lacks."""
         if persona_id is not None:
@@ -126,21 +91,12 @@ class MemoryService(MemoryWriter):
         sets: dict[str, object] = {}
         vector = None
         if patch.content is not None and patch.content.strip() != memory.content:
-            content = patch.content.strip()
-            if not content:
-                raise InvalidInput("content", patch.content, "Give the memory some visible text.")
+            content = checked_content(patch.content, "content")
             sets |= {"content": content, "content_hash": content_hash(content)}
             embedded = await self.semantic.embed([content])
             vector = None if embedded is None else embedded[0]
         if patch.metadata is not None:
-            metadata = orjson.dumps(patch.metadata)
-            if len(metadata) > MAX_METADATA_BYTES:
-                raise InvalidInput(
-                    "metadata",
-                    f"{len(metadata)} bytes of JSON",
-                    f"Keep it under {MAX_METADATA_BYTES} bytes.",
-                )
-            sets["metadata"] = metadata.decode()
+            sets["metadata"] = checked_metadata(patch.metadata, "metadata").decode()
         if patch.importance is not None:
             sets["importance"] = patch.importance
         if patch.visibility is not None:
@@ -241,8 +197,9 @@ class MemoryService(MemoryWriter):
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
         neighbours: dict[str, list[tuple[str, float]]] = {}
+        candidates = _candidates(rows)
         if weights.context > 0 and rows:
-            preliminary = rank(_candidates(rows), evidence, {}, weights, now_ts, half_life)
+            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life)
             pool = [item.memory_id for item in preliminary[:_CONTEXT_POOL]]
             links = {
                 key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
@@ -252,8 +209,9 @@ class MemoryService(MemoryWriter):
             new = await self._repo.rows(sorted(wanted), where)  # neighbours must be visible too
             await self._complete(new.keys(), semantic, query_vector)
             rows.update(new)
+            candidates += _candidates(new)
             neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
-        ranked = rank(_candidates(rows), evidence, neighbours, weights, now_ts, half_life)
+        ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life)
         return SearchResult(
             memories=[
                 SearchHit(

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Literal
 
 import aiosqlite
+import anyio
 import numpy as np
 import orjson
 
@@ -23,7 +24,7 @@ from core.memory.text import content_hash
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["MAX_METADATA_BYTES", "MemoryWriter"]
+__all__ = ["MAX_METADATA_BYTES", "MemoryWriter", "checked_content", "checked_metadata"]
 
 MAX_METADATA_BYTES = 16_000
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -52,8 +53,29 @@ def _argument(position: int | None, name: str) -> str:
     return name if position is None else f"items[{position}].{name}"
 
 
+def checked_content(text: str, argument: str) -> str:
+    """The content to store: `text` without surrounding whitespace, which must leave something."""
+    content = text.strip()
+    if not content:
+        raise InvalidInput(argument, text, "Give the memory some visible text.")
+    return content
+
+
+def checked_metadata(metadata: dict[str, object], argument: str) -> bytes:
+    """The metadata as stored (JSON), within the size limit."""
+    encoded = orjson.dumps(metadata)
+    if len(encoded) > MAX_METADATA_BYTES:
+        raise InvalidInput(
+            argument,
+            f"{len(encoded)} bytes of JSON",
+            f"Keep metadata under {MAX_METADATA_BYTES} bytes; put long text in the content.",
+        )
+    return encoded
+
+
 class MemoryWriter:
-    """memory.store and memory.store_batch."""
+    """memory.store and memory.store_batch; `written` is set after every write, so the index loop
+    can catch up at once."""
 
     def __init__(
         self,
@@ -69,6 +91,12 @@ class MemoryWriter:
         self._settings = settings
         self._personas = personas
         self.semantic = semantic
+        self.written = anyio.Event()
+
+    async def wait_for_write(self) -> None:
+        """Return after the next write (the index loop's wake-up)."""
+        await self.written.wait()
+        self.written = anyio.Event()
 
     async def store(self, draft: MemoryDraft, active: str | None = None) -> StoreResult:
         """Store one memory, or reinforce the existing one it duplicates."""
@@ -96,18 +124,8 @@ class MemoryWriter:
             if draft.persona_id not in resolved:
                 persona = await self._personas.resolve(draft.persona_id, active)
                 resolved[draft.persona_id] = persona.id
-            content = draft.content.strip()
-            if not content:
-                raise InvalidInput(
-                    _argument(where, "content"), draft.content, "Give the memory some visible text."
-                )
-            metadata = orjson.dumps(draft.metadata)
-            if len(metadata) > MAX_METADATA_BYTES:
-                raise InvalidInput(
-                    _argument(where, "metadata"),
-                    f"{len(metadata)} bytes of JSON",
-                    f"Keep metadata under {MAX_METADATA_BYTES} bytes; put long text in the content.",
-                )
+            content = checked_content(draft.content, _argument(where, "content"))
+            metadata = checked_metadata(draft.metadata, _argument(where, "metadata"))
             created = draft.created_at
             if created is not None and created.tzinfo is None:
                 raise InvalidInput(
@@ -192,6 +210,7 @@ class MemoryWriter:
                 raise RuntimeError(
                     f"stored memories not found in the same transaction: {sorted(missing)[:3]}"
                 )
+        self.written.set()
         return [
             StoreResult(
                 memory=stored[memory_id],
