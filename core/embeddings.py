@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 import anyio
 import anyio.to_thread
+import numpy as np
 import ollama
 
 from core.errors import Unavailable
@@ -63,8 +64,8 @@ class Embedder(Protocol):
         """Length of every vector."""
         ...
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text, in order."""
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One row (float32) per text, in order."""
         ...
 
 
@@ -73,27 +74,35 @@ def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
     return [list(texts[start : start + size]) for start in range(0, len(texts), size)]
 
 
+def _by_length(texts: Sequence[str], size: int) -> list[list[int]]:
+    """Positions of the texts in batches of similar length: a batch is padded to its longest
+    text, so grouping long with long and short with short wastes the least work."""
+    order = sorted(range(len(texts)), key=lambda position: len(texts[position]))
+    return [order[start : start + size] for start in range(0, len(order), size)]
+
+
 @dataclass
 class ThreadedEmbedder:
     """A blocking batch encoder run on a worker thread, one batch at a time."""
 
     model_id: str
     dimension: int
-    encode: Callable[[list[str]], list[list[float]]]
+    encode: Callable[[list[str]], np.ndarray]
     batch_size: int = _BATCH_SIZE
     # The models are not safe to call from two threads at once; a thread lock (not an event-loop
     # lock) because one loaded model may serve several event loops in one process.
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def _encode_locked(self, batch: list[str]) -> list[list[float]]:
+    def _encode_locked(self, batch: list[str]) -> np.ndarray:
         with self._lock:
             return self.encode(batch)
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Encode in batches; the event loop stays free while the model runs."""
-        vectors: list[list[float]] = []
-        for batch in _batches(texts, self.batch_size):
-            vectors.extend(await anyio.to_thread.run_sync(self._encode_locked, batch))
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode in batches of similar length; the event loop stays free while the model runs."""
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for positions in _by_length(texts, self.batch_size):
+            batch = [texts[position] for position in positions]
+            vectors[positions] = await anyio.to_thread.run_sync(self._encode_locked, batch)
         return vectors
 
 
@@ -107,13 +116,13 @@ class OllamaEmbedder:
     client: ollama.AsyncClient
     batch_size: int = _BATCH_SIZE
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Send the texts in batches; Ollama returns one vector per input."""
-        vectors: list[list[float]] = []
+        vectors: list[Sequence[float]] = []
         for batch in _batches(texts, self.batch_size):
             response = await self.client.embed(model=self.model, input=batch)
-            vectors.extend([list(vector) for vector in response.embeddings])
-        return vectors
+            vectors.extend(response.embeddings)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
 
 
 @dataclass(frozen=True)
@@ -168,13 +177,17 @@ async def _sentence_transformers(model_path: str | None) -> Embedder:
         model = SentenceTransformer(str(path), device="cpu")
         threads = torch.get_num_threads()
 
-        def encode(batch: list[str]) -> list[list[float]]:
+        def encode(batch: list[str]) -> np.ndarray:
             # One short text (a search query) runs faster on one thread than split across several.
             torch.set_num_threads(1 if len(batch) == 1 else threads)
             array = model.encode(
-                batch, batch_size=len(batch), normalize_embeddings=True, convert_to_numpy=True
+                batch,
+                batch_size=len(batch),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
-            return [[float(x) for x in row] for row in array]
+            return np.asarray(array, dtype=np.float32)
 
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
         return ThreadedEmbedder(f"sentence-transformers/{name}", len(encode([_PROBE_TEXT])[0]), encode)
@@ -195,8 +208,8 @@ async def _onnx(_: str | None) -> Embedder:
                 "all-MiniLM-L6-v2 on first use, so it needs the internet once"
             ) from None
 
-        def encode(batch: list[str]) -> list[list[float]]:
-            return [[float(x) for x in vector] for vector in function(batch)]
+        def encode(batch: list[str]) -> np.ndarray:
+            return np.asarray(function(batch), dtype=np.float32)
 
         return ThreadedEmbedder("onnx/all-MiniLM-L6-v2", len(probe[0]), encode)
 

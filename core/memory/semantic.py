@@ -23,7 +23,8 @@ import numpy as np
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
-from core.memory.repository import MemoryFilter, MemoryRepository, persona_clause
+from core.memory.filters import MemoryFilter, persona_clause
+from core.memory.repository import MemoryRepository
 from core.store import Database
 from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex
 
@@ -51,7 +52,7 @@ class SyncReport:
     orphans_removed: int = 0
 
 
-def _normalised(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+def _normalised(vectors: np.ndarray) -> np.ndarray:
     matrix = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
@@ -152,11 +153,15 @@ class SemanticLayer:
             return _top(ids, matrix, query, n)
         fetch = max(_MIN_FETCH, n)
         scopes = [where.persona_id, COMMONS] if where.include_others_shared else [where.persona_id]
-        found: dict[str, float] = {}
-        try:
+
+        def query_scopes() -> dict[str, float]:
+            found: dict[str, float] = {}
             for scope in scopes:
-                hits = await anyio.to_thread.run_sync(index.query, scope, query.reshape(1, -1), fetch)
-                found.update(hits[0])
+                found.update(index.query(scope, query.reshape(1, -1), fetch)[0])
+            return found
+
+        try:
+            found = await anyio.to_thread.run_sync(query_scopes)
         except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
             self._index_failed(exc)
             ids, matrix = await self._repo.scan(where, model_id)
