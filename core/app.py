@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from core.clock import Clock
 from core.config import Settings
-from core.memory import EmbedderSlot, MemoryService, SemanticLayer
+from core.maintenance import Maintenance
+from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
 from core.store import Database
 
@@ -26,6 +27,8 @@ class PersonaCore:
     clock: Clock
     personas: PersonaService
     memories: MemoryService
+    lifecycle: Lifecycle
+    maintenance: Maintenance
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -54,14 +57,21 @@ class PersonaCore:
             settings.chroma_host,
         )
         memories = MemoryService(db, clock, settings, personas, semantic)
-        return cls(settings=settings, db=db, clock=clock, personas=personas, memories=memories)
+        lifecycle = Lifecycle(db, clock, settings, personas, semantic)
+        return cls(
+            settings=settings,
+            db=db,
+            clock=clock,
+            personas=personas,
+            memories=memories,
+            lifecycle=lifecycle,
+            maintenance=Maintenance(settings, clock, memories, lifecycle),
+        )
 
     async def run_background(self) -> None:
-        """Load the embedder, then keep the vector index caught up until cancelled."""
-        semantic = self.memories.semantic
-        settings = self.settings
-        await semantic.slot.load(settings.embedder, settings.embedding_model, settings.ollama_host)
-        await semantic.run(self.memories.wait_for_write, settings.index_sync_seconds)
+        """Load the embedder, keep the vector index caught up, and run decay and pruning, until
+        cancelled."""
+        await self.maintenance.run()
 
     async def close(self) -> None:
         """Release the vector index and close the database; everything acknowledged is committed."""

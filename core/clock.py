@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["Clock", "iso", "parse_iso"]
 
 
 class Clock:
-    """Wall-clock UTC time. A single instance is shared by every service, so time can be
-    controlled in one place (the test clock of the lifecycle work builds on this)."""
+    """Wall-clock UTC time, plus an offset that only moves forward. A single instance is shared by
+    every service, so decay, emotion drift and relationship cooling all read the same time, and a
+    scripted test can move it on (system.clock_advance, with PERSONA_MCP_TEST_CLOCK=1)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
 
     def now(self) -> datetime:
         """The current time, timezone-aware UTC, to the microsecond."""
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._offset
+
+    @property
+    def offset(self) -> timedelta:
+        """How far this clock runs ahead of the wall clock."""
+        return self._offset
+
+    def advance(self, by: timedelta) -> datetime:
+        """Move the clock forward (never back: stored times must not end up in the future)."""
+        if by < timedelta():
+            raise ValueError("the clock only moves forward")
+        self._offset += by
+        return self.now()
 
 
 def iso(moment: datetime) -> str:

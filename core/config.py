@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from core.errors import PersonaMCPError, requirement, show_value
 
-__all__ = ["NAMESPACES", "ConfigError", "SearchWeights", "Settings", "load_settings"]
+__all__ = ["NAMESPACES", "ConfigError", "KindRates", "SearchWeights", "Settings", "load_settings"]
 
 NAMESPACES: tuple[str, ...] = (
     "persona",
@@ -46,6 +46,21 @@ class SearchWeights(BaseModel):
     context: float = Field(
         0.25, ge=0.0, le=10.0, description="Neighbouring memories of the same conversation that also match."
     )
+    mood: float = Field(
+        0.05, ge=0.0, le=10.0, description="Memories stored in the persona's present mood come first."
+    )
+
+
+class KindRates(BaseModel):
+    """How fast each kind of memory decays, as a multiple of the decay rate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    episodic: float = Field(1.0, ge=0.0, le=10.0, description="Events fade fastest.")
+    emotional: float = Field(0.6, ge=0.0, le=10.0, description="Feelings.")
+    reflective: float = Field(0.5, ge=0.0, le=10.0, description="Conclusions drawn from other memories.")
+    semantic: float = Field(0.3, ge=0.0, le=10.0, description="Facts.")
+    procedural: float = Field(0.2, ge=0.0, le=10.0, description="Know-how lasts longest.")
 
 
 class Settings(BaseModel):
@@ -104,17 +119,51 @@ class Settings(BaseModel):
         2.0, ge=0.1, le=3600.0, description="How often the vector index catches up with SQLite."
     )
 
-    @field_validator("search_weights", mode="before")
+    test_clock: bool = Field(
+        False, description="Register system.clock_advance, to move time in scripted tests."
+    )
+    decay_enabled: bool = Field(True, description="Run decay in the background from the start.")
+    decay_interval_seconds: float = Field(
+        3600.0, ge=1.0, le=30 * 86_400.0, description="How often background decay runs."
+    )
+    decay_mode: Literal["exponential", "linear", "logarithmic", "step"] = Field(
+        "exponential", description="Shape of decay over time."
+    )
+    decay_rate: float = Field(
+        0.05, ge=0.0, le=1.0, description="Daily decay rate, before the per-kind multiple."
+    )
+    decay_kind_rates: KindRates = Field(
+        default_factory=KindRates, description="Multiple of the decay rate for each kind of memory."
+    )
+    decay_floor: float = Field(
+        0.5, ge=0.0, le=1.0, description="Strength that pinned and important memories never decay below."
+    )
+    decay_floor_importance: float = Field(
+        0.8, ge=0.0, le=1.0, description="Importance from which a memory keeps the decay floor."
+    )
+    prune_importance_below: float = Field(
+        0.3, ge=0.0, le=1.0, description="Pruning only archives memories less important than this..."
+    )
+    prune_strength_below: float = Field(0.2, ge=0.0, le=1.0, description="... and weaker than this.")
+    prune_min_keep: int = Field(100, ge=0, description="Pruning never leaves a persona fewer live memories.")
+    prune_max_fraction: float = Field(
+        0.25, gt=0.0, le=1.0, description="Largest share of a persona's memories one prune run archives."
+    )
+    prune_over: int = Field(
+        10_000, ge=0, description="Background pruning runs for a persona with more live memories (0: never)."
+    )
+
+    @field_validator("search_weights", "decay_kind_rates", mode="before")
     @classmethod
-    def _parse_weights(cls, value: Any) -> Any:
-        # From the environment: "semantic=0.6,lexical=0.3" (unnamed components keep their defaults).
+    def _parse_pairs(cls, value: Any) -> Any:
+        # From the environment: "semantic=0.6,lexical=0.3" (names left out keep their defaults).
         if not isinstance(value, str):
             return value
         parsed: dict[str, str] = {}
         for part in filter(None, (item.strip() for item in value.split(","))):
             key, sep, number = part.partition("=")
             if not sep:
-                raise ValueError(f"write name=weight pairs such as semantic=0.6,lexical=0.3 (got {part!r})")
+                raise ValueError(f"write name=number pairs such as semantic=0.6,lexical=0.3 (got {part!r})")
             parsed[key.strip()] = number.strip()
         return parsed
 
@@ -174,6 +223,19 @@ _ENV: dict[str, str] = {
     "PERSONA_MCP_SEARCH_WEIGHTS": "search_weights",
     "PERSONA_MCP_RECENCY_HALF_LIFE_DAYS": "recency_half_life_days",
     "PERSONA_MCP_INDEX_SYNC_SECONDS": "index_sync_seconds",
+    "PERSONA_MCP_TEST_CLOCK": "test_clock",
+    "PERSONA_MCP_DECAY_ENABLED": "decay_enabled",
+    "PERSONA_MCP_DECAY_INTERVAL_SECONDS": "decay_interval_seconds",
+    "PERSONA_MCP_DECAY_MODE": "decay_mode",
+    "PERSONA_MCP_DECAY_RATE": "decay_rate",
+    "PERSONA_MCP_DECAY_KIND_RATES": "decay_kind_rates",
+    "PERSONA_MCP_DECAY_FLOOR": "decay_floor",
+    "PERSONA_MCP_DECAY_FLOOR_IMPORTANCE": "decay_floor_importance",
+    "PERSONA_MCP_PRUNE_IMPORTANCE_BELOW": "prune_importance_below",
+    "PERSONA_MCP_PRUNE_STRENGTH_BELOW": "prune_strength_below",
+    "PERSONA_MCP_PRUNE_MIN_KEEP": "prune_min_keep",
+    "PERSONA_MCP_PRUNE_MAX_FRACTION": "prune_max_fraction",
+    "PERSONA_MCP_PRUNE_OVER": "prune_over",
 }
 _LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}

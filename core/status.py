@@ -73,6 +73,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             "embedder_load": "done" if slot.loaded else "loading",
             "vector_index_sync": f"every {settings.index_sync_seconds:g}s and after each write"
             + ("" if semantic.owns_index else " (waiting: another process owns the index)"),
+            "decay": core.maintenance.describe(),
         },
         embedder=EmbedderStatus(
             loaded=slot.loaded,

@@ -7,6 +7,17 @@ from functools import singledispatch
 
 from pydantic import BaseModel
 
+from core.memory.lifecycle_models import (
+    ClockStatus,
+    DecayControl,
+    DecayResult,
+    DecayStats,
+    PruneAllResult,
+    PruneResult,
+    PruneStats,
+    Recommendations,
+    StrengthSummary,
+)
 from core.memory.models import (
     BatchResult,
     DeleteOutcome,
@@ -167,3 +178,82 @@ def _system(result: SystemStatus) -> str:
         f"{counts}; "
         f"embedder {embedder}; index pending {result.vector_index.pending}; Ollama {llm}."
     )
+
+
+def _strengths(summary: StrengthSummary) -> str:
+    if summary.mean is None:
+        return "none"
+    return f"mean {summary.mean:.3f} (min {summary.minimum:.3f}, max {summary.maximum:.3f})"
+
+
+@render.register
+def _decayed(result: DecayResult) -> str:
+    who = result.persona_id or "all personas"
+    return (
+        f"Decay ({result.mode}, rate {result.rate:g}/day) for {who} at {result.at:%Y-%m-%d %H:%M}Z: "
+        f"{result.changed} of {result.examined} memories changed; strength {_strengths(result.before)} -> "
+        f"{_strengths(result.after)}."
+    )
+
+
+@render.register
+def _decay_control(result: DecayControl) -> str:
+    if not result.running:
+        return "Background decay is stopped."
+    return f"Background decay runs every {result.interval_seconds:g}s."
+
+
+@render.register
+def _decay_stats(result: DecayStats) -> str:
+    state = f"running every {result.interval_seconds:g}s" if result.running else "stopped"
+    return (
+        f"Decay {state}; {result.mode} at {result.rate:g}/day; {result.runs} runs, "
+        f"{result.memories_decayed} strength changes, {result.failures} failures."
+    )
+
+
+def _prune_line(result: PruneResult) -> str:
+    verb = "would archive" if result.dry_run else "archived"
+    held = f" (held back by {', '.join(result.limited_by)})" if result.limited_by else ""
+    return (
+        f"{result.persona_id}: {verb} {len(result.pruned)} of {result.examined} "
+        f"({result.eligible} eligible){held}; {result.kept} kept."
+    )
+
+
+@render.register
+def _pruned(result: PruneResult) -> str:
+    return _prune_line(result)
+
+
+@render.register
+def _pruned_all(result: PruneAllResult) -> str:
+    lines = [_prune_line(r) for r in result.personas]
+    return "\n".join(
+        [f"{result.total_pruned} memories {'would be ' if result.dry_run else ''}archived.", *lines]
+    )
+
+
+@render.register
+def _recommendations(result: Recommendations) -> str:
+    if not result.candidates:
+        return "Nothing to prune within the safety limits."
+    lines = [
+        f"- {c.memory_id} ({c.persona_id}) {_short(c.content, 80)}: {'; '.join(c.reasons)}"
+        for c in result.candidates
+    ]
+    return "\n".join([f"{len(result.candidates)} memories a prune would archive:", *lines])
+
+
+@render.register
+def _prune_stats(result: PruneStats) -> str:
+    return (
+        f"{result.runs} prune runs ({result.dry_runs} dry), {result.memories_archived} archived by pruning, "
+        f"{result.safety_stops} safety stops, {result.failures} failures; "
+        f"{result.archived_now} in the archive now."
+    )
+
+
+@render.register
+def _clock(result: ClockStatus) -> str:
+    return f"Server clock now {result.now:%Y-%m-%d %H:%M}Z ({result.offset_seconds / 86_400:g} days ahead)."

@@ -111,6 +111,8 @@ def build_server(settings: Settings) -> PersonaServer:
         if module.NAMESPACE not in settings.toolsets:
             continue
         for tool in module.TOOLS:
+            if not tool.enabled(settings):
+                continue
             annotations: ToolAnnotations = tool.annotations
             server.add_tool(
                 tool.fn,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_store import LATEST
+
 pytestmark = pytest.mark.slow
 
 
@@ -35,7 +37,7 @@ def test_doctor_reports_each_check(tmp_path: Path) -> None:
     result = _run("doctor", env={"PERSONA_MCP_DATA_DIR": str(tmp_path), "OLLAMA_HOST": "127.0.0.1:9"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"[ok  ] data folder  {tmp_path}" in result.stdout
-    assert "schema v2, 2 personas, integrity ok" in result.stdout
+    assert f"schema v{LATEST}, 2 personas, integrity ok" in result.stdout
     assert "[ok  ] embedder     sentence-transformers/all-MiniLM-L6-v2 (384 dimensions" in result.stdout
     assert "[warn] ollama       not reachable at http://127.0.0.1:9" in result.stdout
     assert "ollama serve" in result.stdout

@@ -117,7 +117,7 @@ def test_memory_settings_from_environment_and_toml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("PERSONA_MCP_SEARCH_WEIGHTS", "semantic", "write name=weight pairs"),
+        ("PERSONA_MCP_SEARCH_WEIGHTS", "semantic", "write name=number pairs"),
         ("PERSONA_MCP_SEARCH_WEIGHTS", "loudness=1", "PERSONA_MCP_SEARCH_WEIGHTS"),
         ("PERSONA_MCP_DEDUP_THRESHOLD", "2", "PERSONA_MCP_DEDUP_THRESHOLD='2'"),
     ],

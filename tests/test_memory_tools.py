@@ -144,7 +144,7 @@ async def test_search_ranks_by_meaning_and_words_and_reports_components(client: 
     by_meaning = await call(client, "memory.search", query="which canine pet do I have?", n_results=3)
     top = by_meaning["memories"][0]
     assert top["memory"]["content"] == DOG
-    assert set(top["components"]) == {"semantic", "lexical", "importance", "recency", "context"}
+    assert set(top["components"]) == {"semantic", "lexical", "importance", "recency", "context", "mood"}
     assert top["components"]["semantic"] > by_meaning["memories"][1]["components"]["semantic"]
     assert by_meaning["semantic"] is True
     by_word = await call(client, "memory.search", query="zyxoplasm", n_results=1)
@@ -233,7 +233,7 @@ async def test_update_archive_restore_and_hard_delete(client: Client) -> None:
 
 
 async def test_stats_and_shared_stats(client: Client) -> None:
-    await call(
+    batch = await call(
         client,
         "memory.store_batch",
         items=[
@@ -244,14 +244,16 @@ async def test_stats_and_shared_stats(client: Client) -> None:
                 "subject": "tea",
                 "persona_id": "kira",
             },
-            {"content": "My private diary entry.", "kind": "reflective"},
+            {"content": "My private diary entry.", "kind": "reflective", "importance": 0.9},
         ],
     )
     stats = await call(client, "memory.stats")
     assert stats["total"] == 3
     assert stats["by_persona"] == {"aria": 2, "kira": 1}
     assert stats["by_visibility"] == {"private": 1, "public": 1, "shared": 1}
-    assert stats["average_importance"] == 0.5
+    importances = [(await call(client, "memory.get", memory_id=i))["importance"] for i in batch["ids"]]
+    assert importances[2] == 0.9  # given, not scored
+    assert stats["average_importance"] == pytest.approx(sum(importances) / 3, abs=1e-6)
     assert stats["unembedded"] == 0
     shared = await call(client, "memory.shared_stats")
     assert shared["by_persona"] == {"aria": {"shared": 1, "public": 0}, "kira": {"shared": 0, "public": 1}}

@@ -270,6 +270,14 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "search_cross_persona",
         "shared_stats",
         "reindex",
+        "prune",
+        "prune_all",
+        "prune_recommendations",
+        "prune_stats",
+        "decay_start",
+        "decay_stop",
+        "decay_stats",
+        "decay_force",
     )
     assert set(tools) == (
         {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
@@ -288,17 +296,26 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "persona.status",
         "persona.templates",
         "persona.context",
-        "memory.search",
         "memory.get",
         "memory.stats",
         "memory.search_cross_persona",
         "memory.shared_stats",
+        "memory.prune_recommendations",
+        "memory.prune_stats",
+        "memory.decay_stats",
         "system.status",
     }
     destructive = {
         name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint
     }
-    assert destructive == {"persona.update", "persona.delete", "memory.update", "memory.delete"}
+    assert destructive == {
+        "persona.update",
+        "persona.delete",
+        "memory.update",
+        "memory.delete",
+        "memory.prune",
+        "memory.prune_all",
+    }
     assert tools["persona.delete"].annotations.destructive_hint  # type: ignore[union-attr]
     assert not tools["persona.create"].annotations.destructive_hint  # type: ignore[union-attr]
     assert set(tools["persona.create"].input_schema["properties"]) >= {

@@ -1,12 +1,15 @@
-"""Memories: storing with dedup, hybrid search, and the vector index kept in step with SQLite."""
+"""Memories: storing with dedup, hybrid search, the vector index kept in step with SQLite, and
+decay and pruning over time."""
 
 from core.embeddings import EmbedderSlot
+from core.memory.lifecycle import Lifecycle
 from core.memory.models import Memory, MemoryDraft, MemoryPatch, SearchResult, StoreResult
 from core.memory.semantic import SemanticLayer
 from core.memory.service import MemoryService, SearchOptions
 
 __all__ = [
     "EmbedderSlot",
+    "Lifecycle",
     "Memory",
     "MemoryDraft",
     "MemoryPatch",

@@ -12,6 +12,7 @@ __all__ = [
     "VISIBILITIES",
     "BatchResult",
     "DeleteOutcome",
+    "EmotionStamp",
     "Kind",
     "Memory",
     "MemoryDraft",
@@ -57,7 +58,11 @@ class MemoryDraft(BaseModel):
         "private",
         description="private: only its persona sees it; shared: every persona; public: any client too.",
     )
-    importance: Unit | None = Field(None, description="0-1; default 0.5.")
+    importance: Unit | None = Field(
+        None,
+        description="0-1; when absent it is scored from the text, the persona and its mood "
+        "(the reasons go into metadata.importance_factors).",
+    )
     subject: str | None = Field(None, max_length=200, description="Who or what the memory is about.")
     source: str | None = Field(None, max_length=200, description="Where it came from, e.g. 'user', 'import'.")
     metadata: dict[str, Any] = Field(
@@ -81,6 +86,15 @@ class MemoryPatch(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class EmotionStamp(BaseModel):
+    """The persona's emotional state when the memory was encoded, and how vivid the memory is."""
+
+    valence: float = Field(ge=-1.0, le=1.0)
+    arousal: float = Field(ge=0.0, le=1.0)
+    label: str
+    intensity: float = Field(ge=0.0, le=1.0, description="0-1: vivid memories fade more slowly.")
+
+
 class Memory(BaseModel):
     """A stored memory."""
 
@@ -101,6 +115,7 @@ class Memory(BaseModel):
     source: str | None
     conversation_id: str | None
     metadata: dict[str, Any]
+    emotion: EmotionStamp | None = Field(None, description="The persona's feelings when it was stored.")
     embedding_model: str | None = Field(description="Model of its vector; None until embedded.")
     indexed: bool = Field(description="True once the vector index holds it.")
 
@@ -134,6 +149,9 @@ class ScoreComponents(BaseModel):
     recency: float = Field(description="1 for now, halving every recency half-life.")
     context: float = Field(
         0.0, description="Support from neighbouring memories of the same conversation that also match."
+    )
+    mood: float = Field(
+        0.5, description="Mood congruence: 1 when the memory was stored in the persona's present mood."
     )
 
 

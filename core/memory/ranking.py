@@ -8,6 +8,8 @@ Components, each in 0-1:
   context     the best relevance (semantic and lexical, weighted as above) among the memory's
               neighbours in its conversation: a turn that answers a question is often the reply to
               the turn that matches it, and a conversation turn rarely makes sense alone.
+  mood        mood congruence: 1 - |valence now - valence when stored| / 2 (0.5 when unknown);
+              people recall more readily what they learned in the mood they are in.
 The score is the weighted sum (weights from settings.search_weights).
 """
 
@@ -32,6 +34,7 @@ class Candidate:
     importance: float
     strength: float
     created_ts: float  # seconds since the epoch
+    mood: float = 0.5  # congruence of the persona's mood now with its mood when this was stored
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,19 @@ class Scored:
 
     memory_id: str
     score: float
-    components: tuple[float, float, float, float, float]  # semantic, lexical, importance, recency, context
+    # semantic, lexical, importance, recency, context, mood
+    components: tuple[float, float, float, float, float, float]
     created_ts: float
 
     def model(self) -> ScoreComponents:
-        semantic, lexical, importance, recency, context = (round(value, 6) for value in self.components)
+        semantic, lexical, importance, recency, context, mood = (round(value, 6) for value in self.components)
         return ScoreComponents(
-            semantic=semantic, lexical=lexical, importance=importance, recency=recency, context=context
+            semantic=semantic,
+            lexical=lexical,
+            importance=importance,
+            recency=recency,
+            context=context,
+            mood=mood,
         )
 
 
@@ -98,9 +107,9 @@ def rank(
             + weights.importance * importance
             + weights.recency * recency
             + weights.context * context
+            + weights.mood * candidate.mood
         )
-        scored.append(
-            Scored(memory_id, score, (semantic, lexical, importance, recency, context), candidate.created_ts)
-        )
+        components = (semantic, lexical, importance, recency, context, candidate.mood)
+        scored.append(Scored(memory_id, score, components, candidate.created_ts))
     scored.sort(key=lambda item: (-item.score, -item.created_ts, item.memory_id))
     return scored

@@ -13,23 +13,24 @@ import numpy as np
 import orjson
 
 from core.clock import iso, parse_iso
-from core.memory.models import Memory
+from core.memory.decay import DecayPolicy, decayed, reinforced
+from core.memory.filters import MemoryFilter, persona_clause
+from core.memory.models import EmotionStamp, Memory
 from core.store import Database
 
 __all__ = [
-    "MemoryFilter",
     "MemoryRepository",
     "PendingRow",
     "decode_vector",
     "encode_vector",
-    "persona_clause",
     "to_memory",
 ]
 
 _COLUMNS = (
     "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
     "last_accessed_at, created_at, updated_at, archived_at, source, subject, conversation_id, metadata, "
-    "content_hash, embedding_model, indexed_at"
+    "content_hash, embedding_model, indexed_at, emotion_valence, emotion_arousal, emotion_label, "
+    "emotional_intensity"
 )
 _SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
 
@@ -68,48 +69,17 @@ def to_memory(row: aiosqlite.Row) -> Memory:
         source=row["source"],
         conversation_id=row["conversation_id"],
         metadata=orjson.loads(row["metadata"]),
+        emotion=None
+        if row["emotion_label"] is None
+        else EmotionStamp(
+            valence=row["emotion_valence"],
+            arousal=row["emotion_arousal"],
+            label=row["emotion_label"],
+            intensity=row["emotional_intensity"],
+        ),
         embedding_model=row["embedding_model"],
         indexed=row["indexed_at"] is not None,
     )
-
-
-@dataclass(frozen=True)
-class MemoryFilter:
-    """Which live memories a search may consider: applied in SQL before anything is ranked."""
-
-    persona_id: str
-    include_others_shared: bool = False
-    kinds: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    min_importance: float | None = None
-
-    def sql(self, alias: str = "m", probe: bool = False) -> tuple[str, list[Any]]:
-        """A WHERE clause (without the keyword) and its parameters. With `probe`, the clause only
-        checks rows another constraint already chose (ids, an FTS match, the pending index): its
-        columns are written `+m.column`, which keeps SQLite from scanning a persona's memories
-        through memories_persona instead."""
-        alias = f"+{alias}" if probe else alias
-        clauses = [f"{alias}.archived_at IS NULL"]
-        params: list[Any] = []
-        if self.include_others_shared:
-            clauses.append(f"({alias}.persona_id = ? OR {alias}.visibility IN ('shared', 'public'))")
-        else:
-            clauses.append(f"{alias}.persona_id = ?")
-        params.append(self.persona_id)
-        if self.kinds:
-            clauses.append(f"{alias}.kind IN ({', '.join('?' * len(self.kinds))})")
-            params.extend(self.kinds)
-        if self.since is not None:
-            clauses.append(f"{alias}.created_at >= ?")
-            params.append(iso(self.since))
-        if self.until is not None:
-            clauses.append(f"{alias}.created_at <= ?")
-            params.append(iso(self.until))
-        if self.min_importance is not None:
-            clauses.append(f"{alias}.importance >= ?")
-            params.append(self.min_importance)
-        return " AND ".join(clauses), params
 
 
 @dataclass
@@ -130,11 +100,6 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
-
-
-def persona_clause(persona_id: str | None, column: str = "persona_id") -> tuple[str, list[Any]]:
-    """`AND <column> = ?` with its parameter for one persona, or nothing for all of them."""
-    return (f"AND {column} = ?", [persona_id]) if persona_id else ("", [])
 
 
 def _ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray | None]:
@@ -324,10 +289,12 @@ class MemoryRepository:
         await tx.executemany(
             "INSERT INTO memories (id, persona_id, content, kind, visibility, importance, strength, pinned, "
             "access_count, created_at, updated_at, source, subject, conversation_id, metadata, content_hash, "
-            "embedding_model) VALUES (:id, :persona_id, :content, :kind, :visibility, :importance, "
-            "1.0, 0, 0, "
+            "embedding_model, anchor_at, anchor_strength, decayed_at, emotion_valence, emotion_arousal, "
+            "emotion_label, emotional_intensity) VALUES (:id, :persona_id, :content, :kind, :visibility, "
+            ":importance, 1.0, 0, 0, "
             ":created_at, :updated_at, :source, :subject, :conversation_id, :metadata, :content_hash, "
-            ":embedding_model)",
+            ":embedding_model, :updated_at, 1.0, :updated_at, :emotion_valence, :emotion_arousal, "
+            ":emotion_label, :emotional_intensity)",
             rows,
         )
 
@@ -349,13 +316,39 @@ class MemoryRepository:
         )
 
     @staticmethod
-    async def reinforce(tx: aiosqlite.Connection, memory_id: str, importance: float | None, now: str) -> None:
-        """A repeat of a memory: count the access, restore strength, keep the higher importance."""
+    async def reinforce(
+        tx: aiosqlite.Connection,
+        memory_id: str,
+        policy: DecayPolicy,
+        at: datetime,
+        importance: float | None = None,
+    ) -> None:
+        """An access (a repeat, a search hit): count it, and restore strength from what it has
+        decayed to by `at`; that becomes the new decay anchor. Keeps the higher importance."""
+        async with tx.execute(
+            "SELECT kind, importance, pinned, anchor_at, anchor_strength, emotional_intensity, updated_at "
+            "FROM memories WHERE id = ? AND archived_at IS NULL",
+            (memory_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:  # archived or deleted meanwhile: nothing to reinforce
+            return
+        anchor = parse_iso(row["anchor_at"] or row["updated_at"])
+        current = decayed(
+            policy,
+            anchor_strength=row["anchor_strength"],
+            elapsed_seconds=(at - anchor).total_seconds(),
+            kind=row["kind"],
+            intensity=row["emotional_intensity"],
+            pinned=bool(row["pinned"]),
+            importance=row["importance"],
+        )
+        strength, stamp = reinforced(current), iso(at)
         await tx.execute(
-            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?, "
-            "strength = min(1.0, strength + 0.5 * (1.0 - strength) + 0.1), "
-            "importance = max(importance, coalesce(?, importance)), updated_at = ? WHERE id = ?",
-            (now, importance, now, memory_id),
+            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?1, strength = ?2, "
+            "anchor_strength = ?2, anchor_at = ?1, decayed_at = ?1, "
+            "importance = max(importance, coalesce(?3, importance)) WHERE id = ?4",
+            (stamp, strength, importance, memory_id),
         )
 
     @staticmethod

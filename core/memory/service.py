@@ -13,6 +13,7 @@ import numpy as np
 
 from core.clock import iso, parse_iso
 from core.errors import InvalidInput, NotFound
+from core.memory.filters import MemoryFilter
 from core.memory.models import (
     DeleteOutcome,
     Kind,
@@ -25,7 +26,7 @@ from core.memory.models import (
     SharedStats,
 )
 from core.memory.ranking import Candidate, Evidence, rank
-from core.memory.repository import MemoryFilter, MemoryRepository, to_memory
+from core.memory.repository import MemoryRepository, to_memory
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
@@ -52,11 +53,18 @@ class SearchOptions:
     until: datetime | None = None
     min_importance: float | None = None
     include_shared: bool = False
+    reinforce: bool = False  # count the persona's own results as recalled
 
 
-def _candidates(rows: Mapping[str, aiosqlite.Row]) -> list[Candidate]:
+def _candidates(rows: Mapping[str, aiosqlite.Row], valence: float) -> list[Candidate]:
     return [
-        Candidate(memory_id, row["importance"], row["strength"], parse_iso(row["created_at"]).timestamp())
+        Candidate(
+            memory_id,
+            row["importance"],
+            row["strength"],
+            parse_iso(row["created_at"]).timestamp(),
+            0.5 if row["emotion_valence"] is None else 1.0 - abs(valence - row["emotion_valence"]) / 2.0,
+        )
         for memory_id, row in rows.items()
     ]
 
@@ -140,8 +148,10 @@ class MemoryService(MemoryWriter):
         if memory.archived_at is None:
             return memory
         async with self._db.transaction() as tx:
+            # Decay resumes from the strength it had when archived (the archive does not age it).
             await tx.execute(
-                "UPDATE memories SET archived_at = NULL, indexed_at = NULL, updated_at = ? WHERE id = ?",
+                "UPDATE memories SET archived_at = NULL, indexed_at = NULL, updated_at = ?1, "
+                "anchor_at = ?1, anchor_strength = strength, decayed_at = ?1 WHERE id = ?2",
                 (iso(self._clock.now()), memory_id),
             )
         self.written.set()
@@ -197,7 +207,8 @@ class MemoryService(MemoryWriter):
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
         neighbours: dict[str, list[tuple[str, float]]] = {}
-        candidates = _candidates(rows)
+        valence = (await self._personas.emotional_state(persona)).valence
+        candidates = _candidates(rows, valence)
         if weights.context > 0 and rows:
             preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life)
             pool = [item.memory_id for item in preliminary[:_CONTEXT_POOL]]
@@ -209,9 +220,16 @@ class MemoryService(MemoryWriter):
             new = await self._repo.rows(sorted(wanted), where)  # neighbours must be visible too
             await self._complete(new.keys(), semantic, query_vector)
             rows.update(new)
-            candidates += _candidates(new)
+            candidates += _candidates(new, valence)
             neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
         ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life)
+        if options.reinforce:
+            own = [
+                i.memory_id
+                for i in ranked[: options.n_results]
+                if rows[i.memory_id]["persona_id"] == persona.id
+            ]
+            rows.update(await self._recalled(own, where))
         return SearchResult(
             memories=[
                 SearchHit(
@@ -227,6 +245,16 @@ class MemoryService(MemoryWriter):
             semantic=query_vector is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
+        """Reinforce memories a search returned; their rows as they are now."""
+        if not ids:
+            return {}
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            for memory_id in ids:
+                await MemoryRepository.reinforce(tx, memory_id, self.decay_policy, now)
+        return await self._repo.rows(ids, where)
 
     async def _lexical(self, words: list[str], where: MemoryFilter, fetch: int) -> dict[str, float]:
         """BM25 scores of the memories matching any of `words`.

@@ -17,10 +17,13 @@ import orjson
 from core.clock import Clock, iso
 from core.config import Settings
 from core.errors import InvalidInput
+from core.memory.decay import DecayPolicy
+from core.memory.encoding import Encoder, Encoding
 from core.memory.models import BatchResult, MemoryDraft, StoreResult
 from core.memory.repository import MemoryRepository
 from core.memory.semantic import SemanticLayer
 from core.memory.text import content_hash
+from core.models import Persona
 from core.personas import PersonaService
 from core.store import Database
 
@@ -43,6 +46,7 @@ class _Item:
     hash: str
     metadata: bytes
     created_at: str
+    encoding: Encoding
     vector: np.ndarray | None = None
     duplicate_of: str | None = None
     reason: Literal["exact", "similar"] | None = None
@@ -91,6 +95,7 @@ class MemoryWriter:
         self._settings = settings
         self._personas = personas
         self.semantic = semantic
+        self.decay_policy = DecayPolicy.from_settings(settings)
         self.written = anyio.Event()
 
     async def wait_for_write(self) -> None:
@@ -118,14 +123,15 @@ class MemoryWriter:
     async def _prepare(self, drafts: Sequence[MemoryDraft], active: str | None, batch: bool) -> list[_Item]:
         now = self._clock.now()
         items = []
-        resolved: dict[str | None, str] = {}
+        resolved: dict[str | None, Persona] = {}
+        encoder = Encoder(self._db, self._personas)
         for position, draft in enumerate(drafts):
             where = position if batch else None
             if draft.persona_id not in resolved:
-                persona = await self._personas.resolve(draft.persona_id, active)
-                resolved[draft.persona_id] = persona.id
+                resolved[draft.persona_id] = await self._personas.resolve(draft.persona_id, active)
+            persona = resolved[draft.persona_id]
             content = checked_content(draft.content, _argument(where, "content"))
-            metadata = checked_metadata(draft.metadata, _argument(where, "metadata"))
+            checked_metadata(draft.metadata, _argument(where, "metadata"))
             created = draft.created_at
             if created is not None and created.tzinfo is None:
                 raise InvalidInput(
@@ -137,15 +143,20 @@ class MemoryWriter:
                 raise InvalidInput(
                     _argument(where, "created_at"), iso(created), "A memory cannot come from the future."
                 )
+            encoding = await encoder.encode(persona, content, draft.subject, draft.importance)
+            metadata = draft.metadata
+            if encoding.explanation is not None:
+                metadata = {**metadata, "importance_factors": encoding.explanation}
             items.append(
                 _Item(
                     position=position,
                     draft=draft,
-                    persona_id=resolved[draft.persona_id],
+                    persona_id=persona.id,
                     content=content,
                     hash=content_hash(content),
-                    metadata=metadata,
+                    metadata=orjson.dumps(metadata),
                     created_at=iso(created or now),
+                    encoding=encoding,
                 )
             )
         return items
@@ -163,7 +174,8 @@ class MemoryWriter:
             for item, vector in zip(fresh, vectors, strict=True):
                 item.vector = vector
             await self._mark_similar_duplicates(fresh)
-        now = iso(self._clock.now())
+        stamp = self._clock.now()
+        now = iso(stamp)
         new_ids: dict[int, str] = {}
         async with self._db.transaction() as tx:
             await self._drop_vanished_targets(tx, items)
@@ -202,7 +214,9 @@ class MemoryWriter:
                         earlier = items[int(item.duplicate_of[1:])]
                         item.duplicate_of = new_ids.get(earlier.position) or earlier.duplicate_of
                     assert item.duplicate_of is not None
-                    await MemoryRepository.reinforce(tx, item.duplicate_of, item.draft.importance, now)
+                    await MemoryRepository.reinforce(
+                        tx, item.duplicate_of, self.decay_policy, stamp, item.draft.importance
+                    )
             final = [new_ids.get(item.position) or item.duplicate_of or "" for item in items]
             stored = await MemoryRepository.get_many_in_tx(tx, final)
             missing = set(final) - stored.keys()
@@ -240,14 +254,18 @@ class MemoryWriter:
 
     @staticmethod
     def _row(item: _Item, memory_id: str, now: str, model_id: str | None) -> dict[str, object]:
-        draft = item.draft
+        draft, encoding = item.draft, item.encoding
         return {
             "id": memory_id,
             "persona_id": item.persona_id,
             "content": item.content,
             "kind": draft.kind,
             "visibility": draft.visibility,
-            "importance": 0.5 if draft.importance is None else draft.importance,
+            "importance": encoding.importance,
+            "emotion_valence": encoding.valence,
+            "emotion_arousal": encoding.arousal,
+            "emotion_label": encoding.label,
+            "emotional_intensity": encoding.intensity,
             "created_at": item.created_at,
             "updated_at": now,
             "source": draft.source,

@@ -252,9 +252,13 @@ class PersonaService:
             await PersonaRepository.replace(tx, archived)
         return DeleteResult(persona_id=persona_id, action="archived", counts={"personas": 1, **counts})
 
+    async def emotional_state(self, persona: Persona) -> EmotionalState:
+        """How the persona feels now (its baseline until something has moved it)."""
+        return state_from_row(await self._status.emotional_row(persona.id), persona.emotional_baseline)
+
     async def status(self, persona: Persona) -> PersonaStatus:
         """The persona's emotional state, memory counts, relationships and open conversation."""
-        emotional = state_from_row(await self._status.emotional_row(persona.id), persona.emotional_baseline)
+        emotional = await self.emotional_state(persona)
         return PersonaStatus(
             persona=persona.summary(),
             emotional_state=emotional,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from core.config import Settings
 from persona_mcp.render import render
 
 __all__ = [
@@ -67,6 +68,8 @@ class ToolDef:
     name: str
     fn: Callable[..., Any]
     annotations: ToolAnnotations
+    # Registered only when the settings allow it (e.g. system.clock_advance needs test_clock).
+    enabled: Callable[[Settings], bool] = lambda _: True
 
 
 def respond(result: BaseModel) -> CallToolResult:

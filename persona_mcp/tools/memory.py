@@ -11,6 +11,16 @@ from pydantic import Field, ValidationError
 
 from core.errors import InvalidInput
 from core.memory import Memory, MemoryDraft, MemoryPatch, SearchOptions, SearchResult, StoreResult
+from core.memory.decay import DecayMode
+from core.memory.lifecycle_models import (
+    DecayControl,
+    DecayResult,
+    DecayStats,
+    PruneAllResult,
+    PruneResult,
+    PruneStats,
+    Recommendations,
+)
 from core.memory.models import (
     MAX_CONTENT_CHARS,
     BatchResult,
@@ -20,13 +30,16 @@ from core.memory.models import (
     ReindexResult,
     SharedStats,
 )
+from core.memory.semantic import Progress
 from persona_mcp.session import active_persona, core_of
 from persona_mcp.tools import (
     DESTRUCTIVE,
     READ_ONLY,
+    SESSION,
     WRITE,
     AllPersonas,
     OptionalPersonaId,
+    PersonaId,
     ToolDef,
     respond,
     with_model_fields,
@@ -90,9 +103,17 @@ async def search(
     include_shared: Annotated[
         bool, Field(description="Also search other personas' shared and public memories.")
     ] = False,
+    reinforce: Annotated[
+        bool,
+        Field(
+            description="Count the results as recalled: each of the persona's own memories returned "
+            "regains strength and its access count grows (as when a chat uses them)."
+        ),
+    ] = False,
 ) -> Annotated[CallToolResult, SearchResult]:
     """Find a persona's memories by meaning and by words. Each result has a `score` and the
-    components it is made of (semantic, lexical, importance, recency, context)."""
+    components it is made of (semantic, lexical, importance, recency, context, mood). Changes
+    nothing unless `reinforce` is true."""
     options = SearchOptions(
         n_results=n_results,
         kinds=tuple(kinds or ()),
@@ -100,6 +121,7 @@ async def search(
         until=until,
         min_importance=min_importance,
         include_shared=include_shared,
+        reinforce=reinforce,
     )
     return respond(await core_of(ctx).memories.search(query, persona_id, options, active_persona(ctx)))
 
@@ -178,17 +200,101 @@ async def reindex(
 ) -> Annotated[CallToolResult, ReindexResult]:
     """Rebuild the vector index from SQLite: embed memories that lack a vector of the current
     model, remove index entries with no memory, add what is missing. Sends progress notifications."""
+    return respond(await core_of(ctx).memories.reindex(persona_id, _progress(ctx)))
 
-    async def progress(done: float, total: float | None, message: str) -> None:
+
+# ---- lifecycle: pruning and decay ----
+
+DryRun = Annotated[bool, Field(description="Only report what would be archived; change nothing.")]
+
+
+def _progress(ctx: Context) -> Progress:
+    async def report(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return respond(await core_of(ctx).memories.reindex(persona_id, progress))
+    return report
+
+
+async def prune(
+    ctx: Context,
+    persona_id: PersonaId,
+    dry_run: DryRun = False,
+    max_fraction: Annotated[
+        float | None,
+        Field(
+            gt=0.0,
+            le=1.0,
+            description="Largest share of the persona's memories to archive; default from settings.",
+        ),
+    ] = None,
+) -> Annotated[CallToolResult, PruneResult]:
+    """Archive a persona's weakest, least important memories, within the safety limits: never
+    pinned ones, only below the importance and strength thresholds, never below the minimum count,
+    at most `max_fraction` per run. Archived memories leave search; memory.restore brings them back."""
+    return respond(await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction))
+
+
+async def prune_all(ctx: Context, dry_run: DryRun = False) -> Annotated[CallToolResult, PruneAllResult]:
+    """memory.prune for every persona, each under its own safety limits. Sends progress notifications."""
+    return respond(await core_of(ctx).lifecycle.prune_all(dry_run, progress=_progress(ctx)))
+
+
+async def prune_recommendations(
+    ctx: Context,
+    persona_id: AllPersonas = None,
+    limit: Annotated[int, Field(ge=1, le=500, description="Most candidates to list.")] = 20,
+) -> Annotated[CallToolResult, Recommendations]:
+    """The memories a prune would archive now, weakest first, with the reasons. Changes nothing."""
+    return respond(await core_of(ctx).lifecycle.recommendations(persona_id, limit))
+
+
+async def prune_stats(ctx: Context) -> Annotated[CallToolResult, PruneStats]:
+    """Prune runs so far (kept across restarts), memories archived, safety stops, the last run."""
+    return respond(await core_of(ctx).lifecycle.prune_stats())
+
+
+async def decay_start(
+    ctx: Context,
+    interval_seconds: Annotated[
+        float | None,
+        Field(ge=1.0, le=30 * 86_400.0, description="Seconds between runs; default from settings."),
+    ] = None,
+) -> Annotated[CallToolResult, DecayControl]:
+    """Start background decay (or restart it with a new interval). The first run is immediate."""
+    return respond(await core_of(ctx).maintenance.start_decay(interval_seconds))
+
+
+async def decay_stop(ctx: Context) -> Annotated[CallToolResult, DecayControl]:
+    """Stop background decay until decay_start (or the next server start, if the settings enable it)."""
+    return respond(core_of(ctx).maintenance.stop_decay())
+
+
+async def decay_stats(ctx: Context) -> Annotated[CallToolResult, DecayStats]:
+    """Whether background decay runs, its mode and rates, runs and failures so far, the last run."""
+    return respond(await core_of(ctx).maintenance.decay_stats())
+
+
+async def decay_force(
+    ctx: Context,
+    persona_id: AllPersonas = None,
+    mode: Annotated[
+        DecayMode | None, Field(description="Decay this once by another curve; default from settings.")
+    ] = None,
+    rate: Annotated[
+        float | None, Field(ge=0.0, le=1.0, description="Daily rate for this run; default from settings.")
+    ] = None,
+) -> Annotated[CallToolResult, DecayResult]:
+    """Decay now. Without mode or rate this brings strengths up to date (running it twice changes
+    nothing); with them it applies that decay once, and later runs continue from the result.
+    Sends progress notifications, persona by persona."""
+    lifecycle = core_of(ctx).lifecycle
+    return respond(await lifecycle.decay(persona_id, mode, rate, progress=_progress(ctx)))
 
 
 TOOLS = (
     ToolDef("store", store, WRITE),
     ToolDef("store_batch", store_batch, WRITE),
-    ToolDef("search", search, READ_ONLY),
+    ToolDef("search", search, WRITE),  # reinforce=true changes strengths
     ToolDef("get", get, READ_ONLY),
     ToolDef("update", update, DESTRUCTIVE),
     ToolDef("delete", delete, DESTRUCTIVE),
@@ -197,4 +303,12 @@ TOOLS = (
     ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
     ToolDef("shared_stats", shared_stats, READ_ONLY),
     ToolDef("reindex", reindex, WRITE),
+    ToolDef("prune", prune, DESTRUCTIVE),
+    ToolDef("prune_all", prune_all, DESTRUCTIVE),
+    ToolDef("prune_recommendations", prune_recommendations, READ_ONLY),
+    ToolDef("prune_stats", prune_stats, READ_ONLY),
+    ToolDef("decay_start", decay_start, SESSION),
+    ToolDef("decay_stop", decay_stop, SESSION),
+    ToolDef("decay_stats", decay_stats, READ_ONLY),
+    ToolDef("decay_force", decay_force, WRITE),
 )

@@ -1,0 +1,128 @@
+"""Background maintenance inside the server's lifespan: vector index catch-up, decay on an
+interval, and pruning of personas that pass the configured size.
+
+Each task runs in the lifespan's task group, so shutdown cancels them cleanly. A failing run is
+logged and counted (and recorded in maintenance_runs); the loop carries on. Tool calls never wait
+for a background run: they only share the database's write lock for the moment of a commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+
+from core.clock import Clock, iso
+from core.config import Settings
+from core.errors import Unavailable
+from core.memory import Lifecycle, MemoryService
+from core.memory.lifecycle_models import DecayControl, DecayStats
+
+__all__ = ["Maintenance"]
+
+logger = logging.getLogger(__name__)
+
+
+class Maintenance:
+    """The background tasks, and the switches decay_start / decay_stop turn."""
+
+    def __init__(
+        self, settings: Settings, clock: Clock, memories: MemoryService, lifecycle: Lifecycle
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._memories = memories
+        self._lifecycle = lifecycle
+        self._group: TaskGroup | None = None
+        self._decay_scope: anyio.CancelScope | None = None
+        self.interval_seconds = settings.decay_interval_seconds
+        self.next_run_at: datetime | None = None
+
+    @property
+    def decay_running(self) -> bool:
+        return self._decay_scope is not None
+
+    def control(self) -> DecayControl:
+        return DecayControl(
+            running=self.decay_running, interval_seconds=self.interval_seconds, next_run_at=self.next_run_at
+        )
+
+    async def decay_stats(self) -> DecayStats:
+        totals = await self._lifecycle.runs.totals("decay")
+        policy = self._lifecycle.policy
+        return DecayStats(
+            **self.control().model_dump(),
+            mode=policy.mode,
+            rate=policy.rate,
+            kind_rates=dict(policy.kind_rates),
+            runs=totals.runs,
+            failures=totals.failures,
+            memories_decayed=totals.changed,
+            last_run=totals.last_run,
+            last_error=totals.last_error,
+        )
+
+    def describe(self) -> str:
+        """One line for system.status."""
+        if not self.decay_running:
+            return "stopped (memory.decay_start starts it)"
+        return f"every {self.interval_seconds:g}s" + (
+            f", next at {iso(self.next_run_at)}" if self.next_run_at else ""
+        )
+
+    async def run(self) -> None:
+        """Load the embedder, then keep the index caught up and decay running, until cancelled."""
+        semantic = self._memories.semantic
+        s = self._settings
+        async with anyio.create_task_group() as group:
+            self._group = group
+            try:
+                if s.decay_enabled:
+                    await group.start(self._decay_loop, self.interval_seconds)
+                await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host)
+                await semantic.run(self._memories.wait_for_write, s.index_sync_seconds)
+            finally:
+                self._group = None
+                self._decay_scope = None
+
+    async def start_decay(self, interval_seconds: float | None = None) -> DecayControl:
+        """Start background decay (or restart it with a new interval); the first run is immediate."""
+        if self._group is None:
+            raise Unavailable("background maintenance is not running (the server is starting or stopping)")
+        if self._decay_scope is not None:
+            self._decay_scope.cancel()
+            self._decay_scope = None
+        await self._group.start(self._decay_loop, interval_seconds or self.interval_seconds)
+        return self.control()
+
+    def stop_decay(self) -> DecayControl:
+        if self._decay_scope is not None:
+            self._decay_scope.cancel()
+        self._decay_scope = None
+        self.next_run_at = None
+        return self.control()
+
+    async def _decay_loop(
+        self, interval: float, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        with anyio.CancelScope() as scope:
+            self._decay_scope = scope
+            self.interval_seconds = interval
+            self.next_run_at = self._clock.now()
+            task_status.started()
+            while True:
+                await self.run_once()
+                self.next_run_at = self._clock.now() + timedelta(seconds=interval)
+                await anyio.sleep(interval)
+
+    async def run_once(self) -> None:
+        """One background round: decay every persona, then prune those over the size limit.
+        A failure is logged (and recorded in maintenance_runs); it never ends the loop."""
+        try:
+            await self._lifecycle.decay(trigger="background")
+            for persona_id in await self._lifecycle.oversized():
+                await self._lifecycle.prune(persona_id, trigger="size")
+        except Exception:  # disk full, database locked by another process, ...
+            logger.exception("background maintenance run failed; next try in %.0fs", self.interval_seconds)

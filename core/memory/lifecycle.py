@@ -1,0 +1,396 @@
+"""Memories over time: decay runs, safe pruning into the archive, and the record of both.
+
+Every decay or prune run is written to `maintenance_runs` (including failures), which is what
+decay_stats and prune_stats report. Pruning a persona is one transaction: a kill part-way leaves
+the old state or the new one, never half of it. Decay is idempotent (see core.memory.decay), so
+it commits persona by persona.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+
+import aiosqlite
+
+from core.clock import Clock, iso, parse_iso
+from core.config import Settings
+from core.errors import InvalidInput
+from core.memory.decay import DecayMode, DecayPolicy, decayed
+from core.memory.lifecycle_models import (
+    DecayResult,
+    PruneAllResult,
+    PruneCandidate,
+    PruneLimits,
+    PruneResult,
+    PruneStats,
+    Recommendations,
+    RunRecord,
+    StrengthSummary,
+)
+from core.memory.runs import RunLog, Task
+from core.memory.semantic import Progress, SemanticLayer
+from core.personas import PersonaService
+from core.store import Database
+
+__all__ = ["Lifecycle"]
+
+logger = logging.getLogger(__name__)
+
+_PREVIEW_CHARS = 120
+_SECONDS_PER_DAY = 86_400.0
+_CHANGE = 1e-6  # smaller strength changes are not written
+
+
+def _summary(values: Sequence[float]) -> StrengthSummary:
+    if not values:
+        return StrengthSummary(count=0, mean=None, minimum=None, median=None, maximum=None)
+    return StrengthSummary(
+        count=len(values),
+        mean=round(statistics.fmean(values), 6),
+        minimum=round(min(values), 6),
+        median=round(statistics.median(values), 6),
+        maximum=round(max(values), 6),
+    )
+
+
+class Lifecycle:
+    """decay_force, prune, prune_all, prune_recommendations, prune_stats, and the runs the
+    background maintenance makes of them."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        personas: PersonaService,
+        semantic: SemanticLayer,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+        self._personas = personas
+        self._semantic = semantic
+        self.runs = RunLog(db)
+        self.policy = DecayPolicy.from_settings(settings)
+
+    @property
+    def limits(self) -> PruneLimits:
+        s = self._settings
+        return PruneLimits(
+            importance_below=s.prune_importance_below,
+            strength_below=s.prune_strength_below,
+            min_keep=s.prune_min_keep,
+            max_fraction=s.prune_max_fraction,
+        )
+
+    async def _persona_ids(self, persona_id: str | None) -> list[str]:
+        """The persona named, or every persona (archived ones too: their memories still live)."""
+        if persona_id is not None:
+            return [(await self._personas.get(persona_id)).id]
+        return [p.id for p in await self._personas.list_personas(include_archived=True)]
+
+    async def _logged(
+        self,
+        task: Task,
+        trigger: str,
+        persona_id: str | None,
+        dry_run: bool,
+        started: datetime,
+        exc: Exception,
+    ) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        logger.error("%s run failed (%s): %s", task, trigger, error)
+        await self.runs.record(
+            RunRecord(
+                task=task,
+                trigger=trigger,
+                persona_id=persona_id,
+                dry_run=dry_run,
+                started_at=started,
+                finished_at=self._clock.now(),
+                examined=0,
+                changed=0,
+                safety_stops=0,
+                error=error,
+            )
+        )
+
+    # ---- decay ----
+
+    async def decay(
+        self,
+        persona_id: str | None = None,
+        mode: DecayMode | None = None,
+        rate: float | None = None,
+        trigger: str = "tool",
+        progress: Progress | None = None,
+    ) -> DecayResult:
+        """Bring every live memory's strength up to the server clock's present. With `mode` or
+        `rate`, decay by those instead of the settings, once: the result becomes each memory's
+        new anchor, so later runs continue from it."""
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise InvalidInput("rate", rate, "Give a daily rate between 0 and 1, e.g. 0.05.")
+        ids = await self._persona_ids(persona_id)
+        override = mode is not None or rate is not None
+        policy = replace(
+            self.policy, mode=mode or self.policy.mode, rate=self.policy.rate if rate is None else rate
+        )
+        started, clock_started = time.perf_counter(), self._clock.now()
+        at = clock_started
+        before: list[float] = []
+        after: list[float] = []
+        changed = 0
+        try:
+            for done, pid in enumerate(ids):
+                old, new, count = await self._decay_persona(pid, policy, at, override)
+                before += old
+                after += new
+                changed += count
+                if progress is not None:
+                    await progress(
+                        done + 1, len(ids), f"decayed {pid}: {count} of {len(old)} memories changed"
+                    )
+        except Exception as exc:
+            await self._logged("decay", trigger, persona_id, False, clock_started, exc)
+            raise
+        await self.runs.record(
+            RunRecord(
+                task="decay",
+                trigger=trigger,
+                persona_id=persona_id,
+                dry_run=False,
+                started_at=clock_started,
+                finished_at=self._clock.now(),
+                examined=len(before),
+                changed=changed,
+                safety_stops=0,
+                error=None,
+            )
+        )
+        return DecayResult(
+            persona_id=persona_id,
+            mode=policy.mode,
+            rate=policy.rate,
+            at=at,
+            examined=len(before),
+            changed=changed,
+            before=_summary(before),
+            after=_summary(after),
+            elapsed_seconds=round(time.perf_counter() - started, 4),
+        )
+
+    async def _decay_persona(
+        self, persona_id: str, policy: DecayPolicy, at: datetime, reanchor: bool
+    ) -> tuple[list[float], list[float], int]:
+        stamp = iso(at)
+        async with self._db.transaction() as tx:
+            async with tx.execute(
+                "SELECT id, kind, importance, pinned, strength, anchor_at, anchor_strength, "
+                "emotional_intensity, updated_at FROM memories "
+                "WHERE persona_id = ? AND archived_at IS NULL",
+                (persona_id,),
+            ) as cursor:
+                rows = list(await cursor.fetchall())
+            before, after, updates = [], [], []
+            for row in rows:
+                anchor = parse_iso(row["anchor_at"] or row["updated_at"])
+                value = round(
+                    decayed(
+                        policy,
+                        anchor_strength=row["anchor_strength"],
+                        elapsed_seconds=(at - anchor).total_seconds(),
+                        kind=row["kind"],
+                        intensity=row["emotional_intensity"],
+                        pinned=bool(row["pinned"]),
+                        importance=row["importance"],
+                    ),
+                    6,
+                )
+                before.append(row["strength"])
+                after.append(value)
+                if abs(value - row["strength"]) > _CHANGE or reanchor:
+                    updates.append((value, stamp, row["id"]))
+            if reanchor:
+                await tx.executemany(
+                    "UPDATE memories SET strength = ?1, anchor_strength = ?1, anchor_at = ?2, "
+                    "decayed_at = ?2 "
+                    "WHERE id = ?3",
+                    updates,
+                )
+            else:
+                await tx.executemany("UPDATE memories SET strength = ?, decayed_at = ? WHERE id = ?", updates)
+        changed = sum(1 for old, new in zip(before, after, strict=True) if abs(new - old) > _CHANGE)
+        return before, after, changed
+
+    # ---- pruning ----
+
+    async def prune(
+        self, persona_id: str, dry_run: bool = False, max_fraction: float | None = None, trigger: str = "tool"
+    ) -> PruneResult:
+        """Archive the persona's weakest unimportant memories, within the safety limits."""
+        persona = await self._personas.get(persona_id)
+        limits = self.limits
+        if max_fraction is not None:
+            if not 0.0 < max_fraction <= 1.0:
+                raise InvalidInput(
+                    "max_fraction", max_fraction, "Give a share above 0 and at most 1, e.g. 0.25."
+                )
+            limits = limits.model_copy(update={"max_fraction": max_fraction})
+        started = self._clock.now()
+        try:
+            result = await self._prune_persona(persona.id, limits, dry_run, started)
+        except Exception as exc:
+            await self._logged("prune", trigger, persona.id, dry_run, started, exc)
+            raise
+        await self.runs.record(
+            RunRecord(
+                task="prune",
+                trigger=trigger,
+                persona_id=persona.id,
+                dry_run=dry_run,
+                started_at=started,
+                finished_at=self._clock.now(),
+                examined=result.examined,
+                changed=len(result.pruned),
+                safety_stops=1 if result.limited_by else 0,
+                error=None,
+            )
+        )
+        if not dry_run and result.pruned:
+            await self._semantic.forget(persona.id, [c.memory_id for c in result.pruned])
+        return result
+
+    async def _prune_persona(
+        self, persona_id: str, limits: PruneLimits, dry_run: bool, now: datetime
+    ) -> PruneResult:
+        async with self._db.transaction() as tx:
+            async with tx.execute(
+                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NULL", (persona_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            live = int(row[0]) if row else 0
+            eligible = await _eligible(tx, persona_id, limits)
+            by_fraction = math.floor(live * limits.max_fraction)
+            by_minimum = max(0, live - limits.min_keep)
+            cap = min(by_fraction, by_minimum)
+            # The limits that decided how many go (when eligible memories were held back).
+            limits_and_caps: tuple[tuple[Literal["min_keep", "max_fraction"], int], ...] = (
+                ("min_keep", by_minimum),
+                ("max_fraction", by_fraction),
+            )
+            limited_by = [name for name, value in limits_and_caps if value == cap and len(eligible) > cap]
+            chosen = eligible[:cap]
+            candidates = [_candidate(row, limits, now) for row in chosen]
+            if not dry_run and chosen:
+                stamp = iso(now)
+                await tx.executemany(
+                    "UPDATE memories SET archived_at = ?, indexed_at = NULL "
+                    "WHERE id = ? AND archived_at IS NULL",
+                    [(stamp, row["id"]) for row in chosen],
+                )
+        return PruneResult(
+            persona_id=persona_id,
+            dry_run=dry_run,
+            examined=live,
+            eligible=len(eligible),
+            pruned=candidates,
+            kept=live - (0 if dry_run else len(chosen)),
+            limits=limits,
+            limited_by=limited_by,
+        )
+
+    async def prune_all(
+        self, dry_run: bool = False, trigger: str = "tool", progress: Progress | None = None
+    ) -> PruneAllResult:
+        started = time.perf_counter()
+        ids = await self._persona_ids(None)
+        results = []
+        for done, pid in enumerate(ids):
+            result = await self.prune(pid, dry_run=dry_run, trigger=trigger)
+            results.append(result)
+            if progress is not None:
+                verb = "would archive" if dry_run else "archived"
+                await progress(done + 1, len(ids), f"{pid}: {verb} {len(result.pruned)} of {result.examined}")
+        return PruneAllResult(
+            dry_run=dry_run,
+            personas=results,
+            total_pruned=sum(len(r.pruned) for r in results),
+            elapsed_seconds=round(time.perf_counter() - started, 4),
+        )
+
+    async def recommendations(self, persona_id: str | None, limit: int) -> Recommendations:
+        """What pruning would archive now (within the safety limits), weakest first; changes nothing."""
+        limits = self.limits
+        now = self._clock.now()
+        candidates: list[PruneCandidate] = []
+        for pid in await self._persona_ids(persona_id):
+            result = await self._prune_persona(pid, limits, True, now)
+            candidates += result.pruned
+        candidates.sort(key=lambda c: (c.retention, c.access_count, c.memory_id))
+        return Recommendations(persona_id=persona_id, candidates=candidates[:limit], limits=limits)
+
+    async def oversized(self) -> list[str]:
+        """Personas with more live memories than the background prune size."""
+        if self._settings.prune_over <= 0:
+            return []
+        rows = await self._db.fetch_all(
+            "SELECT persona_id FROM memories WHERE archived_at IS NULL "
+            "GROUP BY persona_id HAVING count(*) > ?",
+            (self._settings.prune_over,),
+        )
+        return [row[0] for row in rows]
+
+    async def prune_stats(self) -> PruneStats:
+        totals = await self.runs.totals("prune")
+        archived = await self._db.scalar("SELECT count(*) FROM memories WHERE archived_at IS NOT NULL")
+        return PruneStats(
+            runs=totals.runs,
+            dry_runs=totals.dry_runs,
+            memories_archived=totals.changed,
+            safety_stops=totals.safety_stops,
+            failures=totals.failures,
+            archived_now=int(archived or 0),
+            last_run=totals.last_run,
+            auto_prune_over=self._settings.prune_over,
+        )
+
+
+async def _eligible(tx: aiosqlite.Connection, persona_id: str, limits: PruneLimits) -> list[aiosqlite.Row]:
+    """Prunable memories, the ones to go first first: least importance x strength, least recalled,
+    oldest."""
+    async with tx.execute(
+        "SELECT id, persona_id, content, kind, importance, strength, access_count, created_at FROM memories "
+        "WHERE persona_id = ? AND archived_at IS NULL AND pinned = 0 AND importance < ? AND strength < ? "
+        "ORDER BY importance * strength, access_count, created_at, id",
+        (persona_id, limits.importance_below, limits.strength_below),
+    ) as cursor:
+        return list(await cursor.fetchall())
+
+
+def _candidate(row: aiosqlite.Row, limits: PruneLimits, now: datetime) -> PruneCandidate:
+    age_days = (now - parse_iso(row["created_at"])).total_seconds() / _SECONDS_PER_DAY
+    reasons = [
+        f"importance {row['importance']:.2f} is below {limits.importance_below:g}",
+        f"strength {row['strength']:.2f} is below {limits.strength_below:g}",
+        "never recalled" if row["access_count"] == 0 else f"recalled {row['access_count']} times",
+        f"{age_days:.0f} days old",
+    ]
+    content = row["content"]
+    return PruneCandidate(
+        memory_id=row["id"],
+        persona_id=row["persona_id"],
+        content=content if len(content) <= _PREVIEW_CHARS else content[: _PREVIEW_CHARS - 1] + "…",
+        kind=row["kind"],
+        importance=row["importance"],
+        strength=row["strength"],
+        access_count=row["access_count"],
+        retention=round(row["importance"] * row["strength"], 6),
+        reasons=reasons,
+    )
