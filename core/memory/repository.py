@@ -123,14 +123,25 @@ class MemoryRepository:
         """The memories with these ids (that pass `where`, when given)."""
         return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}
 
-    async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
-        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
+    async def rows(
+        self, ids: Sequence[str], where: MemoryFilter | None = None, model_id: str | None = None
+    ) -> dict[str, aiosqlite.Row]:
+        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them.
+        With `model_id`, each row also has `vector`: its vector of that model as stored, or None."""
         found: dict[str, aiosqlite.Row] = {}
         clause, params = where.sql(probe=True) if where else ("1", [])
+        vector, join, join_params = ", NULL AS vector", "", []
+        if model_id is not None:
+            vector = ", v.vector AS vector"
+            join, join_params = (
+                "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?",
+                [model_id],
+            )
         for chunk in _chunks(list(ids)):
             rows = await self._db.fetch_all(
-                f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
-                (*chunk, *params),
+                f"SELECT {_COLUMNS}{vector} FROM memories m {join} "
+                f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
+                (*join_params, *chunk, *params),
             )
             found.update((row["id"], row) for row in rows)
         return found

@@ -217,14 +217,6 @@ class SemanticLayer:
             with anyio.move_on_after(interval):
                 await wake()
 
-    async def similarities(self, ids: Sequence[str], query: np.ndarray) -> dict[str, float]:
-        """Cosine similarity of particular memories to `query` (those with a vector)."""
-        model_id = await self.model_id()
-        if model_id is None:
-            return {}
-        vectors = await self._repo.vectors(ids, model_id)
-        return {memory_id: float(vector @ query) for memory_id, vector in vectors.items()}
-
     # ---- keeping the index caught up ----
 
     async def sync(self, progress: Progress | None = None, persona_id: str | None = None) -> SyncReport:

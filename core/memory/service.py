@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +26,7 @@ from core.memory.models import (
     SharedStats,
 )
 from core.memory.ranking import Candidate, Evidence, rank
-from core.memory.repository import MemoryRepository, to_memory
+from core.memory.repository import MemoryRepository, decode_vector, to_memory
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
@@ -67,6 +67,17 @@ def _candidates(rows: Mapping[str, aiosqlite.Row], valence: float) -> list[Candi
         )
         for memory_id, row in rows.items()
     ]
+
+
+def _complete(
+    rows: Mapping[str, aiosqlite.Row], semantic: dict[str, float], query_vector: np.ndarray | None
+) -> None:
+    """Fill in the similarity of candidates only the word search found, from their stored vectors."""
+    if query_vector is None:
+        return
+    for memory_id, row in rows.items():
+        if memory_id not in semantic and row["vector"] is not None:
+            semantic[memory_id] = float(decode_vector(row["vector"]) @ query_vector)
 
 
 class MemoryService(MemoryWriter):
@@ -200,8 +211,9 @@ class MemoryService(MemoryWriter):
         async with anyio.create_task_group() as group:
             group.start_soon(by_meaning)
             group.start_soon(by_words)
-        rows = await self._repo.rows(list(semantic.keys() | lexical.keys()), where)
-        await self._complete(rows.keys(), semantic, query_vector)
+        model_id = await self.semantic.model_id() if query_vector is not None else None
+        rows = await self._repo.rows(list(semantic.keys() | lexical.keys()), where, model_id)
+        _complete(rows, semantic, query_vector)
         evidence = Evidence(semantic, lexical)
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
@@ -217,8 +229,8 @@ class MemoryService(MemoryWriter):
                 for key, others in (await self._repo.neighbours(pool)).items()
             }
             wanted = {other for others in links.values() for other, _ in others} - rows.keys()
-            new = await self._repo.rows(sorted(wanted), where)  # neighbours must be visible too
-            await self._complete(new.keys(), semantic, query_vector)
+            new = await self._repo.rows(sorted(wanted), where, model_id)  # neighbours must be visible too
+            _complete(new, semantic, query_vector)
             rows.update(new)
             candidates += _candidates(new, valence)
             neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
@@ -280,15 +292,6 @@ class MemoryService(MemoryWriter):
             return dict(await self._repo.lexical(match, where, max(fetch, _LEXICAL_KEPT)))
         # Even the rarest word is everywhere: score its most recent matches only.
         return dict(await self._repo.lexical(match, where, fetch, newest=_LEXICAL_ROWS))
-
-    async def _complete(
-        self, memories: Collection[str], semantic: dict[str, float], query_vector: np.ndarray | None
-    ) -> None:
-        """Fill in the similarity of candidates only the word search found."""
-        if query_vector is not None:
-            missing = [memory_id for memory_id in memories if memory_id not in semantic]
-            if missing:
-                semantic.update(await self.semantic.similarities(missing, query_vector))
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""
