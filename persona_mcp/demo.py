@@ -50,6 +50,8 @@ _STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("memory", "store", {"content": "the user's cat miso knocks cups off the desk every morning."}, "dedup"),
     ("memory", "search", {"query": "what pet does the user have?", "n_results": 2}, "search by meaning"),
     ("memory", "search_cross_persona", {"query": "garden", "persona_id": "aria"}, "what others shared"),
+    ("memory", "decay_stats", {}, "memories fade with time: background decay, its curve and runs"),
+    ("memory", "prune_recommendations", {"persona_id": "sora"}, "what pruning would archive (nothing yet)"),
     ("persona", "get", {"persona_id": "nobody"}, "a mistake: the error names the argument and the fix"),
     ("persona", "delete", {"persona_id": "sora"}, "archive (reversible)"),
 )
