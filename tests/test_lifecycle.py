@@ -339,3 +339,48 @@ async def test_background_decay_runs_survives_a_failure_and_stops_on_shutdown(ti
             status = await call(client, "system.status")
             assert status["background_tasks"]["decay"].startswith("every 2s")
         # Leaving the session shut the server down: background tasks were cancelled in time.
+
+
+async def test_decay_force_on_every_persona_reports_progress(client: Client) -> None:
+    await call(client, "memory.store", content="Painted the fence green.")
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append((done, total, message))
+
+    result = await client.call_tool("memory.decay_force", {}, progress_callback=progress)
+    assert not result.is_error
+    personas = (await call(client, "persona.list"))["total_count"]
+    assert [done for done, _, _ in updates] == list(range(1, personas + 1))
+    assert all(total == personas for _, total, _ in updates)
+    assert any((message or "").startswith("decayed aria") for _, _, message in updates)
+
+
+async def test_closeness_to_the_subject_raises_importance(client: Client, timed: Settings) -> None:
+    text = "{} brought soup when I was ill."
+    before = (await call(client, "memory.store", content=text.format("Noor"), subject="noor"))["memory"]
+    with sqlite3.connect(timed.database_path) as db:  # relationships get their own tools later
+        db.execute(
+            "INSERT INTO relationships (party_a, party_b, affinity, trust, familiarity, created_at, "
+            "updated_at) VALUES ('aria', 'user:sam', 0.8, 0.9, 0.9, ?, ?)",
+            ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
+        )
+    after = (await call(client, "memory.store", content=text.format("Sam"), subject="sam"))["memory"]
+    factors = after["metadata"]["importance_factors"]["factors"]
+    assert factors["relationship"] == pytest.approx(0.5 * 0.9 + 0.25 * 0.9 + 0.25 * 0.8, abs=1e-3)
+    assert before["metadata"]["importance_factors"]["factors"]["relationship"] == 0
+    assert after["importance"] > before["importance"]
+
+
+async def test_search_reports_mood_congruence(client: Client, timed: Settings) -> None:
+    stored = (await call(client, "memory.store", content="Rowing on the lake at dawn."))["memory"]
+    calm = (await call(client, "memory.search", query="rowing on the lake"))["memories"][0]
+    assert calm["components"]["mood"] == 1.0  # stored in the mood the persona is still in
+    with sqlite3.connect(timed.database_path) as db:  # a distressed persona (emotion tools come later)
+        db.execute(
+            "INSERT INTO emotional_states VALUES ('aria', ?, 0.9, 0.3, 0.4, 0.8, '2026-01-01T00:00:00Z')",
+            (stored["emotion"]["valence"] - 1.0,),
+        )
+    upset = (await call(client, "memory.search", query="rowing on the lake"))["memories"][0]
+    assert upset["components"]["mood"] == pytest.approx(0.5, abs=1e-6)
+    assert upset["score"] < calm["score"]
