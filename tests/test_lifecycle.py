@@ -384,3 +384,24 @@ async def test_search_reports_mood_congruence(client: Client, timed: Settings) -
     upset = (await call(client, "memory.search", query="rowing on the lake"))["memories"][0]
     assert upset["components"]["mood"] == pytest.approx(0.5, abs=1e-6)
     assert upset["score"] < calm["score"]
+
+
+async def test_background_maintenance_prunes_a_persona_that_passes_the_size_limit(timed: Settings) -> None:
+    background = timed.model_copy(
+        update={"decay_enabled": True, "decay_interval_seconds": 1.0, "prune_over": 40, "prune_min_keep": 10}
+    )
+    with anyio.fail_after(60):
+        async with Client(build_server(background)) as client:
+            items = [{"content": f"Small talk number {i}", "importance": 0.1} for i in range(48)]
+            await call(client, "memory.store_batch", items=items)
+            await call(client, "system.clock_advance", days=60)
+
+            async def pruned() -> bool:
+                return (await call(client, "memory.prune_stats"))["memories_archived"] > 0
+
+            await _wait_for(pruned)
+            stats = await call(client, "memory.prune_stats")
+            assert stats["last_run"]["trigger"] == "size"
+            assert stats["last_run"]["persona_id"] == "aria"
+            assert stats["memories_archived"] == 12  # 25% of 48, once: 36 are left, under the limit
+            assert (await call(client, "memory.stats", persona_id="aria"))["total"] == 36
