@@ -23,11 +23,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
+from core.clock import parse_iso
 from core.config import Settings
 
-__all__ = ["MODES", "DecayMode", "DecayPolicy", "decayed", "reinforced"]
+__all__ = ["DECAY_COLUMNS", "MODES", "DecayMode", "DecayPolicy", "decayed", "reinforced", "strength_at"]
 
 DecayMode = Literal["exponential", "linear", "logarithmic", "step"]
 MODES: tuple[DecayMode, ...] = ("exponential", "linear", "logarithmic", "step")
@@ -91,6 +93,32 @@ def decayed(
     days = max(0.0, elapsed_seconds) / _SECONDS_PER_DAY
     value = _curve(policy.mode, anchor_strength, policy.rate_for(kind, intensity), days)
     return min(1.0, max(policy.floor_for(pinned, importance), value, 0.0))
+
+
+class Columns(Protocol):
+    """A row read by name (sqlite3.Row, a dict)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+# The memories columns strength_at reads.
+DECAY_COLUMNS = (
+    "kind, importance, pinned, strength, anchor_at, anchor_strength, emotional_intensity, updated_at"
+)
+
+
+def strength_at(policy: DecayPolicy, row: Columns, at: datetime) -> float:
+    """The strength at `at` of the memory in `row` (a memories row with DECAY_COLUMNS)."""
+    anchor = parse_iso(row["anchor_at"] or row["updated_at"])
+    return decayed(
+        policy,
+        anchor_strength=row["anchor_strength"],
+        elapsed_seconds=(at - anchor).total_seconds(),
+        kind=row["kind"],
+        intensity=row["emotional_intensity"],
+        pinned=bool(row["pinned"]),
+        importance=row["importance"],
+    )
 
 
 def reinforced(strength: float) -> float:

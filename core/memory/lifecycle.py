@@ -22,7 +22,7 @@ import aiosqlite
 from core.clock import Clock, iso, parse_iso
 from core.config import Settings
 from core.errors import InvalidInput
-from core.memory.decay import DecayMode, DecayPolicy, decayed
+from core.memory.decay import DECAY_COLUMNS, DecayMode, DecayPolicy, strength_at
 from core.memory.lifecycle_models import (
     DecayResult,
     PruneAllResult,
@@ -195,24 +195,13 @@ class Lifecycle:
         stamp = iso(at)
         async with self._db.transaction() as tx:
             async with tx.execute(
-                "SELECT id, kind, importance, pinned, strength, anchor_at, anchor_strength, "
-                "emotional_intensity, updated_at FROM memories "
-                "WHERE persona_id = ? AND archived_at IS NULL",
+                f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE persona_id = ? AND archived_at IS NULL",
                 (persona_id,),
             ) as cursor:
                 rows = list(await cursor.fetchall())
             before, after, updates = [], [], []
             for row in rows:
-                anchor = parse_iso(row["anchor_at"] or row["updated_at"])
-                value = decayed(
-                    policy,
-                    anchor_strength=row["anchor_strength"],
-                    elapsed_seconds=(at - anchor).total_seconds(),
-                    kind=row["kind"],
-                    intensity=row["emotional_intensity"],
-                    pinned=bool(row["pinned"]),
-                    importance=row["importance"],
-                )
+                value = strength_at(policy, row, at)
                 old = row["strength"]
                 write = abs(value - old) > _CHANGE
                 before.append(old)

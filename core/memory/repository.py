@@ -13,7 +13,7 @@ import numpy as np
 import orjson
 
 from core.clock import iso, parse_iso
-from core.memory.decay import DecayPolicy, decayed, reinforced
+from core.memory.decay import DECAY_COLUMNS, DecayPolicy, reinforced, strength_at
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.models import EmotionStamp, Memory
 from core.store import Database
@@ -337,24 +337,12 @@ class MemoryRepository:
         """An access (a repeat, a search hit): count it, and restore strength from what it has
         decayed to by `at`; that becomes the new decay anchor. Keeps the higher importance."""
         async with tx.execute(
-            "SELECT kind, importance, pinned, anchor_at, anchor_strength, emotional_intensity, updated_at "
-            "FROM memories WHERE id = ? AND archived_at IS NULL",
-            (memory_id,),
+            f"SELECT {DECAY_COLUMNS} FROM memories WHERE id = ? AND archived_at IS NULL", (memory_id,)
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:  # archived or deleted meanwhile: nothing to reinforce
             return
-        anchor = parse_iso(row["anchor_at"] or row["updated_at"])
-        current = decayed(
-            policy,
-            anchor_strength=row["anchor_strength"],
-            elapsed_seconds=(at - anchor).total_seconds(),
-            kind=row["kind"],
-            intensity=row["emotional_intensity"],
-            pinned=bool(row["pinned"]),
-            importance=row["importance"],
-        )
-        strength, stamp = reinforced(current), iso(at)
+        strength, stamp = reinforced(strength_at(policy, row, at)), iso(at)
         await tx.execute(
             "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?1, strength = ?2, "
             "anchor_strength = ?2, anchor_at = ?1, decayed_at = ?1, "
