@@ -6,8 +6,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from core.chat import ContextBuilder, TokenCounter
 from core.clock import Clock
 from core.config import Settings
+from core.conversations import ConversationService
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
@@ -29,6 +31,8 @@ class PersonaCore:
     memories: MemoryService
     lifecycle: Lifecycle
     maintenance: Maintenance
+    conversations: ConversationService
+    contexts: ContextBuilder
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -58,6 +62,9 @@ class PersonaCore:
         )
         memories = MemoryService(db, clock, settings, personas, semantic)
         lifecycle = Lifecycle(db, clock, settings, personas, semantic)
+        tokens = TokenCounter()
+        conversations = ConversationService(db, clock, personas, memories, tokens)
+        contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
         return cls(
             settings=settings,
             db=db,
@@ -66,6 +73,8 @@ class PersonaCore:
             memories=memories,
             lifecycle=lifecycle,
             maintenance=Maintenance(settings, clock, memories, lifecycle),
+            conversations=conversations,
+            contexts=contexts,
         )
 
     async def run_background(self) -> None:

@@ -119,6 +119,12 @@ class Settings(BaseModel):
         2.0, ge=0.1, le=3600.0, description="How often the vector index catches up with SQLite."
     )
 
+    chat_token_budget: int = Field(
+        4096,
+        ge=256,
+        le=1_000_000,
+        description="Tokens a chat context may use when a call gives no token_budget.",
+    )
     test_clock: bool = Field(
         False, description="Register system.clock_advance, to move time in scripted tests."
     )
@@ -223,6 +229,7 @@ _ENV: dict[str, str] = {
     "PERSONA_MCP_SEARCH_WEIGHTS": "search_weights",
     "PERSONA_MCP_RECENCY_HALF_LIFE_DAYS": "recency_half_life_days",
     "PERSONA_MCP_INDEX_SYNC_SECONDS": "index_sync_seconds",
+    "PERSONA_MCP_CHAT_TOKEN_BUDGET": "chat_token_budget",
     "PERSONA_MCP_TEST_CLOCK": "test_clock",
     "PERSONA_MCP_DECAY_ENABLED": "decay_enabled",
     "PERSONA_MCP_DECAY_INTERVAL_SECONDS": "decay_interval_seconds",

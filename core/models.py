@@ -225,5 +225,10 @@ class ChatContext(BaseModel):
     system_prompt: str
     messages: list[ChatMessage]
     memories_used: list[str]
-    lore_used: list[str]
-    tokens: int = Field(ge=0)
+    tokens: int = Field(ge=0, description="Tokens of the system prompt and messages together.")
+    token_budget: int = Field(0, ge=0, description="The budget they had to fit.")
+    token_counting: str = Field("", description="How tokens were counted (tokenizer, or an estimate).")
+    history_turns: int = Field(0, ge=0, description="Turns in the conversation so far.")
+    summarized_turns: int = Field(
+        0, ge=0, description="Older turns left out for the budget, given as a running summary instead."
+    )

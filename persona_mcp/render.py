@@ -7,6 +7,7 @@ from functools import singledispatch
 
 from pydantic import BaseModel
 
+from core.conversations import Conversation, ConversationList, EndResult, History
 from core.memory.lifecycle_models import (
     ClockStatus,
     DecayControl,
@@ -27,7 +28,7 @@ from core.memory.models import (
     SearchResult,
     StoreResult,
 )
-from core.models import Persona, Template
+from core.models import ChatContext, Persona, Template
 from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
 from core.status import SystemStatus
@@ -257,3 +258,46 @@ def _prune_stats(result: PruneStats) -> str:
 @render.register
 def _clock(result: ClockStatus) -> str:
     return f"Server clock now {result.now:%Y-%m-%d %H:%M}Z ({result.offset_seconds / 86_400:g} days ahead)."
+
+
+def _conversation_line(c: Conversation) -> str:
+    title = f" '{c.title}'" if c.title else ""
+    return f"{c.id}{title} [{c.status}] with {', '.join(c.participants)}: {c.turns} turns, {c.tokens} tokens"
+
+
+@render.register
+def _conversation(result: Conversation) -> str:
+    return _conversation_line(result) + "."
+
+
+@render.register
+def _conversations(result: ConversationList) -> str:
+    if not result.conversations:
+        return "No conversations."
+    lines = [f"- {_conversation_line(c)}" for c in result.conversations]
+    return "\n".join([f"{len(result.conversations)} of {result.total_count} conversations:", *lines])
+
+
+@render.register
+def _history(result: History) -> str:
+    lines = [f"[{m.id}] {m.persona_id or m.role}: {_short(m.content, 200)}" for m in result.messages]
+    more = "\n(older messages: pass before=" + str(result.messages[0].id) + ")" if result.has_more else ""
+    return ("\n".join(lines) or "No messages yet.") + more
+
+
+@render.register
+def _ended(result: EndResult) -> str:
+    memories = (
+        f" {len(result.memories_created)} reflective memories stored." if result.memories_created else ""
+    )
+    return f"Closed {result.conversation.id}. Summary: {result.summary or '(nothing to summarize)'}{memories}"
+
+
+@render.register
+def _chat_context(result: ChatContext) -> str:
+    turns = "\n".join(f"[{m.role}] {m.content}" for m in result.messages)
+    return (
+        f"{result.tokens} of {result.token_budget} tokens ({result.token_counting}); "
+        f"{len(result.memories_used)} memories, {result.history_turns} turns "
+        f"({result.summarized_turns} summarized).\n\n[system] {result.system_prompt}\n\n{turns}"
+    )

@@ -19,14 +19,14 @@ from core.app import PersonaCore
 from core.config import Settings
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.session import AppState
-from persona_mcp.tools import memory, persona, system
+from persona_mcp.tools import conversation, memory, persona, system
 
 __all__ = ["PersonaServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
 # Namespace modules, each with NAMESPACE and a TOOLS table. Later namespaces join this tuple.
-TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, system)
+TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, conversation, system)
 
 INSTRUCTIONS = (
     "persona-mcp gives you personas that remember, feel and relate. persona.list shows them, "

@@ -246,13 +246,14 @@ async def test_templates_lists_the_six_shipped_templates(client: Client) -> None
     assert all(t["name"] and t["description"] for t in templates)
 
 
-@pytest.mark.parametrize("tool", ["persona.chat", "persona.context"])
-async def test_chat_and_context_say_they_are_not_configured(client: Client, tool: str) -> None:
-    message = await call_error(client, tool, message="Hello!")
+async def test_chat_says_it_is_not_configured_and_points_to_context(client: Client) -> None:
+    message = await call_error(client, "persona.chat", message="Hello!")
     assert "not configured" in message
     assert "http://127.0.0.1:11434" in message
-    assert "No persona_id 'ghost'" in await call_error(client, tool, message="Hi", persona_id="ghost")
-    assert "`message`" in await call_error(client, tool, message="")
+    assert "persona.context" in message
+    for tool in ("persona.chat", "persona.context"):
+        assert "No persona_id 'ghost'" in await call_error(client, tool, message="Hi", persona_id="ghost")
+        assert "`message`" in await call_error(client, tool, message="")
 
 
 async def test_every_tool_publishes_schemas_and_true_annotations(client: Client) -> None:
@@ -279,9 +280,11 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "decay_stats",
         "decay_force",
     )
+    conversation_tools = ("start", "end", "status", "history", "list")
     assert set(tools) == (
         {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
         | {f"memory.{name}" for name in memory_tools}
+        | {f"conversation.{name}" for name in conversation_tools}
         | {"system.status"}
     )
     for tool in tools.values():
@@ -303,6 +306,9 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "memory.prune_recommendations",
         "memory.prune_stats",
         "memory.decay_stats",
+        "conversation.status",
+        "conversation.history",
+        "conversation.list",
         "system.status",
     }
     destructive = {

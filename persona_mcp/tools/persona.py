@@ -137,8 +137,9 @@ async def _chat_unavailable(ctx: Context, persona_id: str | None) -> Unavailable
     persona = await core_of(ctx).personas.resolve(persona_id, active_persona(ctx))
     return Unavailable(
         f"chat is not configured: this build of persona-mcp has no LLM provider wired in yet (Ollama at "
-        f"{core_of(ctx).settings.ollama_host} or MCP sampling). Meanwhile, persona.get('{persona.id}') "
-        "returns the persona's system_prompt and fields for your own model to use."
+        f"{core_of(ctx).settings.ollama_host} or MCP sampling). Meanwhile, persona.context(message, "
+        f"persona_id='{persona.id}') returns the full prompt (persona, mood, memories, history) for "
+        "your own model to answer with."
     )
 
 
@@ -164,8 +165,13 @@ async def context(
     token_budget: TokenBudget = None,
 ) -> Annotated[CallToolResult, ChatContext]:
     """The system prompt and messages persona.chat would send for this message, for a client that
-    uses its own model."""
-    raise await _chat_unavailable(ctx, persona_id)
+    uses its own model: the persona and its mood, relationship with the user, matching memories,
+    and the conversation's history within `token_budget` (older turns as a running summary, the
+    author's note a few messages from the end). Changes nothing."""
+    contexts = core_of(ctx).contexts
+    return respond(
+        await contexts.build(message, persona_id, conversation_id, user_id, token_budget, active_persona(ctx))
+    )
 
 
 TOOLS = (

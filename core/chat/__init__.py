@@ -1,0 +1,6 @@
+"""Chat: token counting, summaries of old turns, and the context a model is given."""
+
+from core.chat.context import ContextBuilder
+from core.chat.tokens import TokenCounter
+
+__all__ = ["ContextBuilder", "TokenCounter"]

@@ -1,0 +1,247 @@
+"""Context assembly: exactly what persona.chat sends to a model, within a token budget.
+
+Order of what goes in, and what gives way when the budget is tight:
+  1. the persona's system prompt, built from its fields (longest optional parts are cut first),
+     its mood now, and its relationship with the user when one is known;
+  2. memories that match the message (memory.search), up to a fifth of the budget;
+  3. the new message (always; a budget too small even for it is an error);
+  4. the conversation's history, newest first, as much as fits; older turns give way to a
+     running summary of them (extractive, up to a sixth of the budget);
+  5. the author's note (post_history_instructions), a few messages from the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.chat.summary import Turn, summarize
+from core.chat.tokens import TokenCounter
+from core.conversations import ConversationService, Message
+from core.errors import InvalidInput
+from core.memory import MemoryService, SearchOptions
+from core.models import ChatContext, ChatMessage, EmotionalState, Persona
+from core.personas import PersonaService
+from core.store import Database
+
+__all__ = ["ContextBuilder"]
+
+_MEMORY_SHARE = 0.2
+_SUMMARY_SHARE = 1 / 6
+_SYSTEM_SHARE = 0.5
+_MEMORIES = 8
+_NOTE_DEPTH = 3  # the author's note goes before the last three messages (the new one included)
+
+
+def _traits(persona: Persona) -> str:
+    words = []
+    for trait, value in persona.traits.model_dump().items():
+        if value >= 0.7:
+            words.append(f"high {trait}")
+        elif value <= 0.3:
+            words.append(f"low {trait}")
+    return ", ".join(words)
+
+
+def _system_sections(
+    persona: Persona, mood: EmotionalState, relationship: str | None
+) -> list[tuple[str, bool]]:
+    """(text, may be cut) in order; the optional ones go first when the prompt is too long."""
+    lead = persona.system_prompt or f"You are {persona.name}. Stay in character and speak as {persona.name}."
+    sections = [
+        (lead, False),
+        (f"Who you are: {persona.description}" if persona.description else "", False),
+        (f"Personality: {persona.personality}" if persona.personality else "", False),
+        (f"Traits: {_traits(persona)}." if _traits(persona) else "", False),
+        (f"How you speak: {persona.speaking_style}" if persona.speaking_style else "", False),
+        (f"You care about: {', '.join(persona.values)}." if persona.values else "", False),
+        (
+            f"Interests: {', '.join(persona.interests)}. Knowledge: {', '.join(persona.knowledge_domains)}."
+            if persona.interests or persona.knowledge_domains
+            else "",
+            True,
+        ),
+        (f"Scenario: {persona.scenario}" if persona.scenario else "", True),
+        (f"Backstory: {persona.backstory}" if persona.backstory else "", True),
+        (f"Example dialogue:\n{persona.example_dialogue}" if persona.example_dialogue else "", True),
+        (
+            f"Your mood right now: {mood.label} (valence {mood.valence:+.2f}, energy {mood.energy:.2f}, "
+            f"stress {mood.stress:.2f}). Let it colour your replies.",
+            False,
+        ),
+        (relationship or "", False),
+    ]
+    return [(text, optional) for text, optional in sections if text]
+
+
+@dataclass
+class _Budget:
+    total: int
+    used: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.total - self.used
+
+
+class ContextBuilder:
+    """Builds the context for one message to one persona."""
+
+    def __init__(
+        self,
+        db: Database,
+        personas: PersonaService,
+        memories: MemoryService,
+        conversations: ConversationService,
+        tokens: TokenCounter,
+        default_budget: int,
+    ) -> None:
+        self._db = db
+        self._personas = personas
+        self._memories = memories
+        self._conversations = conversations
+        self._tokens = tokens
+        self._default_budget = default_budget
+
+    async def build(
+        self,
+        message: str,
+        persona_id: str | None,
+        conversation_id: str | None,
+        user_id: str | None,
+        token_budget: int | None,
+        active: str | None = None,
+    ) -> ChatContext:
+        persona = await self._personas.resolve(persona_id, active)
+        history: list[Message] = []
+        if conversation_id is not None:
+            conversation = await self._conversations.get(conversation_id)
+            if persona.id not in conversation.participants:
+                raise InvalidInput(
+                    "conversation_id",
+                    conversation_id,
+                    f"{persona.id} does not take part in it "
+                    f"(participants: {', '.join(conversation.participants)}).",
+                )
+            user_id = user_id or conversation.user_id
+            history = await self._conversations.messages(conversation_id)
+        budget = _Budget(token_budget or self._default_budget)
+        message_cost = self._tokens.message(message)
+        if message_cost > budget.total // 2:
+            raise InvalidInput(
+                "token_budget",
+                budget.total,
+                f"The message alone takes {message_cost} tokens; "
+                f"give a budget of at least {2 * message_cost}.",
+            )
+        budget.used += message_cost
+        mood = await self._personas.emotional_state(persona)
+        system = self._system_prompt(persona, mood, await self._relationship(persona.id, user_id), budget)
+        memories_used, recalled = await self._recall(persona, message, budget)
+        if recalled:
+            system += "\n\nThings you remember (use them if they help; do not recite them):\n" + recalled
+        messages, summarized, older = self._history(persona, history, user_id, budget)
+        if summarized:
+            system += f"\n\nEarlier in this conversation: {summarized}"
+        messages.append(ChatMessage(role="user", content=message))
+        if persona.post_history_instructions:
+            note = ChatMessage(role="system", content=persona.post_history_instructions)
+            if self._tokens.message(note.content) <= budget.left:
+                budget.used += self._tokens.message(note.content)
+                messages.insert(max(0, len(messages) - _NOTE_DEPTH), note)
+        total = self._tokens.message(system) + sum(self._tokens.message(m.content) for m in messages)
+        return ChatContext(
+            system_prompt=system,
+            messages=messages,
+            memories_used=memories_used,
+            tokens=total,
+            token_budget=budget.total,
+            token_counting=self._tokens.method,
+            history_turns=len(history),
+            summarized_turns=older,
+        )
+
+    def _system_prompt(
+        self, persona: Persona, mood: EmotionalState, relationship: str | None, budget: _Budget
+    ) -> str:
+        sections = _system_sections(persona, mood, relationship)
+        limit = int(budget.total * _SYSTEM_SHARE)
+        costs = self._tokens.count_many([text for text, _ in sections])
+        # Drop optional sections, longest first, until the prompt fits its share.
+        for index in sorted(range(len(sections)), key=lambda i: -costs[i]):
+            if sum(costs) <= limit:
+                break
+            if sections[index][1]:
+                costs[index] = 0
+        kept = [text for (text, _), cost in zip(sections, costs, strict=True) if cost]
+        prompt = "\n\n".join(kept)
+        budget.used += self._tokens.message(prompt)
+        return prompt
+
+    async def _relationship(self, persona_id: str, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        party = f"user:{user_id}"
+        row = await self._db.fetch_one(
+            "SELECT type, affinity, trust, familiarity, interaction_count FROM relationships "
+            "WHERE party_a = ? AND party_b = ?",
+            tuple(sorted((persona_id, party))),
+        )
+        if row is None:
+            return f"You are talking with {user_id}, whom you have not met before."
+        return (
+            f"You are talking with {user_id} ({row['type']}): affinity {row['affinity']:+.2f}, trust "
+            f"{row['trust']:.2f}, familiarity {row['familiarity']:.2f}, "
+            f"{row['interaction_count']} past talks."
+        )
+
+    async def _recall(self, persona: Persona, message: str, budget: _Budget) -> tuple[list[str], str]:
+        found = await self._memories.search(message, persona.id, SearchOptions(n_results=_MEMORIES))
+        limit = min(int(budget.total * _MEMORY_SHARE), budget.left)
+        lines = [f"- {hit.memory.content}" for hit in found.memories]
+        used, ids, kept = 0, [], []
+        for hit, line, cost in zip(found.memories, lines, self._tokens.count_many(lines), strict=True):
+            if used + cost + 1 > limit:
+                continue
+            used += cost + 1
+            ids.append(hit.memory.id)
+            kept.append(line)
+        budget.used += used
+        return ids, "\n".join(kept)
+
+    def _history(
+        self, persona: Persona, history: list[Message], user_id: str | None, budget: _Budget
+    ) -> tuple[list[ChatMessage], str, int]:
+        """The newest turns that fit, a summary of the older ones when some did not, and how many
+        older ones there were."""
+        reserve = int(budget.total * _SUMMARY_SHARE)
+        room = budget.left - reserve
+        kept: list[ChatMessage] = []
+        first_kept = len(history)
+        for index in range(len(history) - 1, -1, -1):
+            turn = history[index]
+            cost = turn.tokens
+            if cost > room:
+                break
+            room -= cost
+            first_kept = index
+            kept.append(self._as_chat(persona, turn))
+        kept.reverse()
+        if first_kept == 0:  # everything fits: the reserve was not needed
+            budget.used += sum(m.tokens for m in history)
+            return kept, "", 0
+        budget.used += sum(m.tokens for m in history[first_kept:])
+        user = user_id or "User"
+        older = [
+            Turn(user if m.role == "user" else (m.persona_id or "Assistant"), m.content)
+            for m in history[:first_kept]
+            if m.role != "system"
+        ]
+        summary = summarize(older, min(reserve, budget.left) - 12, self._tokens)
+        budget.used += self._tokens.count(summary) + 12
+        return kept, summary, first_kept
+
+    @staticmethod
+    def _as_chat(persona: Persona, turn: Message) -> ChatMessage:
+        if turn.role == "assistant" and turn.persona_id not in (None, persona.id):
+            return ChatMessage(role="user", content=f"{turn.persona_id}: {turn.content}")
+        return ChatMessage(role=turn.role, content=turn.content)

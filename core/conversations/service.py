@@ -1,0 +1,241 @@
+"""ConversationService: start, add turns, read back, list and end conversations."""
+
+from __future__ import annotations
+
+import uuid
+
+import aiosqlite
+
+from core.chat.summary import Turn, summarize
+from core.chat.tokens import TokenCounter
+from core.clock import Clock, iso, parse_iso
+from core.conversations.models import Conversation, ConversationList, EndResult, History, Message, Role
+from core.errors import InvalidInput, MissingInput, NotFound
+from core.memory import MemoryDraft, MemoryService
+from core.personas import PersonaService
+from core.store import Database
+
+__all__ = ["ConversationService"]
+
+MAX_PARTICIPANTS = 8
+SUMMARY_TOKENS = 200
+
+_SELECT = (
+    "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns, "
+    "(SELECT coalesce(sum(tokens), 0) FROM messages m WHERE m.conversation_id = c.id) AS tokens, "
+    "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
+    "WHERE p.conversation_id = c.id ORDER BY p.joined_at, p.rowid)) AS participants FROM conversations c"
+)
+
+
+def _conversation(row: aiosqlite.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        user_id=row["user_id"],
+        status=row["status"],
+        participants=[p for p in (row["participants"] or "").split(",") if p],
+        turns=row["turns"],
+        tokens=row["tokens"],
+        summary=row["summary"],
+        created_at=parse_iso(row["created_at"]),
+        updated_at=parse_iso(row["updated_at"]),
+        closed_at=parse_iso(row["closed_at"]) if row["closed_at"] else None,
+    )
+
+
+def _message(row: aiosqlite.Row) -> Message:
+    return Message(
+        id=row["id"],
+        role=row["role"],
+        persona_id=row["persona_id"],
+        content=row["content"],
+        tokens=row["tokens"],
+        created_at=parse_iso(row["created_at"]),
+    )
+
+
+class ConversationService:
+    """The operations behind conversation.* (and the history persona.chat and persona.context use)."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        personas: PersonaService,
+        memories: MemoryService,
+        tokens: TokenCounter,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._personas = personas
+        self._memories = memories
+        self.tokens = tokens
+
+    async def start(
+        self,
+        persona_id: str | None,
+        participants: list[str] | None,
+        user_id: str | None,
+        title: str | None,
+        active: str | None = None,
+    ) -> Conversation:
+        """Open a conversation with one persona (the one named, else the session's) or several."""
+        if participants:
+            if persona_id is not None and persona_id not in participants:
+                participants = [persona_id, *participants]
+            ids = list(dict.fromkeys(participants))
+            if len(ids) > MAX_PARTICIPANTS:
+                raise InvalidInput(
+                    "participants",
+                    participants,
+                    f"Name at most {MAX_PARTICIPANTS} personas per conversation.",
+                )
+            for index, pid in enumerate(ids):
+                await self._personas.get_live(pid, f"participants[{index}]")
+        else:
+            ids = [(await self._personas.resolve(persona_id, active)).id]
+        conversation_id = uuid.uuid4().hex
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO conversations (id, title, user_id, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'open', ?, ?)",
+                (conversation_id, title, user_id, now, now),
+            )
+            await tx.executemany(
+                "INSERT INTO conversation_participants (conversation_id, persona_id, joined_at) "
+                "VALUES (?, ?, ?)",
+                [(conversation_id, pid, now) for pid in ids],
+            )
+        return await self.get(conversation_id)
+
+    async def get(self, conversation_id: str, argument: str = "conversation_id") -> Conversation:
+        row = await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?", (conversation_id,))
+        if row is None:
+            raise NotFound(
+                argument, conversation_id, "Use an id from conversation.start or conversation.list."
+            )
+        return _conversation(row)
+
+    async def status(
+        self, conversation_id: str | None, persona_id: str | None, active: str | None
+    ) -> Conversation:
+        """The conversation named, or the persona's most recently active open one."""
+        if conversation_id is not None:
+            return await self.get(conversation_id)
+        persona = await self._personas.resolve(persona_id, active)
+        row = await self._db.fetch_one(
+            f"{_SELECT} WHERE c.status = 'open' AND c.id IN "
+            "(SELECT conversation_id FROM conversation_participants WHERE persona_id = ?) "
+            "ORDER BY c.updated_at DESC LIMIT 1",
+            (persona.id,),
+        )
+        if row is None:
+            raise MissingInput(
+                "conversation_id", f"{persona.id} has no open conversation; conversation.start opens one."
+            )
+        return _conversation(row)
+
+    async def append(
+        self, conversation_id: str, role: Role, content: str, persona_id: str | None = None
+    ) -> Message:
+        """Add a turn to an open conversation."""
+        conversation = await self.get(conversation_id)
+        if conversation.status != "open":
+            raise InvalidInput(
+                "conversation_id", conversation_id, "That conversation is closed; start a new one."
+            )
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, persona_id, content, self.tokens.message(content), now),
+            )
+            message_id = cursor.lastrowid
+            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        row = await self._db.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        assert row is not None
+        return _message(row)
+
+    async def history(self, conversation_id: str, limit: int = 50, before: int | None = None) -> History:
+        """Up to `limit` messages before message `before` (default: the newest), oldest first."""
+        await self.get(conversation_id)
+        rows = await self._db.fetch_all(
+            "SELECT * FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (conversation_id, before if before is not None else 2**63 - 1, limit + 1),
+        )
+        return History(
+            conversation_id=conversation_id,
+            messages=[_message(row) for row in reversed(rows[:limit])],
+            has_more=len(rows) > limit,
+        )
+
+    async def messages(self, conversation_id: str) -> list[Message]:
+        """Every message, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        )
+        return [_message(row) for row in rows]
+
+    async def list(self, persona_id: str | None, status: str | None, limit: int) -> ConversationList:
+        """Conversations (of one persona, or all), newest activity first."""
+        clauses, params = ["1"], []
+        if persona_id is not None:
+            await self._personas.get(persona_id)
+            clauses.append(
+                "c.id IN (SELECT conversation_id FROM conversation_participants WHERE persona_id = ?)"
+            )
+            params.append(persona_id)
+        if status is not None:
+            clauses.append("c.status = ?")
+            params.append(status)
+        where = " AND ".join(clauses)
+        rows = await self._db.fetch_all(
+            f"{_SELECT} WHERE {where} ORDER BY c.updated_at DESC, c.id LIMIT ?", (*params, limit)
+        )
+        total = await self._db.scalar(f"SELECT count(*) FROM conversations c WHERE {where}", params)
+        return ConversationList(conversations=[_conversation(row) for row in rows], total_count=int(total))
+
+    async def end(self, conversation_id: str, summarize_it: bool = True) -> EndResult:
+        """Close the conversation; with `summarize_it`, keep its gist as a reflective memory of
+        every participant (stored first, so a failure leaves the conversation open to retry)."""
+        conversation = await self.get(conversation_id)
+        if conversation.status == "closed":
+            raise InvalidInput("conversation_id", conversation_id, "That conversation is already closed.")
+        summary, created = "", []
+        if summarize_it:
+            names = {p.id: p.name for p in await self._personas.list_personas(include_archived=True)}
+            user = conversation.user_id or "User"
+            turns = [
+                Turn(names.get(m.persona_id or "", "Assistant") if m.role == "assistant" else user, m.content)
+                for m in await self.messages(conversation_id)
+                if m.role != "system"
+            ]
+            summary = summarize(turns, SUMMARY_TOKENS, self.tokens)
+            if summary:
+                title = f" '{conversation.title}'" if conversation.title else ""
+                content = f"Conversation{title} with {user} ({conversation.created_at:%Y-%m-%d}): {summary}"
+                drafts = [
+                    MemoryDraft(
+                        content=content,
+                        persona_id=pid,
+                        kind="reflective",
+                        subject=conversation.user_id,
+                        source="conversation.end",
+                        conversation_id=conversation_id,
+                    )
+                    for pid in conversation.participants
+                ]
+                created = (await self._memories.store_batch(drafts)).ids
+        now = iso(self._clock.now())
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE conversations SET status = 'closed', summary = ?, closed_at = ?, updated_at = ? "
+                "WHERE id = ?",
+                (summary or None, now, now, conversation_id),
+            )
+        return EndResult(
+            conversation=await self.get(conversation_id), summary=summary, memories_created=created
+        )
