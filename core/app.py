@@ -6,10 +6,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from core.chat import ContextBuilder, TokenCounter
+from core.chat import ChatService, ContextBuilder, TokenCounter
 from core.clock import Clock
 from core.config import Settings
 from core.conversations import ConversationService
+from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
@@ -33,6 +34,7 @@ class PersonaCore:
     maintenance: Maintenance
     conversations: ConversationService
     contexts: ContextBuilder
+    chats: ChatService
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -65,6 +67,8 @@ class PersonaCore:
         tokens = TokenCounter()
         conversations = ConversationService(db, clock, personas, memories, tokens)
         contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
+        model = OllamaChat(settings.ollama_host, settings.chat_timeout_seconds)
+        chats = ChatService(db, clock, settings, personas, memories, conversations, contexts, model)
         return cls(
             settings=settings,
             db=db,
@@ -75,6 +79,7 @@ class PersonaCore:
             maintenance=Maintenance(settings, clock, memories, lifecycle),
             conversations=conversations,
             contexts=contexts,
+            chats=chats,
         )
 
     async def run_background(self) -> None:

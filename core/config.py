@@ -119,6 +119,15 @@ class Settings(BaseModel):
         2.0, ge=0.1, le=3600.0, description="How often the vector index catches up with SQLite."
     )
 
+    chat_model: str = Field(
+        "llama3.2",
+        min_length=1,
+        max_length=200,
+        description="Ollama model for chat unless a persona names one.",
+    )
+    chat_timeout_seconds: float = Field(
+        120.0, gt=0.0, le=3600.0, description="How long a chat waits for Ollama before giving up."
+    )
     chat_token_budget: int = Field(
         4096,
         ge=256,
@@ -229,6 +238,8 @@ _ENV: dict[str, str] = {
     "PERSONA_MCP_SEARCH_WEIGHTS": "search_weights",
     "PERSONA_MCP_RECENCY_HALF_LIFE_DAYS": "recency_half_life_days",
     "PERSONA_MCP_INDEX_SYNC_SECONDS": "index_sync_seconds",
+    "PERSONA_MCP_CHAT_MODEL": "chat_model",
+    "PERSONA_MCP_CHAT_TIMEOUT_SECONDS": "chat_timeout_seconds",
     "PERSONA_MCP_CHAT_TOKEN_BUDGET": "chat_token_budget",
     "PERSONA_MCP_TEST_CLOCK": "test_clock",
     "PERSONA_MCP_DECAY_ENABLED": "decay_enabled",

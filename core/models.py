@@ -210,6 +210,12 @@ class ChatReply(BaseModel):
     provider: str = Field(description="'ollama' or 'sampling'.")
     model: str
     processing_time: float = Field(ge=0.0, description="Seconds spent, model included.")
+    memories_stored: list[str] = Field(
+        default_factory=list, description="Memories the exchange stored or reinforced."
+    )
+    memories_skipped: list[str] = Field(
+        default_factory=list, description="Turns the write gate did not store, and why (trivial, echo)."
+    )
 
 
 class ChatMessage(BaseModel):

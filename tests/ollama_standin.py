@@ -7,13 +7,14 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["OllamaStandIn", "run_standin"]
+__all__ = ["OllamaStandIn", "echo_reply", "fake_embedding", "run_standin"]
 
 
 def fake_embedding(text: str, dimension: int) -> list[float]:
@@ -24,13 +25,23 @@ def fake_embedding(text: str, dimension: int) -> list[float]:
     return [x / norm for x in raw]
 
 
+def echo_reply(messages: list[dict[str, Any]]) -> str:
+    """The default chat model: answers deterministically from the last user message."""
+    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    return f"You said: {last} Tell me more about it?"
+
+
 @dataclass
 class OllamaStandIn:
-    """What the stand-in serves and what it saw."""
+    """What the stand-in serves and what it saw, and how it misbehaves when told to."""
 
     url: str
     embedding_models: dict[str, int] = field(default_factory=dict)  # name -> dimension
+    chat_models: dict[str, Callable[[list[dict[str, Any]]], str]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    chunk_delay: float = 0.0  # seconds between streamed chunks
+    fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next chat requests
+    fail_after_chunks: int | None = None  # drop the connection after this many chunks
 
 
 def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
@@ -46,6 +57,45 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _chat(self, body: dict[str, Any]) -> None:
+            model = body.get("model", "")
+            if state.fail_next:
+                status = state.fail_next.pop(0)
+                self._reply(status, {"error": f"stand-in failure {status}"})
+                return
+            if model not in state.chat_models:
+                self._reply(404, {"error": f'model "{model}" not found, try pulling it first'})
+                return
+            text = state.chat_models[model](body["messages"])
+            words = text.split(" ")
+            pieces = [word + (" " if i < len(words) - 1 else "") for i, word in enumerate(words)]
+            prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
+            final = {
+                "model": model,
+                "created_at": "2026-01-01T00:00:00Z",
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+                "prompt_eval_count": prompt_tokens,
+                "eval_count": len(pieces),
+            }
+            if not body.get("stream", True):
+                self._reply(200, {**final, "message": {"role": "assistant", "content": text}})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.end_headers()
+            for index, piece in enumerate(pieces):
+                if state.fail_after_chunks is not None and index >= state.fail_after_chunks:
+                    self.close_connection = True
+                    return
+                chunk = {"model": model, "created_at": "2026-01-01T00:00:00Z", "done": False}
+                chunk["message"] = {"role": "assistant", "content": piece}
+                self.wfile.write(json.dumps(chunk).encode() + b"\n")
+                self.wfile.flush()
+                time.sleep(state.chunk_delay)
+            self.wfile.write(json.dumps(final).encode() + b"\n")
+
         def do_GET(self) -> None:
             state.requests.append((self.path, {}))
             if self.path == "/api/version":
@@ -59,7 +109,7 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
                         "size": 1,
                         "digest": "0",
                     }
-                    for name in state.embedding_models
+                    for name in [*state.embedding_models, *state.chat_models]
                 ]
                 self._reply(200, {"models": models})
             else:
@@ -68,6 +118,9 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             state.requests.append((self.path, body))
+            if self.path == "/api/chat":
+                self._chat(body)
+                return
             if self.path != "/api/embed":
                 self._reply(404, {"error": "not found"})
                 return
@@ -82,11 +135,21 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeouts in tests) leaves a broken pipe: not worth a traceback."""
+
+
 @contextmanager
-def run_standin(embedding_models: dict[str, int] | None = None) -> Iterator[OllamaStandIn]:
+def run_standin(
+    embedding_models: dict[str, int] | None = None,
+    chat_models: dict[str, Callable[[list[dict[str, Any]]], str]] | None = None,
+) -> Iterator[OllamaStandIn]:
     """Serve on a free loopback port for the duration of the block."""
-    state = OllamaStandIn(url="", embedding_models=dict(embedding_models or {}))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state = OllamaStandIn(
+        url="", embedding_models=dict(embedding_models or {}), chat_models=dict(chat_models or {})
+    )
+    server = _Server(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

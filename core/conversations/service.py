@@ -159,6 +159,21 @@ class ConversationService:
         assert row is not None
         return _message(row)
 
+    async def record_exchange(self, conversation_id: str, persona_id: str, message: str, reply: str) -> None:
+        """Store a user message and the persona's reply together (both or neither)."""
+        now = iso(self._clock.now())
+        rows = [
+            (conversation_id, "user", None, message, self.tokens.message(message), now),
+            (conversation_id, "assistant", persona_id, reply, self.tokens.message(reply), now),
+        ]
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+
     async def history(self, conversation_id: str, limit: int = 50, before: int | None = None) -> History:
         """Up to `limit` messages before message `before` (default: the newest), oldest first."""
         await self.get(conversation_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -260,13 +260,20 @@ class MemoryService(MemoryWriter):
 
     async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
         """Reinforce memories a search returned; their rows as they are now."""
+        await self.recall(ids)
+        return await self._repo.rows(ids, where) if ids else {}
+
+    async def recall(self, ids: Sequence[str]) -> None:
+        """Count these memories as used (in a chat, a recalling search): each regains strength."""
         if not ids:
-            return {}
+            return
         now = self._clock.now()
         async with self._db.transaction() as tx:
             for memory_id in ids:
                 await MemoryRepository.reinforce(tx, memory_id, self.decay_policy, now)
-        return await self._repo.rows(ids, where)
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Memory]:
+        return await self._repo.get_many(ids)
 
     async def _lexical(self, words: list[str], where: MemoryFilter, fetch: int) -> dict[str, float]:
         """BM25 scores of the memories matching any of `words`.

@@ -8,7 +8,6 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from core.errors import Unavailable
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
 from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
@@ -133,16 +132,6 @@ TokenBudget = Annotated[
 ]
 
 
-async def _chat_unavailable(ctx: Context, persona_id: str | None) -> Unavailable:
-    persona = await core_of(ctx).personas.resolve(persona_id, active_persona(ctx))
-    return Unavailable(
-        f"chat is not configured: this build of persona-mcp has no LLM provider wired in yet (Ollama at "
-        f"{core_of(ctx).settings.ollama_host} or MCP sampling). Meanwhile, persona.context(message, "
-        f"persona_id='{persona.id}') returns the full prompt (persona, mood, memories, history) for "
-        "your own model to answer with."
-    )
-
-
 async def chat(
     ctx: Context,
     message: Message,
@@ -152,8 +141,21 @@ async def chat(
     token_budget: TokenBudget = None,
     temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
-    """Talk to a persona: it answers in character, using its memories, mood and relationships."""
-    raise await _chat_unavailable(ctx, persona_id)
+    """Talk to a persona: it answers in character (through Ollama), using its memories, mood and
+    relationship with the user. Its words stream to the client as progress notifications while it
+    speaks. Both turns are stored, new memories pass the write gate, and the persona's mood moves.
+    Without `conversation_id` a new conversation is opened (its id comes back)."""
+    chunks = 0
+
+    async def stream(piece: str) -> None:
+        nonlocal chunks
+        chunks += 1
+        await ctx.report_progress(chunks, None, piece)
+
+    reply = await core_of(ctx).chats.chat(
+        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx), stream
+    )
+    return respond(reply)
 
 
 async def context(

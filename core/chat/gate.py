@@ -1,0 +1,117 @@
+"""The write gate: which parts of a chat exchange become memories, and why the rest do not.
+
+- Trivial turns (greetings, thanks, acknowledgements, or fewer than three content words) are
+  skipped, with the reason recorded.
+- Echoes are skipped: a turn that mostly repeats a memory placed in the context (at least 60% of
+  its content words), or the persona's paraphrase of one, would only store the memory again.
+- Sources are weighted: what the user states is stored as scored; what the persona says is
+  persona-inferred and kept at 0.6 of its scored importance.
+- Repeats of stored memories are not duplicated: the memory writer reinforces them instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.memory.importance import ImportanceContext, score_importance
+from core.memory.text import terms
+
+__all__ = ["Candidate", "gate"]
+
+PERSONA_WEIGHT = 0.6
+_ECHO_OVERLAP = 0.6
+_MIN_WORDS = 3
+_TRIVIAL = frozenset(
+    [
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "yo",
+        "thanks",
+        "thank",
+        "thx",
+        "ok",
+        "okay",
+        "k",
+        "sure",
+        "yes",
+        "yeah",
+        "yep",
+        "no",
+        "nope",
+        "cool",
+        "great",
+        "nice",
+        "bye",
+        "goodbye",
+        "cheers",
+        "good",
+        "morning",
+        "evening",
+        "night",
+        "lol",
+        "haha",
+        "hmm",
+        "alright",
+        "fine",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One turn and what the gate decided about it."""
+
+    text: str
+    source: str  # "user" or "persona"
+    keep: bool
+    reason: str  # why it is kept or skipped
+    importance: float | None = None  # None: let the memory writer score it
+
+
+def _trivial(text: str) -> bool:
+    words = [w.strip(".,!?;:'\"").lower() for w in text.split()]
+    words = [w for w in words if w]
+    if words and all(w in _TRIVIAL for w in words):
+        return True
+    return len(terms(text)) < _MIN_WORDS
+
+
+def _echo(text: str, injected: Sequence[tuple[str, str]]) -> str | None:
+    """The id of an injected memory this text mostly repeats."""
+    words = set(terms(text))
+    if not words:
+        return None
+    for memory_id, content in injected:
+        overlap = len(words & set(terms(content))) / len(words)
+        if overlap >= _ECHO_OVERLAP:
+            return memory_id
+    return None
+
+
+def gate(
+    user_message: str,
+    reply: str,
+    injected: Sequence[tuple[str, str]],
+    interests: Sequence[str],
+) -> list[Candidate]:
+    """Decide for the user's turn and the persona's reply. `injected`: (id, content) of the
+    memories the context carried."""
+    decisions = []
+    for text, source in ((user_message, "user"), (reply, "persona")):
+        if _trivial(text):
+            decisions.append(Candidate(text, source, False, "trivial: a greeting, thanks or acknowledgement"))
+            continue
+        echo = _echo(text, injected)
+        if echo is not None:
+            decisions.append(Candidate(text, source, False, f"echo of memory {echo} placed in the context"))
+            continue
+        if source == "user":
+            decisions.append(Candidate(text, source, True, "stated by the user"))
+        else:
+            scored = score_importance(text, ImportanceContext(interests=interests)).importance
+            importance = round(PERSONA_WEIGHT * scored, 4)
+            decisions.append(Candidate(text, source, True, "said by the persona (weighted 0.6)", importance))
+    return decisions

@@ -1,0 +1,144 @@
+"""Chat models: the protocol persona.chat talks to, and Ollama's implementation of it.
+
+The Ollama provider uses the official `ollama` async client: streaming chat (each piece of text is
+handed to `on_chunk` as it arrives), retries with backoff on transient failures before any text
+has arrived (connection refused, timeouts, 5xx), and clear errors otherwise. Cancelling the
+calling task cancels the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import anyio
+import httpx
+import ollama
+
+from core.errors import Unavailable
+
+__all__ = ["ChatModel", "Completion", "OllamaChat", "PromptMessage"]
+
+logger = logging.getLogger(__name__)
+
+OnChunk = Callable[[str], Awaitable[None]]
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class PromptMessage:
+    role: str  # system, user or assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A finished reply."""
+
+    text: str
+    model: str
+    prompt_tokens: int | None  # as the provider counted them, when it says
+    completion_tokens: int | None
+
+
+class ChatModel(Protocol):
+    """Something that answers a list of messages."""
+
+    @property
+    def provider(self) -> str: ...
+
+    async def complete(
+        self,
+        messages: Sequence[PromptMessage],
+        model: str,
+        temperature: float | None,
+        on_chunk: OnChunk | None = None,
+    ) -> Completion: ...
+
+
+def _not_reachable(host: str, model: str, why: str) -> Unavailable:
+    return Unavailable(
+        f"Ollama is not reachable at {host} ({why}). Start it with `ollama serve` and fetch the model "
+        f"with `ollama pull {model}` (or set OLLAMA_HOST). Without it, persona.context and the roleplay "
+        "prompt still give your own model everything it needs to speak as the persona."
+    )
+
+
+class OllamaChat:
+    """Chat through an Ollama server."""
+
+    provider = "ollama"
+
+    def __init__(self, host: str, timeout: float, retries: int = 2, backoff: float = 0.5) -> None:
+        self._host = host
+        self._client = ollama.AsyncClient(host=host, timeout=timeout)
+        self._retries = retries
+        self._backoff = backoff
+
+    async def complete(
+        self,
+        messages: Sequence[PromptMessage],
+        model: str,
+        temperature: float | None,
+        on_chunk: OnChunk | None = None,
+    ) -> Completion:
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        options = {"temperature": temperature} if temperature is not None else None
+        attempt = 0
+        while True:
+            received: list[str] = []
+            try:
+                return await self._stream(payload, model, options, received, on_chunk)
+            except ollama.ResponseError as exc:
+                if exc.status_code == 404:
+                    raise Unavailable(
+                        f"Ollama at {self._host} has no model {model!r}: run `ollama pull {model}`, or set "
+                        "the persona's llm.model or PERSONA_MCP_CHAT_MODEL to one `ollama list` shows."
+                    ) from None
+                error: Exception = exc
+                retryable = exc.status_code in _RETRYABLE_STATUS
+                why = f"HTTP {exc.status_code}: {exc.error}"
+            except (ConnectionError, OSError, httpx.TransportError) as exc:
+                error, retryable, why = exc, True, type(exc).__name__
+            if received or not retryable or attempt >= self._retries:
+                if received:  # part of a reply arrived: retrying would repeat it to the client
+                    raise Unavailable(
+                        f"Ollama at {self._host} stopped in the middle of its reply ({why}); "
+                        "nothing was stored."
+                    ) from None
+                raise _not_reachable(self._host, model, why) from None
+            attempt += 1
+            delay = self._backoff * 2 ** (attempt - 1)
+            logger.warning("Ollama chat failed (%s); retry %d in %.1fs", error, attempt, delay)
+            await anyio.sleep(delay)
+
+    async def _stream(
+        self,
+        payload: list[dict[str, str]],
+        model: str,
+        options: dict[str, float] | None,
+        received: list[str],
+        on_chunk: OnChunk | None,
+    ) -> Completion:
+        prompt_tokens = completion_tokens = None
+        finished = False
+        stream = await self._client.chat(model=model, messages=payload, stream=True, options=options)
+        async for part in stream:
+            piece = part.message.content or ""
+            if piece:
+                received.append(piece)
+                if on_chunk is not None:
+                    await on_chunk(piece)
+            if part.done:
+                finished = True
+                prompt_tokens, completion_tokens = part.prompt_eval_count, part.eval_count
+        if not finished:
+            raise ConnectionError("the stream ended before the reply was done")
+        return Completion(
+            text="".join(received).strip(),
+            model=model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )
