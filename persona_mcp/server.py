@@ -18,6 +18,7 @@ from core import __version__
 from core.app import PersonaCore
 from core.config import Settings
 from persona_mcp.errors import describe_failure, unknown_arguments_message
+from persona_mcp.extras import register_extras
 from persona_mcp.session import AppState
 from persona_mcp.tools import conversation, memory, persona, system
 
@@ -107,6 +108,7 @@ def build_server(settings: Settings) -> PersonaServer:
         lifespan=_lifespan(settings),
         log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
     )
+    register_extras(server)
     for module in TOOL_MODULES:
         if module.NAMESPACE not in settings.toolsets:
             continue

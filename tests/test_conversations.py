@@ -3,6 +3,7 @@ the same data folder (persona.chat, which adds them in use, needs a model)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -171,3 +172,28 @@ async def test_context_errors_name_the_argument(client: Client) -> None:
     assert "Invalid token_budget" in await call_error(
         client, "persona.context", message="word " * 400, token_budget=256
     )
+
+
+async def test_roleplay_prompt_and_persona_resources(client: Client) -> None:
+    fact = (await call(client, "memory.store", content="Sam's birthday is on 9 April.", importance=0.95))[
+        "memory"
+    ]
+    prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+    assert {a.name for a in prompts["roleplay"].arguments or []} == {"persona_id", "user_name"}
+    result = await client.get_prompt("roleplay", {"persona_id": "aria", "user_name": "Sam"})
+    first = result.messages[0].content
+    assert result.messages[0].role == "user"
+    assert first.type == "text"
+    assert "play Aria" in first.text
+    assert "The user is Sam" in first.text
+    assert "Your mood right now" in first.text
+    assert fact["content"] in first.text
+    if len(result.messages) > 1:
+        assert result.messages[1].role == "assistant"
+
+    templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+    assert {"persona://{persona_id}", "persona://{persona_id}/memories"} <= templates
+    card = await client.read_resource("persona://kira")
+    assert json.loads(card.contents[0].text)["name"] == "Kira"  # type: ignore[union-attr]
+    recent = json.loads((await client.read_resource("persona://aria/memories")).contents[0].text)  # type: ignore[union-attr]
+    assert [m["id"] for m in recent] == [fact["id"]]

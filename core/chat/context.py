@@ -160,6 +160,18 @@ class ContextBuilder:
             summarized_turns=older,
         )
 
+    async def roleplay_prompt(self, persona_id: str, user_name: str | None) -> str:
+        """The persona's system prompt with its mood and its strongest memories, for a client's own
+        model (the `roleplay` prompt): what persona.context gives, but for no message in particular."""
+        persona = await self._personas.get_live(persona_id)
+        budget = _Budget(self._default_budget)
+        mood = await self._personas.emotional_state(persona)
+        prompt = self._system_prompt(persona, mood, await self._relationship(persona.id, user_name), budget)
+        memories = await self._memories.top(persona.id, "strongest", _MEMORIES)
+        if memories:
+            prompt += "\n\nThings you remember:\n" + "\n".join(f"- {m.content}" for m in memories)
+        return prompt
+
     def _system_prompt(
         self, persona: Persona, mood: EmotionalState, relationship: str | None, budget: _Budget
     ) -> str:

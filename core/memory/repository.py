@@ -146,6 +146,20 @@ class MemoryRepository:
             found.update((row["id"], row) for row in rows)
         return found
 
+    async def top(self, persona_id: str, order: str, limit: int) -> list[Memory]:
+        """The persona's live memories, strongest (importance x strength) or newest first."""
+        by = (
+            "importance * strength DESC, created_at DESC"
+            if order == "strongest"
+            else "created_at DESC, rowid DESC"
+        )
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM memories WHERE persona_id = ? AND archived_at IS NULL "
+            f"ORDER BY {by} LIMIT ?",
+            (persona_id, limit),
+        )
+        return [to_memory(row) for row in rows]
+
     async def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
         """Stored vectors of these memories for one model."""
         found: dict[str, np.ndarray] = {}

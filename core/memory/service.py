@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import aiosqlite
 import anyio
@@ -271,6 +272,11 @@ class MemoryService(MemoryWriter):
         async with self._db.transaction() as tx:
             for memory_id in ids:
                 await MemoryRepository.reinforce(tx, memory_id, self.decay_policy, now)
+
+    async def top(self, persona_id: str, order: Literal["strongest", "newest"], limit: int) -> list[Memory]:
+        """A persona's live memories, strongest (importance x strength) or newest first."""
+        await self._personas.get(persona_id)
+        return await self._repo.top(persona_id, order, limit)
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, Memory]:
         return await self._repo.get_many(ids)
