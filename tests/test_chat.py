@@ -167,5 +167,12 @@ async def test_a_slow_or_absent_ollama_times_out_or_says_how_to_start_it(
         error = await call_error(client, "persona.chat", message="Hello there, how are you today?")
         assert f"not reachable at {closed}" in error
         assert "ollama serve" in error
+        assert f"not reachable at {closed}" in await call_error(client, "system.models")
         context = await call(client, "persona.context", message="Hello there, how are you today?")
         assert context["messages"][-1]["content"] == "Hello there, how are you today?"
+
+
+async def test_system_models_lists_what_ollama_offers(client: Client) -> None:
+    listed = await call(client, "system.models")
+    assert listed["reachable"] is True
+    assert listed["models"] == ["llama3.2"]

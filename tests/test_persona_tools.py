@@ -281,7 +281,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
         | {f"memory.{name}" for name in memory_tools}
         | {f"conversation.{name}" for name in conversation_tools}
-        | {"system.status"}
+        | {"system.status", "system.models"}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -306,6 +306,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "conversation.history",
         "conversation.list",
         "system.status",
+        "system.models",
     }
     destructive = {
         name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint

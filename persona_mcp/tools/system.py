@@ -9,7 +9,8 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, Unavailable
+from core.llm import OllamaProbe, probe_ollama
 from core.memory.lifecycle_models import ClockStatus
 from core.status import SystemStatus, system_status
 from persona_mcp.session import core_of
@@ -22,6 +23,15 @@ async def status(ctx: Context) -> Annotated[CallToolResult, SystemStatus]:
     """Version, uptime, counts, background tasks, the embedder in use, how far the vector index
     lags behind, whether Ollama answers, and where the data lives."""
     return respond(await system_status(core_of(ctx)))
+
+
+async def models(ctx: Context) -> Annotated[CallToolResult, OllamaProbe]:
+    """The models the LLM provider (Ollama at OLLAMA_HOST) offers; a clear error when it does not answer."""
+    settings = core_of(ctx).settings
+    probe = await probe_ollama(settings.ollama_host)
+    if not probe.reachable:
+        raise Unavailable(f"Ollama is {probe.detail}")
+    return respond(probe)
 
 
 async def clock_advance(
@@ -41,5 +51,6 @@ async def clock_advance(
 
 TOOLS = (
     ToolDef("status", status, READ_ONLY),
+    ToolDef("models", models, READ_ONLY),
     ToolDef("clock_advance", clock_advance, WRITE, enabled=lambda settings: settings.test_clock),
 )
