@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.chat.summary import Turn, summarize
+from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
-from core.conversations import ConversationService, Message
+from core.conversations import ConversationService, TurnRow
 from core.errors import InvalidInput
-from core.memory import MemoryService, SearchOptions
+from core.memory import MemoryService, SearchOptions, SearchResult
 from core.models import ChatContext, ChatMessage, EmotionalState, Persona
 from core.personas import PersonaService
 from core.store import Database
@@ -101,6 +101,7 @@ class ContextBuilder:
         self._conversations = conversations
         self._tokens = tokens
         self._default_budget = default_budget
+        self._sentences = SentenceCache(tokens)
 
     async def build(
         self,
@@ -112,7 +113,7 @@ class ContextBuilder:
         active: str | None = None,
     ) -> ChatContext:
         persona = await self._personas.resolve(persona_id, active)
-        history: list[Message] = []
+        history: list[TurnRow] = []
         if conversation_id is not None:
             conversation = await self._conversations.get(conversation_id)
             if persona.id not in conversation.participants:
@@ -123,7 +124,6 @@ class ContextBuilder:
                     f"(participants: {', '.join(conversation.participants)}).",
                 )
             user_id = user_id or conversation.user_id
-            history = await self._conversations.messages(conversation_id)
         budget = _Budget(token_budget or self._default_budget)
         message_cost = self._tokens.message(message)
         if message_cost > budget.total // 2:
@@ -134,21 +134,37 @@ class ContextBuilder:
                 f"give a budget of at least {2 * message_cost}.",
             )
         budget.used += message_cost
+        # The memory search (the slow part: it embeds the message) runs while the rest is read.
+        found: list[SearchResult] = []
+
+        async def search() -> None:
+            found.append(await self._memories.search(message, persona.id, SearchOptions(n_results=_MEMORIES)))
+
+        if conversation_id is not None:
+            history = await self._conversations.turns(conversation_id)
         mood = await self._personas.emotional_state(persona)
-        system = self._system_prompt(persona, mood, await self._relationship(persona.id, user_id), budget)
-        memories_used, recalled = await self._recall(persona, message, budget)
+        relationship = await self._relationship(persona.id, user_id)
+        await search()
+        system = self._system_prompt(persona, mood, relationship, budget)
+        memories_used, recalled = self._recall(found[0], budget)
         if recalled:
             system += "\n\nThings you remember (use them if they help; do not recite them):\n" + recalled
+        history_tokens = budget.used
         messages, summarized, older = self._history(persona, history, user_id, budget)
+        history_tokens = budget.used - history_tokens
         if summarized:
             system += f"\n\nEarlier in this conversation: {summarized}"
         messages.append(ChatMessage(role="user", content=message))
+        note_cost = 0
         if persona.post_history_instructions:
             note = ChatMessage(role="system", content=persona.post_history_instructions)
             if self._tokens.message(note.content) <= budget.left:
-                budget.used += self._tokens.message(note.content)
+                note_cost = self._tokens.message(note.content)
+                budget.used += note_cost
                 messages.insert(max(0, len(messages) - _NOTE_DEPTH), note)
-        total = self._tokens.message(system) + sum(self._tokens.message(m.content) for m in messages)
+        # The history's turns were counted when stored; the summary is part of the system prompt.
+        kept_history = history_tokens - (self._tokens.count(summarized) + 12 if summarized else 0)
+        total = self._tokens.message(system) + kept_history + message_cost + note_cost
         return ChatContext(
             system_prompt=system,
             messages=messages,
@@ -206,8 +222,8 @@ class ContextBuilder:
             f"{row['interaction_count']} past talks."
         )
 
-    async def _recall(self, persona: Persona, message: str, budget: _Budget) -> tuple[list[str], str]:
-        found = await self._memories.search(message, persona.id, SearchOptions(n_results=_MEMORIES))
+    def _recall(self, found: SearchResult, budget: _Budget) -> tuple[list[str], str]:
+        """The matching memories that fit their share of the budget: ids, and the lines to show."""
         limit = min(int(budget.total * _MEMORY_SHARE), budget.left)
         lines = [f"- {hit.memory.content}" for hit in found.memories]
         used, ids, kept = 0, [], []
@@ -221,7 +237,7 @@ class ContextBuilder:
         return ids, "\n".join(kept)
 
     def _history(
-        self, persona: Persona, history: list[Message], user_id: str | None, budget: _Budget
+        self, persona: Persona, history: list[TurnRow], user_id: str | None, budget: _Budget
     ) -> tuple[list[ChatMessage], str, int]:
         """The newest turns that fit, a summary of the older ones when some did not, and how many
         older ones there were."""
@@ -244,16 +260,19 @@ class ContextBuilder:
         budget.used += sum(m.tokens for m in history[first_kept:])
         user = user_id or "User"
         older = [
-            Turn(user if m.role == "user" else (m.persona_id or "Assistant"), m.content)
+            sentence
             for m in history[:first_kept]
             if m.role != "system"
+            for sentence in self._sentences.get(
+                m.id, Turn(user if m.role == "user" else (m.persona_id or "Assistant"), m.content)
+            )
         ]
-        summary = summarize(older, min(reserve, budget.left) - 12, self._tokens)
+        summary = choose(older, min(reserve, budget.left) - 12)
         budget.used += self._tokens.count(summary) + 12
         return kept, summary, first_kept
 
     @staticmethod
-    def _as_chat(persona: Persona, turn: Message) -> ChatMessage:
+    def _as_chat(persona: Persona, turn: TurnRow) -> ChatMessage:
         if turn.role == "assistant" and turn.persona_id not in (None, persona.id):
             return ChatMessage(role="user", content=f"{turn.persona_id}: {turn.content}")
         return ChatMessage(role=turn.role, content=turn.content)

@@ -63,3 +63,7 @@ class TokenCounter:
     def message(self, text: str) -> int:
         """Tokens one chat message takes, its role and separators included."""
         return self.count(text) + _MESSAGE_OVERHEAD
+
+    def messages(self, texts: Sequence[str]) -> list[int]:
+        """Like `message`, for many at once (one tokenizer call)."""
+        return [n + _MESSAGE_OVERHEAD for n in self.count_many(texts)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -15,7 +16,7 @@ from core.memory import MemoryDraft, MemoryService
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["ConversationService"]
+__all__ = ["ConversationService", "TurnRow"]
 
 MAX_PARTICIPANTS = 8
 SUMMARY_TOKENS = 200
@@ -26,6 +27,16 @@ _SELECT = (
     "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
     "WHERE p.conversation_id = c.id ORDER BY p.joined_at, p.rowid)) AS participants FROM conversations c"
 )
+
+
+class TurnRow(NamedTuple):
+    """A message as context assembly needs it."""
+
+    id: int
+    role: Role
+    persona_id: str | None
+    content: str
+    tokens: int
 
 
 def _conversation(row: aiosqlite.Row) -> Conversation:
@@ -186,6 +197,15 @@ class ConversationService:
             messages=[_message(row) for row in reversed(rows[:limit])],
             has_more=len(rows) > limit,
         )
+
+    async def turns(self, conversation_id: str) -> list[TurnRow]:
+        """Every message as a light row (no timestamps), oldest first, for context assembly."""
+        rows = await self._db.fetch_all(
+            "SELECT id, role, persona_id, content, tokens FROM messages WHERE conversation_id = ? "
+            "ORDER BY id",
+            (conversation_id,),
+        )
+        return [TurnRow(*row) for row in rows]
 
     async def messages(self, conversation_id: str) -> list[Message]:
         """Every message, oldest first."""

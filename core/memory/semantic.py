@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 _CATCH_UP_BATCH = 512
+_RECENT_QUERIES = 256
 # Live memories without a vector of the current model (bound twice to the model id), written so
 # SQLite answers from memories_embedding instead of reading every row after each write.
 _UNEMBEDDED = (
@@ -80,6 +82,9 @@ class SemanticLayer:
         self._index: VectorIndex | None = None
         self._sync_lock = anyio.Lock()
         self.index_error: str | None = None
+        # Queries embedded lately, so storing the same text right after (a chat message that was
+        # searched with, then kept as a memory) does not embed it twice.
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # ---- embedding ----
 
@@ -93,6 +98,24 @@ class SemanticLayer:
         if embedder is None or not texts:
             return None
         return _normalised(await embedder.embed(list(texts)))
+
+    async def embed_query(self, text: str) -> np.ndarray | None:
+        """The vector of a search query (always embedded afresh), kept for `embed_for_store`."""
+        vectors = await self.embed([text])
+        if vectors is not None:
+            self._queries[text] = vectors[0]
+            while len(self._queries) > _RECENT_QUERIES:
+                self._queries.popitem(last=False)
+        return None if vectors is None else vectors[0]
+
+    async def embed_for_store(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Like `embed`, reusing the vectors of texts that were just searched with."""
+        if not texts or await self.slot.get() is None:
+            return None
+        missing = list(dict.fromkeys(text for text in texts if text not in self._queries))
+        vectors = await self.embed(missing) if missing else None
+        fresh = dict(zip(missing, vectors if vectors is not None else [], strict=True))
+        return np.vstack([self._queries[t] if t in self._queries else fresh[t] for t in texts])
 
     # ---- index ownership ----
 

@@ -200,9 +200,8 @@ class MemoryService(MemoryWriter):
 
         async def by_meaning() -> None:
             nonlocal query_vector
-            vectors = await self.semantic.embed([text])
-            if vectors is not None:
-                query_vector = vectors[0]
+            query_vector = await self.semantic.embed_query(text)
+            if query_vector is not None:
                 semantic.update(await self.semantic.nearest(where, query_vector, fetch))
 
         async def by_words() -> None:

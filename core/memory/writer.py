@@ -169,7 +169,7 @@ class MemoryWriter:
         await self._mark_exact_duplicates_stored(items)
         fresh = [item for item in items if item.duplicate_of is None]
         model_id = await self.semantic.model_id()
-        vectors = await self.semantic.embed([item.content for item in fresh])
+        vectors = await self.semantic.embed_for_store([item.content for item in fresh])
         if vectors is not None:
             for item, vector in zip(fresh, vectors, strict=True):
                 item.vector = vector
