@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
+from core.memory.embedding import Embedding
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.repository import MemoryRepository
 from core.store import Database
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 _CATCH_UP_BATCH = 512
-_RECENT_QUERIES = 256
 # Live memories without a vector of the current model (bound twice to the model id), written so
 # SQLite answers from memories_embedding instead of reading every row after each write.
 _UNEMBEDDED = (
@@ -54,13 +53,7 @@ class SyncReport:
     orphans_removed: int = 0
 
 
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    matrix = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1.0, norms)
-
-
-class SemanticLayer:
+class SemanticLayer(Embedding):
     """Embeds, indexes and retrieves by meaning for the memory service."""
 
     def __init__(
@@ -72,50 +65,16 @@ class SemanticLayer:
         lock_path: Path,
         chroma_host: str | None = None,
     ) -> None:
+        super().__init__(slot)
         self._db = db
         self._repo = MemoryRepository(db)
         self._clock = clock
-        self.slot = slot
         self._index_path = index_path
         self._chroma_host = chroma_host
         self._lock = IndexLock(lock_path)
         self._index: VectorIndex | None = None
         self._sync_lock = anyio.Lock()
         self.index_error: str | None = None
-        # Queries embedded lately, so storing the same text right after (a chat message that was
-        # searched with, then kept as a memory) does not embed it twice.
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    # ---- embedding ----
-
-    async def model_id(self) -> str | None:
-        embedder = await self.slot.get()
-        return embedder.model_id if embedder else None
-
-    async def embed(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Unit vectors for the texts (one row each), or None without an embedder."""
-        embedder = await self.slot.get()
-        if embedder is None or not texts:
-            return None
-        return _normalised(await embedder.embed(list(texts)))
-
-    async def embed_query(self, text: str) -> np.ndarray | None:
-        """The vector of a search query (always embedded afresh), kept for `embed_for_store`."""
-        vectors = await self.embed([text])
-        if vectors is not None:
-            self._queries[text] = vectors[0]
-            while len(self._queries) > _RECENT_QUERIES:
-                self._queries.popitem(last=False)
-        return None if vectors is None else vectors[0]
-
-    async def embed_for_store(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Like `embed`, reusing the vectors of texts that were just searched with."""
-        if not texts or await self.slot.get() is None:
-            return None
-        missing = list(dict.fromkeys(text for text in texts if text not in self._queries))
-        vectors = await self.embed(missing) if missing else None
-        fresh = dict(zip(missing, vectors if vectors is not None else [], strict=True))
-        return np.vstack([self._queries[t] if t in self._queries else fresh[t] for t in texts])
 
     # ---- index ownership ----
 
