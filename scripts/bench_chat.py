@@ -12,7 +12,6 @@ the chat time minus the baseline.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from persona_mcp import build_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' Ollama stand-in
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import emit
+from _report import main_with_memories, pairs_table
 from bench_memory import call, sentences
 
 from tests.ollama_standin import echo_reply, run_standin
@@ -167,19 +166,11 @@ def table(report: dict[str, Any]) -> str:
             "p50 {p50} ms, p95 {p95} ms".format(**report["added_incl_client_ms"]),
         ),
     ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return pairs_table(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--memories", type=int, default=10_000)
-    parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
-    args = parser.parse_args()
-    report = anyio.run(run, args.memories)
-    emit(report, table(report), args.json)
+    main_with_memories(__doc__, run, table)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ strength back in one transaction.
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import statistics
 import sys
@@ -21,14 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 from mcp import Client
 
 from core.config import load_settings
 from persona_mcp import build_server
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _report import emit
+from _report import main_with_memories, pairs_table
 from bench_memory import call, sentences
 
 PERSONA = "bench"
@@ -131,19 +129,11 @@ def table(report: dict[str, Any]) -> str:
             f"{report['prune_ms']} ms",
         ),
     ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return pairs_table(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--memories", type=int, default=10_000)
-    parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
-    args = parser.parse_args()
-    report = anyio.run(run, args.memories)
-    emit(report, table(report), args.json)
+    main_with_memories(__doc__, run, table)
 
 
 if __name__ == "__main__":
