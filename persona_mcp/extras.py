@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import orjson
@@ -46,7 +47,9 @@ async def persona_memories(ctx: Context, persona_id: str) -> str:
 
 
 def register_extras(server: MCPServer[Any]) -> None:
-    server.prompt(name="roleplay", title="Roleplay as a persona")(roleplay)
+    server.prompt(
+        name="roleplay", title="Roleplay as a persona", description=inspect.cleandoc(roleplay.__doc__ or "")
+    )(roleplay)
     server.resource(
         "persona://{persona_id}", name="persona", title="Persona card", mime_type="application/json"
     )(persona_card)
