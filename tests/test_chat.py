@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
 from core.config import Settings
 from persona_mcp import build_server
@@ -176,3 +177,38 @@ async def test_system_models_lists_what_ollama_offers(client: Client) -> None:
     listed = await call(client, "system.models")
     assert listed["reachable"] is True
     assert listed["models"] == ["llama3.2"]
+
+
+async def test_without_ollama_a_client_that_samples_answers_as_the_persona(
+    chat_settings: Settings, mode: str
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = chat_settings.model_copy(update={"ollama_host": closed})
+    asked: list[CreateMessageRequestParams] = []
+
+    async def sampling(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text="Ah, the sea! I sang of it in Silverwood once."),
+            model="client-model-1",
+        )
+
+    async with Client(build_server(settings), mode=mode, sampling_callback=sampling) as client:  # type: ignore[arg-type]
+        await call(client, "memory.store", content="Sam grew up in a fishing village by the sea.")
+        reply = await call(client, "persona.chat", message="Do you like the sea?", user_id="sam")
+        assert reply["provider"] == "sampling"
+        assert reply["model"] == "client-model-1"
+        assert reply["response"] == "Ah, the sea! I sang of it in Silverwood once."
+        params = asked[0]
+        assert "Aria" in (params.system_prompt or "")
+        assert "fishing village" in (params.system_prompt or "")
+        assert params.messages[-1].content.text == "Do you like the sea?"  # type: ignore[union-attr]
+        assert params.model_preferences is not None
+        assert params.model_preferences.hints[0].name == "llama3.2"
+        history = await call(client, "conversation.history", conversation_id=reply["conversation_id"])
+        assert [m["content"] for m in history["messages"]] == ["Do you like the sea?", reply["response"]]
+    async with Client(build_server(settings), mode=mode) as plain:  # no sampling, no Ollama
+        assert "ollama serve" in await call_error(plain, "persona.chat", message="Do you like the sea?")

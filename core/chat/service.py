@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from core.chat.context import ContextBuilder
 from core.chat.gate import gate
@@ -19,15 +20,25 @@ from core.clock import Clock, iso
 from core.config import Settings
 from core.conversations import ConversationService
 from core.errors import InvalidInput
-from core.llm import ChatModel, PromptMessage
+from core.llm import ChatModel, Completion, PromptMessage
 from core.memory import MemoryDraft, MemoryService
-from core.models import ChatReply
+from core.models import ChatContext, ChatReply, Persona
 from core.personas import PersonaService
 from core.store import Database
 
 __all__ = ["ChatService"]
 
 OnChunk = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a model is asked for one message."""
+
+    persona: Persona
+    context: ChatContext
+    model: str
+    temperature: float | None
 
 
 class ChatService:
@@ -53,6 +64,35 @@ class ChatService:
         self._contexts = contexts
         self._model = model
 
+    async def model_reachable(self) -> bool:
+        return await self._model.reachable()
+
+    async def prepare(
+        self,
+        message: str,
+        persona_id: str | None,
+        conversation_id: str | None,
+        user_id: str | None,
+        token_budget: int | None,
+        temperature: float | None,
+        active: str | None = None,
+    ) -> Prepared:
+        """The persona, the context and the model settings for a message (nothing is stored)."""
+        persona = await self._personas.resolve(persona_id, active)
+        if conversation_id is not None:
+            conversation = await self._conversations.get(conversation_id)
+            if conversation.status != "open":
+                raise InvalidInput(
+                    "conversation_id", conversation_id, "That conversation is closed; start a new one."
+                )
+        context = await self._contexts.build(message, persona.id, conversation_id, user_id, token_budget)
+        return Prepared(
+            persona=persona,
+            context=context,
+            model=persona.llm.model or self._settings.chat_model,
+            temperature=temperature if temperature is not None else persona.llm.temperature,
+        )
+
     async def chat(
         self,
         message: str,
@@ -63,23 +103,24 @@ class ChatService:
         temperature: float | None,
         active: str | None = None,
         on_chunk: OnChunk | None = None,
+        sampled: Completion | None = None,
     ) -> ChatReply:
+        """One exchange. With `sampled`, the reply came from the client's own model (MCP sampling)
+        for the context `prepare` gave it; otherwise the configured model is asked."""
         started = time.perf_counter()
-        persona = await self._personas.resolve(persona_id, active)
-        if conversation_id is not None:
-            conversation = await self._conversations.get(conversation_id)
-            if conversation.status != "open":
-                raise InvalidInput(
-                    "conversation_id", conversation_id, "That conversation is closed; start a new one."
-                )
-        context = await self._contexts.build(message, persona.id, conversation_id, user_id, token_budget)
-        model = persona.llm.model or self._settings.chat_model
-        warmth = temperature if temperature is not None else persona.llm.temperature
-        prompt = [PromptMessage("system", context.system_prompt)]
-        prompt += [PromptMessage(m.role, m.content) for m in context.messages]
-        completion = await self._model.complete(prompt, model, warmth, on_chunk)
+        prepared = await self.prepare(
+            message, persona_id, conversation_id, user_id, token_budget, temperature, active
+        )
+        persona, context = prepared.persona, prepared.context
+        completion = sampled
+        if completion is None:
+            prompt = [PromptMessage("system", context.system_prompt)]
+            prompt += [PromptMessage(m.role, m.content) for m in context.messages]
+            completion = await self._model.complete(prompt, prepared.model, prepared.temperature, on_chunk)
         if not completion.text:
-            raise InvalidInput("message", message, f"The model {model!r} returned an empty reply; try again.")
+            raise InvalidInput(
+                "message", message, f"The model {completion.model!r} returned an empty reply; try again."
+            )
 
         # The reply is complete: from here on, record the exchange.
         if conversation_id is None:
@@ -122,7 +163,7 @@ class ChatService:
             emotional_state=state,
             continue_score=continue_score(persona, state.energy, message),
             tokens_used=tokens,
-            provider=self._model.provider,
+            provider="sampling" if sampled is not None else self._model.provider,
             model=completion.model,
             processing_time=round(time.perf_counter() - started, 4),
             memories_stored=stored,

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 OnChunk = Callable[[str], Awaitable[None]]
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_PROBE_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class ChatModel(Protocol):
 
     @property
     def provider(self) -> str: ...
+
+    async def reachable(self) -> bool:
+        """Whether the model answers at all (asked with a short timeout)."""
+        ...
 
     async def complete(
         self,
@@ -74,8 +79,16 @@ class OllamaChat:
     def __init__(self, host: str, timeout: float, retries: int = 2, backoff: float = 0.5) -> None:
         self._host = host
         self._client = ollama.AsyncClient(host=host, timeout=timeout)
+        self._probe = ollama.AsyncClient(host=host, timeout=_PROBE_TIMEOUT_S)
         self._retries = retries
         self._backoff = backoff
+
+    async def reachable(self) -> bool:
+        try:
+            await self._probe.list()
+        except Exception:  # refused, timed out, not Ollama: all mean "not usable now"
+            return False
+        return True
 
     async def complete(
         self,

@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult
+from mcp.server.mcpserver.resolve import Resolve, Sample
+from mcp_types import (
+    CallToolResult,
+    CreateMessageResult,
+    ModelHint,
+    ModelPreferences,
+    SamplingMessage,
+    TextContent,
+)
 from pydantic import BaseModel, Field
 
+from core.llm import Completion
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
 from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
@@ -132,6 +141,45 @@ TokenBudget = Annotated[
 ]
 
 
+_SAMPLED_TOKENS = 1024
+
+
+async def _client_model(
+    ctx: Context,
+    message: str,
+    persona_id: str | None = None,
+    conversation_id: str | None = None,
+    user_id: str | None = None,
+    token_budget: int | None = None,
+    temperature: float | None = None,
+) -> Sample | None:
+    """When Ollama does not answer and the client can sample, ask the client's own model
+    (`sampling/createMessage`) with the same context persona.chat would send to Ollama."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.sampling is None:
+        return None
+    chats = core_of(ctx).chats
+    if await chats.model_reachable():
+        return None
+    prepared = await chats.prepare(
+        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
+    )
+    notes = [m.content for m in prepared.context.messages if m.role == "system"]
+    system = "\n\n".join([prepared.context.system_prompt, *notes])
+    turns = [
+        SamplingMessage(role=m.role, content=TextContent(type="text", text=m.content))
+        for m in prepared.context.messages
+        if m.role != "system"
+    ]
+    return Sample(
+        turns,
+        max_tokens=_SAMPLED_TOKENS,
+        system_prompt=system,
+        temperature=prepared.temperature,
+        model_preferences=ModelPreferences(hints=[ModelHint(name=prepared.model)]),
+    )
+
+
 async def chat(
     ctx: Context,
     message: Message,
@@ -140,11 +188,28 @@ async def chat(
     user_id: UserId = None,
     token_budget: TokenBudget = None,
     temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
+    sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
-    """Talk to a persona: it answers in character (through Ollama), using its memories, mood and
-    relationship with the user. Its words stream to the client as progress notifications while it
-    speaks. Both turns are stored, new memories pass the write gate, and the persona's mood moves.
-    Without `conversation_id` a new conversation is opened (its id comes back)."""
+    """Talk to a persona: it answers in character, using its memories, mood and relationship with
+    the user. The model is Ollama's; when Ollama does not answer and the client supports sampling,
+    the client's own model. Ollama's words stream to the client as progress notifications. Both
+    turns are stored, new memories pass the write gate, and the persona's mood moves. Without
+    `conversation_id` a new conversation is opened (its id comes back)."""
+    if sampled is not None:
+        text = sampled.content.text if isinstance(sampled.content, TextContent) else ""
+        reply = await core_of(ctx).chats.chat(
+            message,
+            persona_id,
+            conversation_id,
+            user_id,
+            token_budget,
+            temperature,
+            active_persona(ctx),
+            sampled=Completion(
+                text=text.strip(), model=sampled.model, prompt_tokens=None, completion_tokens=None
+            ),
+        )
+        return respond(reply)
     chunks = 0
 
     async def stream(piece: str) -> None:
