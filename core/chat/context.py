@@ -29,6 +29,8 @@ _MEMORY_SHARE = 0.2
 _SUMMARY_SHARE = 1 / 6
 _SYSTEM_SHARE = 0.5
 _MEMORIES = 8
+# A context needs its 8 best memories, not a long ranked list: the word search scores fewer rows.
+_LEXICAL_ROWS = 1_000
 _NOTE_DEPTH = 3  # the author's note goes before the last three messages (the new one included)
 
 
@@ -138,7 +140,8 @@ class ContextBuilder:
         found: list[SearchResult] = []
 
         async def search() -> None:
-            found.append(await self._memories.search(message, persona.id, SearchOptions(n_results=_MEMORIES)))
+            options = SearchOptions(n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS)
+            found.append(await self._memories.search(message, persona.id, options))
 
         if conversation_id is not None:
             history = await self._conversations.turns(conversation_id)

@@ -19,6 +19,7 @@ from core.chat.mood import continue_score, nudge, save_state
 from core.clock import Clock, iso
 from core.config import Settings
 from core.conversations import ConversationService
+from core.emotions import state_from_row
 from core.errors import InvalidInput
 from core.llm import ChatModel, Completion, PromptMessage
 from core.memory import MemoryDraft, MemoryService
@@ -149,8 +150,9 @@ class ChatService:
             stored = (await self._memories.store_batch(drafts)).ids
         mood = await self._personas.emotional_state(persona)
         values = nudge(mood, message, persona)
-        await save_state(self._db, persona.id, values, f"chat in {conversation_id}", iso(self._clock.now()))
-        state = await self._personas.emotional_state(persona)
+        now = iso(self._clock.now())
+        await save_state(self._db, persona.id, values, f"chat in {conversation_id}", now)
+        state = state_from_row({**values, "updated_at": now}, persona.emotional_baseline)
         tokens = (
             completion.prompt_tokens + completion.completion_tokens
             if completion.prompt_tokens is not None and completion.completion_tokens is not None

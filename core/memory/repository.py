@@ -343,25 +343,31 @@ class MemoryRepository:
     @staticmethod
     async def reinforce(
         tx: aiosqlite.Connection,
-        memory_id: str,
+        memory_ids: Sequence[str],
         policy: DecayPolicy,
         at: datetime,
         importance: float | None = None,
     ) -> None:
-        """An access (a repeat, a search hit): count it, and restore strength from what it has
-        decayed to by `at`; that becomes the new decay anchor. Keeps the higher importance."""
-        async with tx.execute(
-            f"SELECT {DECAY_COLUMNS} FROM memories WHERE id = ? AND archived_at IS NULL", (memory_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:  # archived or deleted meanwhile: nothing to reinforce
-            return
-        strength, stamp = reinforced(strength_at(policy, row, at)), iso(at)
-        await tx.execute(
+        """An access (a repeat, a recall): count it, and restore strength from what it has decayed
+        to by `at`; that becomes the new decay anchor. Keeps the higher importance. Memories
+        archived or deleted meanwhile are left alone."""
+        stamp = iso(at)
+        updates = []
+        for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+            async with tx.execute(
+                f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE id IN ({_marks(len(chunk))}) "
+                "AND archived_at IS NULL",
+                tuple(chunk),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            updates += [
+                (stamp, reinforced(strength_at(policy, row, at)), importance, row["id"]) for row in rows
+            ]
+        await tx.executemany(
             "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?1, strength = ?2, "
             "anchor_strength = ?2, anchor_at = ?1, decayed_at = ?1, "
             "importance = max(importance, coalesce(?3, importance)) WHERE id = ?4",
-            (stamp, strength, importance, memory_id),
+            updates,
         )
 
     @staticmethod

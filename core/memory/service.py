@@ -55,6 +55,7 @@ class SearchOptions:
     min_importance: float | None = None
     include_shared: bool = False
     reinforce: bool = False  # count the persona's own results as recalled
+    lexical_rows: int = _LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
 
 
 def _candidates(rows: Mapping[str, aiosqlite.Row], valence: float) -> list[Candidate]:
@@ -206,7 +207,7 @@ class MemoryService(MemoryWriter):
 
         async def by_words() -> None:
             if words:
-                lexical.update(await self._lexical(words, where, fetch))
+                lexical.update(await self._lexical(words, where, fetch, options.lexical_rows))
 
         async with anyio.create_task_group() as group:
             group.start_soon(by_meaning)
@@ -269,8 +270,7 @@ class MemoryService(MemoryWriter):
             return
         now = self._clock.now()
         async with self._db.transaction() as tx:
-            for memory_id in ids:
-                await MemoryRepository.reinforce(tx, memory_id, self.decay_policy, now)
+            await MemoryRepository.reinforce(tx, ids, self.decay_policy, now)
 
     async def top(self, persona_id: str, order: Literal["strongest", "newest"], limit: int) -> list[Memory]:
         """A persona's live memories, strongest (importance x strength) or newest first."""
@@ -280,7 +280,9 @@ class MemoryService(MemoryWriter):
     async def get_many(self, ids: Sequence[str]) -> dict[str, Memory]:
         return await self._repo.get_many(ids)
 
-    async def _lexical(self, words: list[str], where: MemoryFilter, fetch: int) -> dict[str, float]:
+    async def _lexical(
+        self, words: list[str], where: MemoryFilter, fetch: int, most: int = _LEXICAL_ROWS
+    ) -> dict[str, float]:
         """BM25 scores of the memories matching any of `words`.
 
         BM25 costs about a microsecond per matching row, so a word found in tens of thousands of
@@ -294,16 +296,16 @@ class MemoryService(MemoryWriter):
         chosen: list[str] = []
         total = 0
         for count, word in sorted(zip(counts, words, strict=True)):
-            if count and (not chosen or total + count <= _LEXICAL_ROWS):
+            if count and (not chosen or total + count <= most):
                 chosen.append(word)
                 total += count
         if not chosen:
             return {}
         match = " OR ".join(f'"{word}"' for word in chosen)
-        if total <= _LEXICAL_ROWS:
-            return dict(await self._repo.lexical(match, where, max(fetch, _LEXICAL_KEPT)))
+        if total <= most:
+            return dict(await self._repo.lexical(match, where, max(fetch, min(most, _LEXICAL_KEPT))))
         # Even the rarest word is everywhere: score its most recent matches only.
-        return dict(await self._repo.lexical(match, where, fetch, newest=_LEXICAL_ROWS))
+        return dict(await self._repo.lexical(match, where, fetch, newest=most))
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""

@@ -215,7 +215,7 @@ class MemoryWriter:
                         item.duplicate_of = new_ids.get(earlier.position) or earlier.duplicate_of
                     assert item.duplicate_of is not None
                     await MemoryRepository.reinforce(
-                        tx, item.duplicate_of, self.decay_policy, stamp, item.draft.importance
+                        tx, [item.duplicate_of], self.decay_policy, stamp, item.draft.importance
                     )
             final = [new_ids.get(item.position) or item.duplicate_of or "" for item in items]
             stored = await MemoryRepository.get_many_in_tx(tx, final)
