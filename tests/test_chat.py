@@ -8,6 +8,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
@@ -212,3 +213,20 @@ async def test_without_ollama_a_client_that_samples_answers_as_the_persona(
         assert [m["content"] for m in history["messages"]] == ["Do you like the sea?", reply["response"]]
     async with Client(build_server(settings), mode=mode) as plain:  # no sampling, no Ollama
         assert "ollama serve" in await call_error(plain, "persona.chat", message="Do you like the sea?")
+
+
+async def test_a_cancelled_chat_stores_nothing_and_the_server_carries_on(
+    client: Client, ollama: OllamaStandIn
+) -> None:
+    ollama.chunk_delay = 0.5  # a slow model: the call is cancelled mid-reply
+    with anyio.move_on_after(1.0) as scope:
+        await client.call_tool("persona.chat", {"message": "Tell me a very long story about the sea."})
+    assert scope.cancelled_caught
+    await anyio.sleep(0.5)
+    assert (await call(client, "conversation.list"))["total_count"] == 0
+    assert (await call(client, "memory.stats"))["total"] == 0
+    ollama.chunk_delay = 0.0
+    reply = await call(client, "persona.chat", message="Then tell me a short one about the sea.")
+    assert reply["response"].startswith("You said:")
+    await anyio.sleep(5)  # the cancelled reply would have finished by now had it kept running
+    assert (await call(client, "conversation.list"))["total_count"] == 1
