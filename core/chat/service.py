@@ -27,9 +27,22 @@ from core.models import ChatContext, ChatReply, Persona
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["ChatService"]
+__all__ = ["ChatRequest", "ChatService", "Prepared"]
 
 OnChunk = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One message to a persona, as persona.chat takes it."""
+
+    message: str
+    persona_id: str | None = None
+    conversation_id: str | None = None
+    user_id: str | None = None
+    token_budget: int | None = None
+    temperature: float | None = None
+    active: str | None = None  # the session's active persona
 
 
 @dataclass(frozen=True)
@@ -68,51 +81,36 @@ class ChatService:
     async def model_reachable(self) -> bool:
         return await self._model.reachable()
 
-    async def prepare(
-        self,
-        message: str,
-        persona_id: str | None,
-        conversation_id: str | None,
-        user_id: str | None,
-        token_budget: int | None,
-        temperature: float | None,
-        active: str | None = None,
-    ) -> Prepared:
+    async def prepare(self, request: ChatRequest) -> Prepared:
         """The persona, the context and the model settings for a message (nothing is stored)."""
-        persona = await self._personas.resolve(persona_id, active)
-        if conversation_id is not None:
-            conversation = await self._conversations.get(conversation_id)
+        persona = await self._personas.resolve(request.persona_id, request.active)
+        if request.conversation_id is not None:
+            conversation = await self._conversations.get(request.conversation_id)
             if conversation.status != "open":
                 raise InvalidInput(
-                    "conversation_id", conversation_id, "That conversation is closed; start a new one."
+                    "conversation_id",
+                    request.conversation_id,
+                    "That conversation is closed; start a new one.",
                 )
-        context = await self._contexts.build(message, persona.id, conversation_id, user_id, token_budget)
+        context = await self._contexts.build(
+            request.message, persona.id, request.conversation_id, request.user_id, request.token_budget
+        )
         return Prepared(
             persona=persona,
             context=context,
             model=persona.llm.model or self._settings.chat_model,
-            temperature=temperature if temperature is not None else persona.llm.temperature,
+            temperature=request.temperature if request.temperature is not None else persona.llm.temperature,
         )
 
     async def chat(
-        self,
-        message: str,
-        persona_id: str | None,
-        conversation_id: str | None,
-        user_id: str | None,
-        token_budget: int | None,
-        temperature: float | None,
-        active: str | None = None,
-        on_chunk: OnChunk | None = None,
-        sampled: Completion | None = None,
+        self, request: ChatRequest, on_chunk: OnChunk | None = None, sampled: Completion | None = None
     ) -> ChatReply:
         """One exchange. With `sampled`, the reply came from the client's own model (MCP sampling)
         for the context `prepare` gave it; otherwise the configured model is asked."""
         started = time.perf_counter()
-        prepared = await self.prepare(
-            message, persona_id, conversation_id, user_id, token_budget, temperature, active
-        )
+        prepared = await self.prepare(request)
         persona, context = prepared.persona, prepared.context
+        message, user_id, conversation_id = request.message, request.user_id, request.conversation_id
         completion = sampled
         if completion is None:
             prompt = [PromptMessage("system", context.system_prompt)]

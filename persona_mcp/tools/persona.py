@@ -16,6 +16,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel, Field
 
+from core.chat import ChatRequest
 from core.llm import Completion
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
 from core.personas import PersonaStatus
@@ -161,9 +162,10 @@ async def _client_model(
     chats = core_of(ctx).chats
     if await chats.model_reachable():
         return None
-    prepared = await chats.prepare(
+    request = ChatRequest(
         message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
     )
+    prepared = await chats.prepare(request)
     notes = [m.content for m in prepared.context.messages if m.role == "system"]
     system = "\n\n".join([prepared.context.system_prompt, *notes])
     turns = [
@@ -195,21 +197,16 @@ async def chat(
     the client's own model. Ollama's words stream to the client as progress notifications. Both
     turns are stored, new memories pass the write gate, and the persona's mood moves. Without
     `conversation_id` a new conversation is opened (its id comes back)."""
+    request = ChatRequest(
+        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
+    )
+    chats = core_of(ctx).chats
     if sampled is not None:
         text = sampled.content.text if isinstance(sampled.content, TextContent) else ""
-        reply = await core_of(ctx).chats.chat(
-            message,
-            persona_id,
-            conversation_id,
-            user_id,
-            token_budget,
-            temperature,
-            active_persona(ctx),
-            sampled=Completion(
-                text=text.strip(), model=sampled.model, prompt_tokens=None, completion_tokens=None
-            ),
+        completion = Completion(
+            text=text.strip(), model=sampled.model, prompt_tokens=None, completion_tokens=None
         )
-        return respond(reply)
+        return respond(await chats.chat(request, sampled=completion))
     chunks = 0
 
     async def stream(piece: str) -> None:
@@ -217,10 +214,7 @@ async def chat(
         chunks += 1
         await ctx.report_progress(chunks, None, piece)
 
-    reply = await core_of(ctx).chats.chat(
-        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx), stream
-    )
-    return respond(reply)
+    return respond(await chats.chat(request, on_chunk=stream))
 
 
 async def context(
