@@ -21,7 +21,7 @@ from core.errors import InvalidInput
 from core.memory import MemoryService, SearchOptions, SearchResult
 from core.models import ChatContext, ChatMessage, EmotionalState, Persona
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Database, StatusRepository
 
 __all__ = ["ContextBuilder"]
 
@@ -97,13 +97,13 @@ class ContextBuilder:
         tokens: TokenCounter,
         default_budget: int,
     ) -> None:
-        self._db = db
         self._personas = personas
         self._memories = memories
         self._conversations = conversations
         self._tokens = tokens
         self._default_budget = default_budget
         self._sentences = SentenceCache(tokens)
+        self._relationships = StatusRepository(db)
 
     async def build(
         self,
@@ -114,7 +114,21 @@ class ContextBuilder:
         token_budget: int | None,
         active: str | None = None,
     ) -> ChatContext:
+        """The context for `message` to the persona named (else the session's)."""
         persona = await self._personas.resolve(persona_id, active)
+        return await self.build_for(persona, message, conversation_id, user_id, token_budget)
+
+    async def build_for(
+        self,
+        persona: Persona,
+        message: str,
+        conversation_id: str | None,
+        user_id: str | None,
+        token_budget: int | None,
+        require_open: bool = False,
+    ) -> ChatContext:
+        """The context for `message` to `persona`; with `require_open`, a closed conversation is
+        an error (persona.chat cannot continue it; persona.context may still show it)."""
         history: list[TurnRow] = []
         if conversation_id is not None:
             conversation = await self._conversations.get(conversation_id)
@@ -124,6 +138,10 @@ class ContextBuilder:
                     conversation_id,
                     f"{persona.id} does not take part in it "
                     f"(participants: {', '.join(conversation.participants)}).",
+                )
+            if require_open and conversation.status != "open":
+                raise InvalidInput(
+                    "conversation_id", conversation_id, "That conversation is closed; start a new one."
                 )
             user_id = user_id or conversation.user_id
         budget = _Budget(token_budget or self._default_budget)
@@ -136,38 +154,33 @@ class ContextBuilder:
                 f"give a budget of at least {2 * message_cost}.",
             )
         budget.used += message_cost
-        # The memory search (the slow part: it embeds the message) runs while the rest is read.
-        found: list[SearchResult] = []
-
-        async def search() -> None:
-            options = SearchOptions(n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS)
-            found.append(await self._memories.search(message, persona.id, options))
-
         if conversation_id is not None:
             history = await self._conversations.turns(conversation_id)
         mood = await self._personas.emotional_state(persona)
         relationship = await self._relationship(persona.id, user_id)
-        await search()
+        # After the reads, not beside them: run together they slowed each other down more than
+        # they overlapped (measured with scripts/bench_chat.py).
+        found = await self._memories.search(
+            message, persona.id, SearchOptions(n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS)
+        )
         system = self._system_prompt(persona, mood, relationship, budget)
-        memories_used, recalled = self._recall(found[0], budget)
+        memories_used, recalled = self._recall(found, budget)
         if recalled:
             system += "\n\nThings you remember (use them if they help; do not recite them):\n" + recalled
-        history_tokens = budget.used
-        messages, summarized, older = self._history(persona, history, user_id, budget)
-        history_tokens = budget.used - history_tokens
+        messages, summarized, older, kept_tokens = self._history(persona, history, user_id, budget)
         if summarized:
             system += f"\n\nEarlier in this conversation: {summarized}"
         messages.append(ChatMessage(role="user", content=message))
         note_cost = 0
         if persona.post_history_instructions:
             note = ChatMessage(role="system", content=persona.post_history_instructions)
-            if self._tokens.message(note.content) <= budget.left:
-                note_cost = self._tokens.message(note.content)
-                budget.used += note_cost
+            cost = self._tokens.message(note.content)
+            if cost <= budget.left:
+                note_cost = cost
+                budget.used += cost
                 messages.insert(max(0, len(messages) - _NOTE_DEPTH), note)
         # The history's turns were counted when stored; the summary is part of the system prompt.
-        kept_history = history_tokens - (self._tokens.count(summarized) + 12 if summarized else 0)
-        total = self._tokens.message(system) + kept_history + message_cost + note_cost
+        total = self._tokens.message(system) + kept_tokens + message_cost + note_cost
         return ChatContext(
             system_prompt=system,
             messages=messages,
@@ -211,12 +224,7 @@ class ContextBuilder:
     async def _relationship(self, persona_id: str, user_id: str | None) -> str | None:
         if not user_id:
             return None
-        party = f"user:{user_id}"
-        row = await self._db.fetch_one(
-            "SELECT type, affinity, trust, familiarity, interaction_count FROM relationships "
-            "WHERE party_a = ? AND party_b = ?",
-            tuple(sorted((persona_id, party))),
-        )
+        row = await self._relationships.relationship(persona_id, f"user:{user_id}")
         if row is None:
             return f"You are talking with {user_id}, whom you have not met before."
         return (
@@ -241,9 +249,9 @@ class ContextBuilder:
 
     def _history(
         self, persona: Persona, history: list[TurnRow], user_id: str | None, budget: _Budget
-    ) -> tuple[list[ChatMessage], str, int]:
-        """The newest turns that fit, a summary of the older ones when some did not, and how many
-        older ones there were."""
+    ) -> tuple[list[ChatMessage], str, int, int]:
+        """The newest turns that fit, a summary of the older ones when some did not, how many
+        older ones there were, and the tokens of the turns kept."""
         reserve = int(budget.total * _SUMMARY_SHARE)
         room = budget.left - reserve
         kept: list[ChatMessage] = []
@@ -257,10 +265,10 @@ class ContextBuilder:
             first_kept = index
             kept.append(self._as_chat(persona, turn))
         kept.reverse()
+        kept_tokens = sum(m.tokens for m in history[first_kept:])
+        budget.used += kept_tokens
         if first_kept == 0:  # everything fits: the reserve was not needed
-            budget.used += sum(m.tokens for m in history)
-            return kept, "", 0
-        budget.used += sum(m.tokens for m in history[first_kept:])
+            return kept, "", 0, kept_tokens
         user = user_id or "User"
         older = [
             sentence
@@ -272,7 +280,7 @@ class ContextBuilder:
         ]
         summary = choose(older, min(reserve, budget.left) - 12)
         budget.used += self._tokens.count(summary) + 12
-        return kept, summary, first_kept
+        return kept, summary, first_kept, kept_tokens
 
     @staticmethod
     def _as_chat(persona: Persona, turn: TurnRow) -> ChatMessage:

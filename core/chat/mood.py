@@ -11,11 +11,11 @@ continue_score (0-100) = 30 x energy + 25 x engagement (a question, a longer mes
 
 from __future__ import annotations
 
-from core.memory.importance import ImportanceContext, score_importance
+from core.memory.importance import ImportanceContext, ImportanceScore, score_importance
 from core.models import EmotionalState, Persona
 from core.store import Database
 
-__all__ = ["continue_score", "nudge", "save_state"]
+__all__ = ["continue_score", "nudge", "save_state", "signals_of"]
 
 _PLEASANT = frozenset(
     [
@@ -81,14 +81,15 @@ def _clip(value: float, low: float, high: float) -> float:
     return round(min(high, max(low, value)), 4)
 
 
-def nudge(state: EmotionalState, message: str, persona: Persona) -> dict[str, float]:
-    """The emotional dimensions after one exchange."""
+def nudge(
+    state: EmotionalState, message: str, persona: Persona, signals: ImportanceScore
+) -> dict[str, float]:
+    """The emotional dimensions after one exchange (`signals`: the message scored for the persona)."""
     words = [w.strip(".,!?;:'\"").lower() for w in message.split()]
     pleasant = sum(w in _PLEASANT for w in words)
     unpleasant = sum(w in _UNPLEASANT for w in words)
     feeling = (pleasant - unpleasant) / max(1, pleasant + unpleasant)
-    affect = score_importance(message, ImportanceContext()).affect
-    arousal_push = _AROUSAL_STEP * (affect + (0.5 if "!" in message else 0.0)) - 0.02
+    arousal_push = _AROUSAL_STEP * (signals.affect + (0.5 if "!" in message else 0.0)) - 0.02
     return {
         "valence": _clip(state.valence + _VALENCE_STEP * feeling, -1.0, 1.0),
         "arousal": _clip(state.arousal + arousal_push, 0.0, 1.0),
@@ -116,7 +117,14 @@ async def save_state(db: Database, persona_id: str, values: dict[str, float], re
         )
 
 
-def continue_score(persona: Persona, energy: float, message: str) -> int:
+def signals_of(message: str, persona: Persona) -> ImportanceScore:
+    """The user's message scored once, for both the nudge (affect) and continue_score (interest)."""
+    return score_importance(
+        message, ImportanceContext(interests=[*persona.interests, *persona.knowledge_domains])
+    )
+
+
+def continue_score(persona: Persona, energy: float, message: str, signals: ImportanceScore) -> int:
     """0-100: how much the persona wants to keep talking after this message."""
     engagement = 0.0
     if "?" in message:
@@ -126,7 +134,6 @@ def continue_score(persona: Persona, energy: float, message: str) -> int:
     names = [persona.name.lower(), *(a.lower() for a in persona.aliases)]
     if any(name in message.lower() for name in names):
         engagement += 0.2
-    interests = [*persona.interests, *persona.knowledge_domains]
-    interest = score_importance(message, ImportanceContext(interests=interests)).factors["interest"]
+    interest = signals.factors["interest"]
     score = 30 * energy + 25 * min(1.0, engagement) + 25 * interest + 20 * persona.talkativeness
     return round(min(100.0, max(0.0, score)))

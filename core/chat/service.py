@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core.chat.context import ContextBuilder
 from core.chat.gate import gate
-from core.chat.mood import continue_score, nudge, save_state
+from core.chat.mood import continue_score, nudge, save_state, signals_of
 from core.clock import Clock, iso
 from core.config import Settings
 from core.conversations import ConversationService
@@ -147,7 +147,8 @@ class ChatService:
             ]
             stored = (await self._memories.store_batch(drafts)).ids
         mood = await self._personas.emotional_state(persona)
-        values = nudge(mood, message, persona)
+        signals = signals_of(message, persona)
+        values = nudge(mood, message, persona, signals)
         now = iso(self._clock.now())
         await save_state(self._db, persona.id, values, f"chat in {conversation_id}", now)
         state = state_from_row({**values, "updated_at": now}, persona.emotional_baseline)
@@ -161,7 +162,7 @@ class ChatService:
             conversation_id=conversation_id,
             memories_used=context.memories_used,
             emotional_state=state,
-            continue_score=continue_score(persona, state.energy, message),
+            continue_score=continue_score(persona, state.energy, message, signals),
             tokens_used=tokens,
             provider="sampling" if sampled is not None else self._model.provider,
             model=completion.model,
