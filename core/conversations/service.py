@@ -157,33 +157,27 @@ class ConversationService:
             raise InvalidInput(
                 "conversation_id", conversation_id, "That conversation is closed; start a new one."
             )
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            cursor = await tx.execute(
-                "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, persona_id, content, self.tokens.message(content), now),
-            )
-            message_id = cursor.lastrowid
-            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        message_id = await self._add(conversation_id, [(role, persona_id, content)])
         row = await self._db.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,))
         assert row is not None
         return _message(row)
 
     async def record_exchange(self, conversation_id: str, persona_id: str, message: str, reply: str) -> None:
         """Store a user message and the persona's reply together (both or neither)."""
+        await self._add(conversation_id, [("user", None, message), ("assistant", persona_id, reply)])
+
+    async def _add(self, conversation_id: str, turns: list[tuple[Role, str | None, str]]) -> int:
+        """Insert (role, persona_id, content) turns in one transaction; the id of the last."""
         now = iso(self._clock.now())
-        rows = [
-            (conversation_id, "user", None, message, self.tokens.message(message), now),
-            (conversation_id, "assistant", persona_id, reply, self.tokens.message(reply), now),
-        ]
         async with self._db.transaction() as tx:
-            await tx.executemany(
-                "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            for role, persona_id, content in turns:
+                cursor = await tx.execute(
+                    "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (conversation_id, role, persona_id, content, self.tokens.message(content), now),
+                )
             await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        return int(cursor.lastrowid or 0)
 
     async def history(self, conversation_id: str, limit: int = 50, before: int | None = None) -> History:
         """Up to `limit` messages before message `before` (default: the newest), oldest first."""

@@ -12,7 +12,7 @@ from typing import Any
 from core.memory.importance import ImportanceContext, score_importance
 from core.models import EmotionalState, Persona
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Database, StatusRepository
 
 __all__ = ["Encoder", "Encoding"]
 
@@ -74,11 +74,7 @@ class Encoder:
             for other in (subject, subject.lower(), f"user:{subject}", f"user:{subject.lower()}"):
                 if other == persona_id:
                     continue
-                row = await self._db.fetch_one(
-                    "SELECT affinity, trust, familiarity FROM relationships "
-                    "WHERE party_a = ? AND party_b = ?",
-                    tuple(sorted((persona_id, other))),
-                )
+                row = await StatusRepository(self._db).relationship(persona_id, other)
                 if row is not None:
                     closeness = (
                         0.5 * row["familiarity"] + 0.25 * row["trust"] + 0.25 * max(0.0, row["affinity"])

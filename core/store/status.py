@@ -45,6 +45,13 @@ class StatusRepository:
         )
         return [dict(row) for row in rows]
 
+    async def relationship(self, party: str, other: str) -> dict[str, Any] | None:
+        """The relationship between two parties (persona ids, or `user:<id>`), if one exists."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM relationships WHERE party_a = ? AND party_b = ?", tuple(sorted((party, other)))
+        )
+        return dict(row) if row else None
+
     async def emotional_row(self, persona_id: str) -> dict[str, Any] | None:
         """The stored emotional state, or None while the persona is at its baseline."""
         row = await self._db.fetch_one("SELECT * FROM emotional_states WHERE persona_id = ?", (persona_id,))
