@@ -99,17 +99,23 @@ class Lifecycle:
             return [(await self._personas.get(persona_id)).id]
         return [p.id for p in await self._personas.list_personas(include_archived=True)]
 
-    async def _logged(
+    async def _finish(
         self,
         task: Task,
         trigger: str,
         persona_id: str | None,
         dry_run: bool,
         started: datetime,
-        exc: Exception,
+        *,
+        examined: int = 0,
+        changed: int = 0,
+        safety_stops: int = 0,
+        failure: Exception | None = None,
     ) -> None:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.error("%s run failed (%s): %s", task, trigger, error)
+        """Record a run in the run log (a failed one with its error, logged too)."""
+        error = None if failure is None else f"{type(failure).__name__}: {failure}"
+        if error is not None:
+            logger.error("%s run failed (%s): %s", task, trigger, error)
         await self.runs.record(
             RunRecord(
                 task=task,
@@ -118,9 +124,9 @@ class Lifecycle:
                 dry_run=dry_run,
                 started_at=started,
                 finished_at=self._clock.now(),
-                examined=0,
-                changed=0,
-                safety_stops=0,
+                examined=examined,
+                changed=changed,
+                safety_stops=safety_stops,
                 error=error,
             )
         )
@@ -161,21 +167,10 @@ class Lifecycle:
                         done + 1, len(ids), f"decayed {pid}: {count} of {len(old)} memories changed"
                     )
         except Exception as exc:
-            await self._logged("decay", trigger, persona_id, False, clock_started, exc)
+            await self._finish("decay", trigger, persona_id, False, clock_started, failure=exc)
             raise
-        await self.runs.record(
-            RunRecord(
-                task="decay",
-                trigger=trigger,
-                persona_id=persona_id,
-                dry_run=False,
-                started_at=clock_started,
-                finished_at=self._clock.now(),
-                examined=len(before),
-                changed=changed,
-                safety_stops=0,
-                error=None,
-            )
+        await self._finish(
+            "decay", trigger, persona_id, False, clock_started, examined=len(before), changed=changed
         )
         return DecayResult(
             persona_id=persona_id,
@@ -238,21 +233,17 @@ class Lifecycle:
         try:
             result = await self._prune_persona(persona.id, limits, dry_run, started)
         except Exception as exc:
-            await self._logged("prune", trigger, persona.id, dry_run, started, exc)
+            await self._finish("prune", trigger, persona.id, dry_run, started, failure=exc)
             raise
-        await self.runs.record(
-            RunRecord(
-                task="prune",
-                trigger=trigger,
-                persona_id=persona.id,
-                dry_run=dry_run,
-                started_at=started,
-                finished_at=self._clock.now(),
-                examined=result.examined,
-                changed=len(result.pruned),
-                safety_stops=1 if result.limited_by else 0,
-                error=None,
-            )
+        await self._finish(
+            "prune",
+            trigger,
+            persona.id,
+            dry_run,
+            started,
+            examined=result.examined,
+            changed=len(result.pruned),
+            safety_stops=1 if result.limited_by else 0,
         )
         if not dry_run and result.pruned:
             await self._semantic.forget(persona.id, [c.memory_id for c in result.pruned])
