@@ -277,7 +277,11 @@ class EmbedderSlot:
     def loaded(self) -> bool:
         return self._loaded.is_set()
 
+    async def wait_loaded(self) -> None:
+        """Return once loading has finished (whether or not an embedder could be loaded)."""
+        await self._loaded.wait()
+
     async def get(self) -> Embedder | None:
         """The embedder, or None when none could be loaded."""
-        await self._loaded.wait()
+        await self.wait_loaded()
         return self.choice.embedder if self.choice else None

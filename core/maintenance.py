@@ -112,6 +112,9 @@ class Maintenance:
             self.interval_seconds = interval
             self.next_run_at = self._clock.now()
             task_status.started()
+            # Not while the embedder loads: importing torch holds the GIL for seconds, and a decay
+            # transaction begun then would keep other processes' writers waiting all that time.
+            await self._memories.semantic.slot.wait_loaded()
             while True:
                 await self.run_once()
                 self.next_run_at = self._clock.now() + timedelta(seconds=interval)
