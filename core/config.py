@@ -134,6 +134,18 @@ class Settings(BaseModel):
         le=1_000_000,
         description="Tokens a chat context may use when a call gives no token_budget.",
     )
+    emotion_half_life_minutes: float = Field(
+        60.0,
+        gt=0.0,
+        le=525_600.0,
+        description="Time for a mood to drift halfway back to the persona's baseline.",
+    )
+    energy_half_life_minutes: float = Field(
+        180.0,
+        gt=0.0,
+        le=525_600.0,
+        description="Time for social energy to recover halfway to the baseline with rest.",
+    )
     test_clock: bool = Field(
         False, description="Register system.clock_advance, to move time in scripted tests."
     )
@@ -241,6 +253,8 @@ _ENV: dict[str, str] = {
     "PERSONA_MCP_CHAT_MODEL": "chat_model",
     "PERSONA_MCP_CHAT_TIMEOUT_SECONDS": "chat_timeout_seconds",
     "PERSONA_MCP_CHAT_TOKEN_BUDGET": "chat_token_budget",
+    "PERSONA_MCP_EMOTION_HALF_LIFE_MINUTES": "emotion_half_life_minutes",
+    "PERSONA_MCP_ENERGY_HALF_LIFE_MINUTES": "energy_half_life_minutes",
     "PERSONA_MCP_TEST_CLOCK": "test_clock",
     "PERSONA_MCP_DECAY_ENABLED": "decay_enabled",
     "PERSONA_MCP_DECAY_INTERVAL_SECONDS": "decay_interval_seconds",

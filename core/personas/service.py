@@ -12,7 +12,7 @@ import aiosqlite
 from pydantic import BaseModel, Field, ValidationError
 
 from core.clock import Clock, iso
-from core.emotions import state_from_row
+from core.emotions import EmotionService
 from core.errors import Conflict, InvalidInput, MissingInput, NotFound
 from core.models import PERSONA_ID_PATTERN, EmotionalState, Persona, PersonaSpec, PersonaSummary, Template
 from core.personas.library import PersonaLibrary
@@ -72,8 +72,16 @@ def _validated_spec(data: dict[str, Any], argument: str) -> PersonaSpec:
 class PersonaService:
     """The persona operations behind the persona.* tools."""
 
-    def __init__(self, db: Database, library: PersonaLibrary, clock: Clock, default_persona: str) -> None:
+    def __init__(
+        self,
+        db: Database,
+        library: PersonaLibrary,
+        clock: Clock,
+        default_persona: str,
+        emotions: EmotionService,
+    ) -> None:
         self._db = db
+        self.emotions = emotions
         self._repo = PersonaRepository(db)
         self._status = StatusRepository(db)
         self._library = library
@@ -253,8 +261,9 @@ class PersonaService:
         return DeleteResult(persona_id=persona_id, action="archived", counts={"personas": 1, **counts})
 
     async def emotional_state(self, persona: Persona) -> EmotionalState:
-        """How the persona feels now (its baseline until something has moved it)."""
-        return state_from_row(await self._status.emotional_row(persona.id), persona.emotional_baseline)
+        """How the persona feels now (its baseline until something has moved it, drifting back
+        toward it as time passes)."""
+        return await self.emotions.state(persona)
 
     async def status(self, persona: Persona) -> PersonaStatus:
         """The persona's emotional state, memory counts, relationships and open conversation."""

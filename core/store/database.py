@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,7 +101,7 @@ class Database:
         connection.row_factory = aiosqlite.Row
         try:
             await connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await connection.execute("PRAGMA journal_mode = WAL")
+            await _set_wal(connection)
             await connection.execute("PRAGMA foreign_keys = ON")
             await connection.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -149,6 +150,21 @@ class Database:
         """The first column of the first row of a read-only query (None when no row)."""
         row = await self.fetch_one(sql, params)
         return None if row is None else row[0]
+
+
+async def _set_wal(connection: aiosqlite.Connection) -> None:
+    """Switch to WAL. Changing the journal mode does not wait on SQLite's busy handler, so while
+    another connection holds the lock (a new database being created and migrated by another
+    process) it is retried for up to the busy timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            await anyio.sleep(0.05)
 
 
 async def _migrate(connection: aiosqlite.Connection, migrations_dir: Path) -> None:

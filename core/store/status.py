@@ -52,11 +52,6 @@ class StatusRepository:
         )
         return dict(row) if row else None
 
-    async def emotional_row(self, persona_id: str) -> dict[str, Any] | None:
-        """The stored emotional state, or None while the persona is at its baseline."""
-        row = await self._db.fetch_one("SELECT * FROM emotional_states WHERE persona_id = ?", (persona_id,))
-        return dict(row) if row else None
-
     async def open_conversation(self, persona_id: str) -> dict[str, Any] | None:
         """The persona's most recently active open conversation, with its turn count."""
         row = await self._db.fetch_one(
