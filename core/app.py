@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from core.chat import ChatService, ContextBuilder, TokenCounter
 from core.clock import Clock
 from core.config import Settings
-from core.conversations import ConversationService
+from core.conversations import ConversationService, Rooms
+from core.emotions import EmotionService
 from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
+from core.relationships import RelationshipService
 from core.store import Database
 
 __all__ = ["PersonaCore"]
@@ -33,6 +35,8 @@ class PersonaCore:
     lifecycle: Lifecycle
     maintenance: Maintenance
     conversations: ConversationService
+    rooms: Rooms
+    relationships: RelationshipService
     contexts: ContextBuilder
     chats: ChatService
     started_monotonic: float = field(default_factory=time.monotonic)
@@ -46,7 +50,10 @@ class PersonaCore:
         db = await Database.open(settings.database_path)
         clock = clock or Clock()
         try:
-            personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona)
+            emotions = EmotionService(
+                db, clock, 60 * settings.emotion_half_life_minutes, 60 * settings.energy_half_life_minutes
+            )
+            personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona, emotions)
             if settings.seed_personas:
                 added = await personas.seed()
                 if added:
@@ -66,9 +73,10 @@ class PersonaCore:
         lifecycle = Lifecycle(db, clock, settings, personas, semantic)
         tokens = TokenCounter()
         conversations = ConversationService(db, clock, personas, memories, tokens)
+        relationships = RelationshipService(db, clock, personas)
         contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
         model = OllamaChat(settings.ollama_host, settings.chat_timeout_seconds)
-        chats = ChatService(db, clock, settings, personas, memories, conversations, contexts, model)
+        chats = ChatService(settings, personas, memories, conversations, contexts, relationships, model)
         return cls(
             settings=settings,
             db=db,
@@ -78,6 +86,8 @@ class PersonaCore:
             lifecycle=lifecycle,
             maintenance=Maintenance(settings, clock, memories, lifecycle),
             conversations=conversations,
+            rooms=Rooms(db, clock, personas, conversations),
+            relationships=relationships,
             contexts=contexts,
             chats=chats,
         )

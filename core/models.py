@@ -24,6 +24,7 @@ __all__ = [
     "PersonaChanges",
     "PersonaSpec",
     "PersonaSummary",
+    "RelationshipSnapshot",
     "Template",
 ]
 
@@ -198,6 +199,17 @@ class EmotionalState(BaseModel):
     updated_at: datetime | None = Field(None, description="None while the persona sits at its baseline.")
 
 
+class RelationshipSnapshot(BaseModel):
+    """Where an exchange left the persona's relationship with whoever it answered."""
+
+    party: str = Field(description="The other party: 'user:<id>' or a persona id.")
+    type: str
+    affinity: float = Field(ge=-1.0, le=1.0)
+    trust: float = Field(ge=0.0, le=1.0)
+    familiarity: float = Field(ge=0.0, le=1.0)
+    interaction_count: int = Field(ge=0)
+
+
 class ChatReply(BaseModel):
     """What persona.chat returns."""
 
@@ -216,6 +228,10 @@ class ChatReply(BaseModel):
     memories_skipped: list[str] = Field(
         default_factory=list, description="Turns the write gate did not store, and why (trivial, echo)."
     )
+    relationship: RelationshipSnapshot | None = Field(
+        None, description="The relationship with whoever the persona answered, after this exchange."
+    )
+    persona_id: str = Field("", description="The persona that spoke.")
 
 
 class ChatMessage(BaseModel):

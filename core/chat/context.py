@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
 from core.conversations import ConversationService, TurnRow
-from core.errors import InvalidInput
-from core.memory import MemoryService, SearchOptions, SearchResult
+from core.errors import InvalidInput, MissingInput
+from core.memory import MemoryService, SearchHit, SearchOptions
 from core.models import ChatContext, ChatMessage, EmotionalState, Persona
 from core.personas import PersonaService
+from core.relationships import user_party
 from core.store import Database, StatusRepository
 
 __all__ = ["ContextBuilder"]
@@ -104,10 +105,14 @@ class ContextBuilder:
         self._default_budget = default_budget
         self._sentences = SentenceCache(tokens)
         self._relationships = StatusRepository(db)
+        # Own memories, those it witnessed or was told about, and shared or public ones.
+        self._search_options = SearchOptions(
+            n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS, include_shared=True, include_witnessed=True
+        )
 
     async def build(
         self,
-        message: str,
+        message: str | None,
         persona_id: str | None,
         conversation_id: str | None,
         user_id: str | None,
@@ -121,15 +126,18 @@ class ContextBuilder:
     async def build_for(
         self,
         persona: Persona,
-        message: str,
+        message: str | None,
         conversation_id: str | None,
         user_id: str | None,
         token_budget: int | None,
         require_open: bool = False,
     ) -> ChatContext:
-        """The context for `message` to `persona`; with `require_open`, a closed conversation is
-        an error (persona.chat cannot continue it; persona.context may still show it)."""
+        """The context for `message` to `persona` (None: the persona speaks next in the
+        conversation without a new message). With `require_open`, the conversation must be open
+        and the persona in its room (persona.chat cannot continue it otherwise; persona.context may
+        still show it). The persona sees only the turns it witnessed."""
         history: list[TurnRow] = []
+        others: list[str] = []
         if conversation_id is not None:
             conversation = await self._conversations.get(conversation_id)
             if persona.id not in conversation.participants:
@@ -143,9 +151,20 @@ class ContextBuilder:
                 raise InvalidInput(
                     "conversation_id", conversation_id, "That conversation is closed; start a new one."
                 )
+            if require_open and persona.id not in conversation.present:
+                raise InvalidInput(
+                    "persona_id",
+                    persona.id,
+                    "It has left this conversation; conversation.join brings it back.",
+                )
+            others = [pid for pid in conversation.present if pid != persona.id]
             user_id = user_id or conversation.user_id
+            history = await self._conversations.turns(conversation_id, witness=persona.id)
+        elif message is None:
+            raise MissingInput("message", "Say something, or name a conversation the persona can speak in.")
         budget = _Budget(token_budget or self._default_budget)
-        message_cost = self._tokens.message(message)
+        last = ChatMessage(role="user", content=message) if message is not None else self._cue(persona)
+        message_cost = self._tokens.message(last.content)
         if message_cost > budget.total // 2:
             raise InvalidInput(
                 "token_budget",
@@ -154,14 +173,15 @@ class ContextBuilder:
                 f"give a budget of at least {2 * message_cost}.",
             )
         budget.used += message_cost
-        if conversation_id is not None:
-            history = await self._conversations.turns(conversation_id)
+        query = message if message is not None else (history[-1].content if history else persona.scenario)
         mood = await self._personas.emotional_state(persona)
-        relationship = await self._relationship(persona.id, user_id)
+        relationship = await self._relationships_text(persona.id, user_id, others)
         # After the reads, not beside them: run together they slowed each other down more than
         # they overlapped (measured with scripts/bench_chat.py).
-        found = await self._memories.search(
-            message, persona.id, SearchOptions(n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS)
+        found = (
+            (await self._memories.search(query, persona.id, self._search_options)).memories
+            if query.strip()
+            else []
         )
         system = self._system_prompt(persona, mood, relationship, budget)
         memories_used, recalled = self._recall(found, budget)
@@ -170,7 +190,7 @@ class ContextBuilder:
         messages, summarized, older, kept_tokens = self._history(persona, history, user_id, budget)
         if summarized:
             system += f"\n\nEarlier in this conversation: {summarized}"
-        messages.append(ChatMessage(role="user", content=message))
+        messages.append(last)
         note_cost = 0
         if persona.post_history_instructions:
             note = ChatMessage(role="system", content=persona.post_history_instructions)
@@ -192,13 +212,22 @@ class ContextBuilder:
             summarized_turns=older,
         )
 
+    @staticmethod
+    def _cue(persona: Persona) -> ChatMessage:
+        return ChatMessage(
+            role="system",
+            content=f"Continue the conversation: write {persona.name}'s next reply, and only theirs.",
+        )
+
     async def roleplay_prompt(self, persona_id: str, user_name: str | None) -> str:
         """The persona's system prompt with its mood and its strongest memories, for a client's own
         model (the `roleplay` prompt): what persona.context gives, but for no message in particular."""
         persona = await self._personas.get_live(persona_id)
         budget = _Budget(self._default_budget)
         mood = await self._personas.emotional_state(persona)
-        prompt = self._system_prompt(persona, mood, await self._relationship(persona.id, user_name), budget)
+        prompt = self._system_prompt(
+            persona, mood, await self._relationships_text(persona.id, user_name, []), budget
+        )
         memories = await self._memories.top(persona.id, "strongest", _MEMORIES)
         if memories:
             prompt += "\n\nThings you remember:\n" + "\n".join(f"- {m.content}" for m in memories)
@@ -221,24 +250,31 @@ class ContextBuilder:
         budget.used += self._tokens.message(prompt)
         return prompt
 
-    async def _relationship(self, persona_id: str, user_id: str | None) -> str | None:
-        if not user_id:
-            return None
-        row = await self._relationships.relationship(persona_id, f"user:{user_id}")
+    async def _relationships_text(self, persona_id: str, user_id: str | None, others: list[str]) -> str:
+        """Who the persona is talking with: the user, and the other personas in the room."""
+        name = user_id or "the user"
+        row = await self._relationships.relationship(persona_id, user_party(user_id))
         if row is None:
-            return f"You are talking with {user_id}, whom you have not met before."
-        return (
-            f"You are talking with {user_id} ({row['type']}): affinity {row['affinity']:+.2f}, trust "
-            f"{row['trust']:.2f}, familiarity {row['familiarity']:.2f}, "
-            f"{row['interaction_count']} past talks."
-        )
+            lines = [f"You are talking with {name}, whom you have not met before."]
+        else:
+            lines = [
+                f"You are talking with {name} ({row['type']}): affinity {row['affinity']:+.2f}, trust "
+                f"{row['trust']:.2f}, familiarity {row['familiarity']:.2f}, "
+                f"{row['interaction_count']} past exchanges."
+            ]
+        for other in others:
+            persona = await self._personas.get(other)
+            row = await self._relationships.relationship(persona_id, other)
+            known = f"{row['type']}, affinity {row['affinity']:+.2f}" if row else "you have not met before"
+            lines.append(f"Also here: {persona.name} ({known}).")
+        return "\n".join(lines)
 
-    def _recall(self, found: SearchResult, budget: _Budget) -> tuple[list[str], str]:
+    def _recall(self, found: list[SearchHit], budget: _Budget) -> tuple[list[str], str]:
         """The matching memories that fit their share of the budget: ids, and the lines to show."""
         limit = min(int(budget.total * _MEMORY_SHARE), budget.left)
-        lines = [f"- {hit.memory.content}" for hit in found.memories]
+        lines = [f"- {hit.memory.content}" for hit in found]
         used, ids, kept = 0, [], []
-        for hit, line, cost in zip(found.memories, lines, self._tokens.count_many(lines), strict=True):
+        for hit, line, cost in zip(found, lines, self._tokens.count_many(lines), strict=True):
             if used + cost + 1 > limit:
                 continue
             used += cost + 1

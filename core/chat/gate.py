@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from core.memory.importance import ImportanceContext, score_importance
 from core.memory.text import terms
 
-__all__ = ["Candidate", "gate"]
+__all__ = ["Candidate", "gate", "told"]
 
 PERSONA_WEIGHT = 0.6
 _ECHO_OVERLAP = 0.6
@@ -91,16 +91,29 @@ def _echo(text: str, injected: Sequence[tuple[str, str]]) -> str | None:
     return None
 
 
+def told(reply: str, injected: Sequence[tuple[str, str]]) -> list[str]:
+    """Ids of injected memories the reply passes on: most of a memory's words are in the reply,
+    so whoever heard the reply now knows it."""
+    said = set(terms(reply))
+    found = []
+    for memory_id, content in injected:
+        words = set(terms(content))
+        if words and len(words & said) / len(words) >= _ECHO_OVERLAP:
+            found.append(memory_id)
+    return found
+
+
 def gate(
-    user_message: str,
+    user_message: str | None,
     reply: str,
     injected: Sequence[tuple[str, str]],
     interests: Sequence[str],
 ) -> list[Candidate]:
-    """Decide for the user's turn and the persona's reply. `injected`: (id, content) of the
-    memories the context carried."""
+    """Decide for the user's turn (None when the persona spoke without one) and the persona's
+    reply. `injected`: (id, content) of the memories the context carried."""
     decisions = []
-    for text, source in ((user_message, "user"), (reply, "persona")):
+    turns = [(reply, "persona")] if user_message is None else [(user_message, "user"), (reply, "persona")]
+    for text, source in turns:
         if _trivial(text):
             decisions.append(Candidate(text, source, False, "trivial: a greeting, thanks or acknowledgement"))
             continue

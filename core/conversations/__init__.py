@@ -1,6 +1,14 @@
-"""Conversations: who takes part, their messages, and how they end."""
+"""Conversations: who takes part, their messages, who speaks next, and how they end."""
 
-from core.conversations.models import Conversation, ConversationList, EndResult, History, Message
+from core.conversations.models import (
+    Conversation,
+    ConversationList,
+    EndResult,
+    History,
+    Message,
+    NextSpeaker,
+)
+from core.conversations.rooms import Rooms
 from core.conversations.service import ConversationService, TurnRow
 
 __all__ = [
@@ -10,5 +18,7 @@ __all__ = [
     "EndResult",
     "History",
     "Message",
+    "NextSpeaker",
+    "Rooms",
     "TurnRow",
 ]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["Conversation", "ConversationList", "EndResult", "History", "Message", "Role"]
+__all__ = ["Conversation", "ConversationList", "EndResult", "History", "Message", "NextSpeaker", "Role"]
 
 Role = Literal["user", "assistant", "system"]
 
@@ -31,6 +31,10 @@ class Conversation(BaseModel):
     user_id: str | None
     status: Literal["open", "closed"]
     participants: list[str] = Field(description="Persona ids, in the order they joined.")
+    present: list[str] = Field(
+        default_factory=list,
+        description="Participants in the room now (not left); only they witness new turns.",
+    )
     turns: int
     tokens: int = Field(description="Tokens of all its messages.")
     summary: str | None
@@ -58,3 +62,16 @@ class EndResult(BaseModel):
     conversation: Conversation
     summary: str
     memories_created: list[str] = Field(description="A reflective memory per participant.")
+
+
+class NextSpeaker(BaseModel):
+    """conversation.next_speaker."""
+
+    conversation_id: str
+    persona_id: str
+    reason: Literal["mention", "talkativeness", "rotation", "only_one"] = Field(
+        description="mention: named in the message; talkativeness: the likeliest speaker won the draw; "
+        "rotation: another present persona got its turn; only_one: nobody else is present."
+    )
+    weights: dict[str, float] = Field(description="Each present persona's draw weight (empty for a mention).")
+    seed: int = Field(description="The seed of the draw; the same state and seed give the same speaker.")

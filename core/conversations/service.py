@@ -10,7 +10,14 @@ import aiosqlite
 from core.chat.summary import Turn, summarize
 from core.chat.tokens import TokenCounter
 from core.clock import Clock, iso, parse_iso
-from core.conversations.models import Conversation, ConversationList, EndResult, History, Message, Role
+from core.conversations.models import (
+    Conversation,
+    ConversationList,
+    EndResult,
+    History,
+    Message,
+    Role,
+)
 from core.errors import InvalidInput, MissingInput, NotFound
 from core.memory import MemoryDraft, MemoryService
 from core.personas import PersonaService
@@ -25,8 +32,18 @@ _SELECT = (
     "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns, "
     "(SELECT coalesce(sum(tokens), 0) FROM messages m WHERE m.conversation_id = c.id) AS tokens, "
     "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
-    "WHERE p.conversation_id = c.id ORDER BY p.joined_at, p.rowid)) AS participants FROM conversations c"
+    "WHERE p.conversation_id = c.id ORDER BY p.joined_at, p.rowid)) AS participants, "
+    "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
+    "WHERE p.conversation_id = c.id AND p.left_at IS NULL ORDER BY p.joined_at, p.rowid)) AS present "
+    "FROM conversations c"
 )
+_WITNESS = (
+    "INSERT OR IGNORE INTO message_witnesses (persona_id, message_id) SELECT persona_id, ? "
+    "FROM conversation_participants WHERE conversation_id = ? AND left_at IS NULL"
+)
+
+
+_Drafts = list[MemoryDraft]  # spelled here: inside the class, `list` is ConversationService.list
 
 
 class TurnRow(NamedTuple):
@@ -46,6 +63,7 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
         user_id=row["user_id"],
         status=row["status"],
         participants=[p for p in (row["participants"] or "").split(",") if p],
+        present=[p for p in (row["present"] or "").split(",") if p],
         turns=row["turns"],
         tokens=row["tokens"],
         summary=row["summary"],
@@ -162,9 +180,23 @@ class ConversationService:
         assert row is not None
         return _message(row)
 
-    async def record_exchange(self, conversation_id: str, persona_id: str, message: str, reply: str) -> None:
-        """Store a user message and the persona's reply together (both or neither)."""
-        await self._add(conversation_id, [("user", None, message), ("assistant", persona_id, reply)])
+    async def record_exchange(
+        self, conversation_id: str, persona_id: str, message: str | None, reply: str
+    ) -> list[int]:
+        """Store a user message (if any) and the persona's reply together (both or neither); the
+        ids of the two messages."""
+        turns: list[tuple[Role, str | None, str]] = [] if message is None else [("user", None, message)]
+        last = await self._add(conversation_id, [*turns, ("assistant", persona_id, reply)])
+        return [last - 1, last] if message is not None else [last]
+
+    async def require_open(self, conversation_id: str) -> Conversation:
+        """The conversation, which must still be open."""
+        conversation = await self.get(conversation_id)
+        if conversation.status != "open":
+            raise InvalidInput(
+                "conversation_id", conversation_id, "That conversation is closed; start a new one."
+            )
+        return conversation
 
     async def _add(self, conversation_id: str, turns: list[tuple[Role, str | None, str]]) -> int:
         """Insert (role, persona_id, content) turns in one transaction; the id of the last."""
@@ -176,6 +208,7 @@ class ConversationService:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (conversation_id, role, persona_id, content, self.tokens.message(content), now),
                 )
+                await tx.execute(_WITNESS, (cursor.lastrowid, conversation_id))
             await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return int(cursor.lastrowid or 0)
 
@@ -192,14 +225,42 @@ class ConversationService:
             has_more=len(rows) > limit,
         )
 
-    async def turns(self, conversation_id: str) -> list[TurnRow]:
-        """Every message as a light row (no timestamps), oldest first, for context assembly."""
-        rows = await self._db.fetch_all(
-            "SELECT id, role, persona_id, content, tokens FROM messages WHERE conversation_id = ? "
-            "ORDER BY id",
-            (conversation_id,),
-        )
+    async def turns(self, conversation_id: str, witness: str | None = None) -> list[TurnRow]:
+        """Every message (that `witness` was present for, when given) as a light row, oldest
+        first, for context assembly."""
+        if witness is None:
+            rows = await self._db.fetch_all(
+                "SELECT id, role, persona_id, content, tokens FROM messages WHERE conversation_id = ? "
+                "ORDER BY id",
+                (conversation_id,),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT m.id, m.role, m.persona_id, m.content, m.tokens FROM message_witnesses w "
+                "JOIN messages m ON m.id = w.message_id WHERE w.persona_id = ? AND m.conversation_id = ? "
+                "ORDER BY m.id",
+                (witness, conversation_id),
+            )
         return [TurnRow(*row) for row in rows]
+
+    async def last_turn(self, conversation_id: str, witness: str) -> TurnRow | None:
+        """The newest message `witness` was present for and did not say itself."""
+        row = await self._db.fetch_one(
+            "SELECT m.id, m.role, m.persona_id, m.content, m.tokens FROM message_witnesses w "
+            "JOIN messages m ON m.id = w.message_id WHERE w.persona_id = ?1 AND m.conversation_id = ?2 "
+            "AND m.persona_id IS NOT ?1 ORDER BY m.id DESC LIMIT 1",
+            (witness, conversation_id),
+        )
+        return TurnRow(*row) if row else None
+
+    async def turns_of(self, conversation_id: str, persona_id: str) -> int:
+        """How many turns the persona has spoken in the conversation."""
+        return int(
+            await self._db.scalar(
+                "SELECT count(*) FROM messages WHERE conversation_id = ? AND persona_id = ?",
+                (conversation_id, persona_id),
+            )
+        )
 
     async def messages(self, conversation_id: str) -> list[Message]:
         """Every message, oldest first."""
@@ -227,6 +288,52 @@ class ConversationService:
         total = await self._db.scalar(f"SELECT count(*) FROM conversations c WHERE {where}", params)
         return ConversationList(conversations=[_conversation(row) for row in rows], total_count=int(total))
 
+    async def _summaries(self, conversation: Conversation) -> tuple[str, _Drafts]:
+        """The whole conversation's summary, and for each participant a reflective memory of the
+        part it witnessed (a persona that left the room does not remember what was said without it)."""
+        names = {p.id: p.name for p in await self._personas.list_personas(include_archived=True)}
+        user = conversation.user_id or "User"
+        messages = [m for m in await self.messages(conversation.id) if m.role != "system"]
+        rows = await self._db.fetch_all(
+            "SELECT w.persona_id, w.message_id FROM message_witnesses w "
+            "JOIN messages m ON m.id = w.message_id "
+            "WHERE m.conversation_id = ?",
+            (conversation.id,),
+        )
+        seen: dict[str, set[int]] = {}
+        for row in rows:
+            seen.setdefault(row["persona_id"], set()).add(row["message_id"])
+
+        def summary_of(ids: frozenset[int] | None) -> str:
+            turns = [
+                Turn(names.get(m.persona_id or "", "Assistant") if m.role == "assistant" else user, m.content)
+                for m in messages
+                if ids is None or m.id in ids
+            ]
+            return summarize(turns, SUMMARY_TOKENS, self.tokens)
+
+        by_view: dict[frozenset[int], str] = {}
+        drafts: _Drafts = []
+        title = f" '{conversation.title}'" if conversation.title else ""
+        heading = f"Conversation{title} with {user} ({conversation.created_at:%Y-%m-%d})"
+        for pid in conversation.participants:
+            view = frozenset(seen.get(pid, ()))
+            if view not in by_view:
+                by_view[view] = summary_of(view)
+            if by_view[view]:
+                drafts.append(
+                    MemoryDraft(
+                        content=f"{heading}: {by_view[view]}",
+                        persona_id=pid,
+                        kind="reflective",
+                        subject=conversation.user_id,
+                        source="conversation.end",
+                        conversation_id=conversation.id,
+                        witnesses=[],
+                    )
+                )
+        return summary_of(None), drafts
+
     async def end(self, conversation_id: str, summarize_it: bool = True) -> EndResult:
         """Close the conversation; with `summarize_it`, keep its gist as a reflective memory of
         every participant (stored first, so a failure leaves the conversation open to retry)."""
@@ -235,28 +342,8 @@ class ConversationService:
             raise InvalidInput("conversation_id", conversation_id, "That conversation is already closed.")
         summary, created = "", []
         if summarize_it:
-            names = {p.id: p.name for p in await self._personas.list_personas(include_archived=True)}
-            user = conversation.user_id or "User"
-            turns = [
-                Turn(names.get(m.persona_id or "", "Assistant") if m.role == "assistant" else user, m.content)
-                for m in await self.messages(conversation_id)
-                if m.role != "system"
-            ]
-            summary = summarize(turns, SUMMARY_TOKENS, self.tokens)
-            if summary:
-                title = f" '{conversation.title}'" if conversation.title else ""
-                content = f"Conversation{title} with {user} ({conversation.created_at:%Y-%m-%d}): {summary}"
-                drafts = [
-                    MemoryDraft(
-                        content=content,
-                        persona_id=pid,
-                        kind="reflective",
-                        subject=conversation.user_id,
-                        source="conversation.end",
-                        conversation_id=conversation_id,
-                    )
-                    for pid in conversation.participants
-                ]
+            summary, drafts = await self._summaries(conversation)
+            if drafts:
                 created = (await self._memories.store_batch(drafts)).ids
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:

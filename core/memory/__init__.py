@@ -3,7 +3,7 @@ decay and pruning over time."""
 
 from core.embeddings import EmbedderSlot
 from core.memory.lifecycle import Lifecycle
-from core.memory.models import Memory, MemoryDraft, MemoryPatch, SearchResult, StoreResult
+from core.memory.models import Memory, MemoryDraft, MemoryPatch, SearchHit, SearchResult, StoreResult
 from core.memory.semantic import SemanticLayer
 from core.memory.service import MemoryService, SearchOptions
 
@@ -14,6 +14,7 @@ __all__ = [
     "MemoryDraft",
     "MemoryPatch",
     "MemoryService",
+    "SearchHit",
     "SearchOptions",
     "SearchResult",
     "SemanticLayer",

@@ -17,6 +17,7 @@ class MemoryFilter:
 
     persona_id: str
     include_others_shared: bool = False
+    include_witnessed: bool = False  # others' memories this persona was present for or told about
     kinds: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
@@ -30,11 +31,14 @@ class MemoryFilter:
         alias = f"+{alias}" if probe else alias
         clauses = [f"{alias}.archived_at IS NULL"]
         params: list[Any] = []
-        if self.include_others_shared:
-            clauses.append(f"({alias}.persona_id = ? OR {alias}.visibility IN ('shared', 'public'))")
-        else:
-            clauses.append(f"{alias}.persona_id = ?")
+        whose = [f"{alias}.persona_id = ?"]
         params.append(self.persona_id)
+        if self.include_others_shared:
+            whose.append(f"{alias}.visibility IN ('shared', 'public')")
+        if self.include_witnessed:
+            whose.append(f"{alias}.id IN (SELECT memory_id FROM memory_witnesses WHERE persona_id = ?)")
+            params.append(self.persona_id)
+        clauses.append(whose[0] if len(whose) == 1 else f"({' OR '.join(whose)})")
         if self.kinds:
             clauses.append(f"{alias}.kind IN ({', '.join('?' * len(self.kinds))})")
             params.extend(self.kinds)

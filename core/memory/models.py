@@ -69,6 +69,12 @@ class MemoryDraft(BaseModel):
         default_factory=dict, description="Any JSON object; stored and returned unchanged."
     )
     conversation_id: str | None = Field(None, max_length=64, description="Conversation it came from.")
+    witnesses: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None,
+        max_length=8,
+        description="Other personas who were there and may recall it too. Default: the personas "
+        "present in `conversation_id`; [] for nobody else.",
+    )
     created_at: datetime | None = Field(
         None, description="When it happened (ISO-8601); default now. Give it when importing old records."
     )
@@ -84,6 +90,11 @@ class MemoryPatch(BaseModel):
     visibility: Visibility | None = None
     pinned: bool | None = None
     metadata: dict[str, Any] | None = None
+    told_to: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None,
+        max_length=8,
+        description="Personas who were told about this memory: they may recall it from now on.",
+    )
 
 
 class EmotionStamp(BaseModel):
@@ -118,6 +129,10 @@ class Memory(BaseModel):
     emotion: EmotionStamp | None = Field(None, description="The persona's feelings when it was stored.")
     embedding_model: str | None = Field(description="Model of its vector; None until embedded.")
     indexed: bool = Field(description="True once the vector index holds it.")
+    witnesses: list[str] = Field(
+        default_factory=list,
+        description="Other personas who may recall it: present when it was made, or told about it since.",
+    )
 
 
 class StoreResult(BaseModel):

@@ -23,6 +23,7 @@ __all__ = [
     "PendingRow",
     "decode_vector",
     "encode_vector",
+    "ids_and_matrix",
     "to_memory",
 ]
 
@@ -30,7 +31,8 @@ _COLUMNS = (
     "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
     "last_accessed_at, created_at, updated_at, archived_at, source, subject, conversation_id, metadata, "
     "content_hash, embedding_model, indexed_at, emotion_valence, emotion_arousal, emotion_label, "
-    "emotional_intensity"
+    "emotional_intensity, "
+    "(SELECT group_concat(w.persona_id) FROM memory_witnesses w WHERE w.memory_id = id) AS witnesses"
 )
 _SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
 
@@ -79,6 +81,7 @@ def to_memory(row: aiosqlite.Row) -> Memory:
         ),
         embedding_model=row["embedding_model"],
         indexed=row["indexed_at"] is not None,
+        witnesses=sorted(row["witnesses"].split(",")) if row["witnesses"] else [],
     )
 
 
@@ -102,7 +105,7 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def _ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray | None]:
+def ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray | None]:
     """(id, vector blob) rows as ids and one matrix (None when there are no rows)."""
     if not rows:
         return [], None
@@ -180,7 +183,7 @@ class MemoryRepository:
             f"AND v.model_id = ? WHERE {clause}",
             (model_id, *params),
         )
-        return _ids_and_matrix(rows)
+        return ids_and_matrix(rows)
 
     async def pending_vectors(
         self, where: MemoryFilter, model_id: str
@@ -193,7 +196,7 @@ class MemoryRepository:
             f"WHERE m.indexed_at IS NULL AND m.archived_at IS NULL AND {clause}",
             (model_id, *params),
         )
-        return _ids_and_matrix(rows)
+        return ids_and_matrix(rows)
 
     async def lexical(
         self, match: str, where: MemoryFilter, limit: int, newest: int | None = None

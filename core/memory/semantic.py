@@ -23,6 +23,7 @@ import numpy as np
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
+from core.memory import witnesses
 from core.memory.embedding import Embedding
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.repository import MemoryRepository
@@ -150,6 +151,9 @@ class SemanticLayer(Embedding):
             return _top(ids, matrix, query, n)
         ids, matrix = await self._repo.pending_vectors(where, model_id)
         found.update(_top(ids, matrix, query, fetch))
+        if where.include_witnessed:
+            ids, matrix = await witnesses.witnessed_vectors(self._db, where, model_id)
+            found.update(_top(ids, matrix, query, fetch))
         return found
 
     async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:

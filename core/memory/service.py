@@ -14,6 +14,7 @@ import numpy as np
 
 from core.clock import iso, parse_iso
 from core.errors import InvalidInput, NotFound
+from core.memory import witnesses
 from core.memory.filters import MemoryFilter
 from core.memory.models import (
     DeleteOutcome,
@@ -54,6 +55,7 @@ class SearchOptions:
     until: datetime | None = None
     min_importance: float | None = None
     include_shared: bool = False
+    include_witnessed: bool = False  # others' memories the persona was present for or told about
     reinforce: bool = False  # count the persona's own results as recalled
     lexical_rows: int = _LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
 
@@ -124,17 +126,33 @@ class MemoryService(MemoryWriter):
             sets["visibility"] = patch.visibility
         if patch.pinned is not None:
             sets["pinned"] = int(patch.pinned)
-        if not sets:
+        told = []
+        for index, persona_id in enumerate(patch.told_to or []):
+            listener = await self._personas.get_live(persona_id, f"told_to[{index}]")
+            if listener.id != memory.persona_id and listener.id not in memory.witnesses:
+                told.append(listener.id)
+        if not sets and not told:
             return memory
-        sets |= {"updated_at": iso(self._clock.now()), "indexed_at": None}
+        now = iso(self._clock.now())
+        if sets:
+            sets |= {"updated_at": now, "indexed_at": None}
         model_id = await self.semantic.model_id()
         async with self._db.transaction() as tx:
-            assignments = ", ".join(f"{column} = ?" for column in sets)
-            await tx.execute(f"UPDATE memories SET {assignments} WHERE id = ?", (*sets.values(), memory_id))
+            await witnesses.tell(tx, memory_id, told, now)
+            if sets:
+                assignments = ", ".join(f"{column} = ?" for column in sets)
+                await tx.execute(
+                    f"UPDATE memories SET {assignments} WHERE id = ?", (*sets.values(), memory_id)
+                )
             if vector is not None and model_id is not None:
                 await MemoryRepository.put_vectors(tx, model_id, {memory_id: vector})
         self.written.set()
         return await self.get(memory_id)
+
+    async def tell(self, memory_id: str, persona_ids: list[str]) -> None:
+        """These personas heard about the memory (its owner passed it on): they may recall it."""
+        async with self._db.transaction() as tx:
+            await witnesses.tell(tx, memory_id, persona_ids, iso(self._clock.now()))
 
     async def delete(self, memory_id: str, hard: bool = False) -> DeleteOutcome:
         """Archive a memory (restorable), or with hard=True remove it for good."""
@@ -188,6 +206,7 @@ class MemoryService(MemoryWriter):
         where = MemoryFilter(
             persona_id=persona.id,
             include_others_shared=options.include_shared,
+            include_witnessed=options.include_witnessed,
             kinds=options.kinds,
             since=options.since,
             until=options.until,

@@ -17,6 +17,7 @@ import orjson
 from core.clock import Clock, iso
 from core.config import Settings
 from core.errors import InvalidInput
+from core.memory import witnesses
 from core.memory.decay import DecayPolicy
 from core.memory.encoding import Encoder, Encoding
 from core.memory.models import BatchResult, MemoryDraft, StoreResult
@@ -143,6 +144,8 @@ class MemoryWriter:
                 raise InvalidInput(
                     _argument(where, "created_at"), iso(created), "A memory cannot come from the future."
                 )
+            for index, witness in enumerate(draft.witnesses or []):
+                await self._personas.get_live(witness, _argument(where, f"witnesses[{index}]"))
             encoding = await encoder.encode(persona, content, draft.subject, draft.importance)
             metadata = draft.metadata
             if encoding.explanation is not None:
@@ -218,6 +221,19 @@ class MemoryWriter:
                         tx, [item.duplicate_of], self.decay_policy, stamp, item.draft.importance
                     )
             final = [new_ids.get(item.position) or item.duplicate_of or "" for item in items]
+            await witnesses.add_witnesses(
+                tx,
+                [
+                    {
+                        "id": memory_id,
+                        "persona_id": item.persona_id,
+                        "conversation_id": item.draft.conversation_id,
+                        "witnesses": item.draft.witnesses,
+                    }
+                    for item, memory_id in zip(items, final, strict=True)
+                ],
+                now,
+            )
             stored = await MemoryRepository.get_many_in_tx(tx, final)
             missing = set(final) - stored.keys()
             if missing:  # never expected: refuse rather than acknowledge what was not written
