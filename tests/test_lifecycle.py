@@ -167,20 +167,26 @@ async def _prunable_persona(client: Client) -> dict[str, list[str]]:
     return {"weak": weak["ids"], "pinned": pinned["ids"], "important": important["ids"]}
 
 
+async def _stored(client: Client, persona_id: str) -> dict[str, Any]:
+    """memory.stats without the index's catch-up figures, which background sync moves at any time."""
+    stats = await call(client, "memory.stats", persona_id=persona_id)
+    return {key: value for key, value in stats.items() if key not in ("index_lag", "unembedded")}
+
+
 async def test_pruning_keeps_its_safety_limits(client: Client) -> None:
     groups = await _prunable_persona(client)
-    before = await call(client, "memory.stats", persona_id="bulk")
+    before = await _stored(client, "bulk")
 
     dry = await call(client, "memory.prune", persona_id="bulk", dry_run=True)
     assert dry["examined"] == 50
     assert dry["eligible"] == 40
     assert len(dry["pruned"]) == 12  # 25% of 50
     assert dry["limited_by"] == ["max_fraction"]
-    assert await call(client, "memory.stats", persona_id="bulk") == before  # a dry run changes nothing
+    assert await _stored(client, "bulk") == before  # a dry run changes nothing
     advice = await call(client, "memory.prune_recommendations", persona_id="bulk", limit=5)
     assert len(advice["candidates"]) == 5
     assert any("never recalled" in reason for reason in advice["candidates"][0]["reasons"])
-    assert await call(client, "memory.stats", persona_id="bulk") == before
+    assert await _stored(client, "bulk") == before
 
     first = await call(client, "memory.prune", persona_id="bulk")
     archived = {c["memory_id"] for c in first["pruned"]}
@@ -376,13 +382,11 @@ async def test_search_reports_mood_congruence(client: Client, timed: Settings) -
     stored = (await call(client, "memory.store", content="Rowing on the lake at dawn."))["memory"]
     calm = (await call(client, "memory.search", query="rowing on the lake"))["memories"][0]
     assert calm["components"]["mood"] == 1.0  # stored in the mood the persona is still in
-    with sqlite3.connect(timed.database_path) as db:  # a distressed persona (emotion tools come later)
-        db.execute(
-            "INSERT INTO emotional_states VALUES ('aria', ?, 0.9, 0.3, 0.4, 0.8, '2026-01-01T00:00:00Z')",
-            (stored["emotion"]["valence"] - 1.0,),
-        )
+    await call(  # a distressed persona
+        client, "emotional.update_state", valence=stored["emotion"]["valence"] - 1.0, arousal=0.9, stress=0.8
+    )
     upset = (await call(client, "memory.search", query="rowing on the lake"))["memories"][0]
-    assert upset["components"]["mood"] == pytest.approx(0.5, abs=1e-6)
+    assert upset["components"]["mood"] == pytest.approx(0.5, abs=1e-3)  # less a moment's drift
     assert upset["score"] < calm["score"]
 
 

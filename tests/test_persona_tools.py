@@ -276,10 +276,23 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "decay_stats",
         "decay_force",
     )
-    conversation_tools = ("start", "end", "status", "history", "list")
+    conversation_tools = (
+        "start",
+        "end",
+        "status",
+        "history",
+        "list",
+        "join",
+        "leave",
+        "next_speaker",
+        "speak",
+    )
+    relationship_tools = ("get", "list", "update", "compatibility", "stats", "history")
     assert set(tools) == (
         {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
         | {f"memory.{name}" for name in memory_tools}
+        | {f"relationship.{name}" for name in relationship_tools}
+        | {f"emotional.{name}" for name in ("get_state", "update_state", "history")}
         | {f"conversation.{name}" for name in conversation_tools}
         | {"system.status", "system.models"}
     )
@@ -302,9 +315,17 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "memory.prune_recommendations",
         "memory.prune_stats",
         "memory.decay_stats",
+        "relationship.get",
+        "relationship.list",
+        "relationship.compatibility",
+        "relationship.stats",
+        "relationship.history",
+        "emotional.get_state",
+        "emotional.history",
         "conversation.status",
         "conversation.history",
         "conversation.list",
+        "conversation.next_speaker",
         "system.status",
         "system.models",
     }
@@ -370,5 +391,10 @@ async def test_toolsets_limit_the_registered_namespaces(data_dir: Path) -> None:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "memory.search" in names
         assert all(name.startswith("memory.") for name in names)
-    async with Client(build_server(Settings(data_dir=data_dir, toolsets=("relationship",)))) as client:
-        assert (await client.list_tools()).tools == []  # a namespace with no tools yet
+    async with Client(
+        build_server(Settings(data_dir=data_dir, toolsets=("relationship", "state")))
+    ) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {
+            f"relationship.{n}" for n in ("get", "list", "update", "compatibility", "stats", "history")
+        }

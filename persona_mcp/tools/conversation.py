@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
-from mcp_types import CallToolResult
+from mcp.server.mcpserver.resolve import Resolve, Sample
+from mcp_types import CallToolResult, CreateMessageResult
 from pydantic import Field
 
-from core.conversations import Conversation, ConversationList, EndResult, History
+from core.chat import ChatRequest
+from core.conversations import Conversation, ConversationList, EndResult, History, NextSpeaker
+from core.models import ChatReply
 from persona_mcp.session import active_persona, core_of
-from persona_mcp.tools import READ_ONLY, WRITE, AllPersonas, OptionalPersonaId, ToolDef, respond
+from persona_mcp.talk import run_chat, sample_for
+from persona_mcp.tools import READ_ONLY, WRITE, AllPersonas, OptionalPersonaId, PersonaId, ToolDef, respond
 
 NAMESPACE = "conversation"
 
@@ -81,10 +85,99 @@ async def list_conversations(
     return respond(await core_of(ctx).conversations.list(persona_id, status, limit))
 
 
+async def join(
+    ctx: Context, conversation_id: ConversationId, persona_id: PersonaId
+) -> Annotated[CallToolResult, Conversation]:
+    """Bring a persona into a group conversation's room (or back into it). It witnesses what is
+    said from now on, not what was said while it was away."""
+    return respond(await core_of(ctx).rooms.join(conversation_id, persona_id))
+
+
+async def leave(
+    ctx: Context, conversation_id: ConversationId, persona_id: PersonaId
+) -> Annotated[CallToolResult, Conversation]:
+    """Take a persona out of the room: what is said without it stays out of its context and its
+    memories (conversation.join brings it back)."""
+    return respond(await core_of(ctx).rooms.leave(conversation_id, persona_id))
+
+
+Seed = Annotated[
+    int | None,
+    Field(
+        ge=0, le=2**32 - 1, description="Seed of the weighted draw; default: derived from the conversation."
+    ),
+]
+
+
+async def next_speaker(
+    ctx: Context,
+    conversation_id: ConversationId,
+    message: Annotated[
+        str | None, Field(max_length=32_000, description="The message to answer; default: the newest turn.")
+    ] = None,
+    seed: Seed = None,
+) -> Annotated[CallToolResult, NextSpeaker]:
+    """Which persona in the room should speak next: one named in the message (name or alias)
+    wins; otherwise a draw weighted by talkativeness and interest in the topic, the last speaker
+    held back and those who waited longest favoured. The same state and seed give the same choice."""
+    return respond(await core_of(ctx).rooms.next_speaker(conversation_id, message, seed))
+
+
+async def _speaker(ctx: Context, conversation_id: str, persona_id: str | None) -> str:
+    if persona_id is not None:
+        return persona_id
+    return (await core_of(ctx).rooms.next_speaker(conversation_id, None, None)).persona_id
+
+
+async def _client_model(
+    ctx: Context,
+    conversation_id: str,
+    persona_id: str | None = None,
+    token_budget: int | None = None,
+    temperature: float | None = None,
+) -> Sample | None:
+    speaker = await _speaker(ctx, conversation_id, persona_id)
+    request = ChatRequest(
+        None, speaker, conversation_id, None, token_budget, temperature, active_persona(ctx)
+    )
+    return await sample_for(ctx, request)
+
+
+async def speak(
+    ctx: Context,
+    conversation_id: ConversationId,
+    persona_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="Who speaks; default: conversation.next_speaker's choice.",
+        ),
+    ] = None,
+    token_budget: Annotated[
+        int | None, Field(ge=256, le=1_000_000, description="Most tokens the assembled context may use.")
+    ] = None,
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
+    sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
+) -> Annotated[CallToolResult, ChatReply]:
+    """A persona in the room speaks next without a new user message (group scenes: personas
+    answering each other). It answers the newest turn it witnessed, as persona.chat would: the reply
+    is stored and streamed, and its relationship with whoever it answered and its mood move."""
+    speaker = await _speaker(ctx, conversation_id, persona_id)
+    request = ChatRequest(
+        None, speaker, conversation_id, None, token_budget, temperature, active_persona(ctx)
+    )
+    return await run_chat(ctx, request, sampled)
+
+
 TOOLS = (
     ToolDef("start", start, WRITE),
     ToolDef("end", end, WRITE),
     ToolDef("status", status, READ_ONLY),
     ToolDef("history", history, READ_ONLY),
     ToolDef("list", list_conversations, READ_ONLY),
+    ToolDef("join", join, WRITE),
+    ToolDef("leave", leave, WRITE),
+    ToolDef("next_speaker", next_speaker, READ_ONLY),
+    ToolDef("speak", speak, WRITE),
 )

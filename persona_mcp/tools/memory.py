@@ -103,6 +103,13 @@ async def search(
     include_shared: Annotated[
         bool, Field(description="Also search other personas' shared and public memories.")
     ] = False,
+    include_witnessed: Annotated[
+        bool,
+        Field(
+            description="Also search other personas' memories this persona was present for (in a "
+            "group conversation) or was told about."
+        ),
+    ] = False,
     reinforce: Annotated[
         bool,
         Field(
@@ -121,6 +128,7 @@ async def search(
         until=until,
         min_importance=min_importance,
         include_shared=include_shared,
+        include_witnessed=include_witnessed,
         reinforce=reinforce,
     )
     return respond(await core_of(ctx).memories.search(query, persona_id, options, active_persona(ctx)))
@@ -147,7 +155,7 @@ async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Me
 
 async def update(ctx: Context, memory_id: MemoryId, **fields: Any) -> Annotated[CallToolResult, Memory]:
     """Change a memory's content, importance, visibility, pinned flag or metadata; a new content
-    gets a new vector."""
+    gets a new vector. `told_to` lets other personas recall it from now on (they were told)."""
     patch = MemoryPatch.model_validate({name: value for name, value in fields.items() if value is not None})
     return respond(await core_of(ctx).memories.update(memory_id, patch))
 

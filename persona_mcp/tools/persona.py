@@ -6,23 +6,16 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve, Sample
-from mcp_types import (
-    CallToolResult,
-    CreateMessageResult,
-    ModelHint,
-    ModelPreferences,
-    SamplingMessage,
-    TextContent,
-)
+from mcp_types import CallToolResult, CreateMessageResult
 from pydantic import BaseModel, Field
 
 from core.chat import ChatRequest
-from core.llm import Completion
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
 from core.personas import PersonaStatus
 from core.personas.service import DeleteResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 from persona_mcp.session import active_persona, core_of, set_active_persona
+from persona_mcp.talk import run_chat, sample_for
 from persona_mcp.tools import (
     DESTRUCTIVE,
     READ_ONLY,
@@ -142,9 +135,6 @@ TokenBudget = Annotated[
 ]
 
 
-_SAMPLED_TOKENS = 1024
-
-
 async def _client_model(
     ctx: Context,
     message: str,
@@ -156,30 +146,10 @@ async def _client_model(
 ) -> Sample | None:
     """When Ollama does not answer and the client can sample, ask the client's own model
     (`sampling/createMessage`) with the same context persona.chat would send to Ollama."""
-    capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.sampling is None:
-        return None
-    chats = core_of(ctx).chats
-    if await chats.model_reachable():
-        return None
     request = ChatRequest(
         message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
     )
-    prepared = await chats.prepare(request)
-    notes = [m.content for m in prepared.context.messages if m.role == "system"]
-    system = "\n\n".join([prepared.context.system_prompt, *notes])
-    turns = [
-        SamplingMessage(role=m.role, content=TextContent(type="text", text=m.content))
-        for m in prepared.context.messages
-        if m.role != "system"
-    ]
-    return Sample(
-        turns,
-        max_tokens=_SAMPLED_TOKENS,
-        system_prompt=system,
-        temperature=prepared.temperature,
-        model_preferences=ModelPreferences(hints=[ModelHint(name=prepared.model)]),
-    )
+    return await sample_for(ctx, request)
 
 
 async def chat(
@@ -200,21 +170,7 @@ async def chat(
     request = ChatRequest(
         message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
     )
-    chats = core_of(ctx).chats
-    if sampled is not None:
-        text = sampled.content.text if isinstance(sampled.content, TextContent) else ""
-        completion = Completion(
-            text=text.strip(), model=sampled.model, prompt_tokens=None, completion_tokens=None
-        )
-        return respond(await chats.chat(request, sampled=completion))
-    chunks = 0
-
-    async def stream(piece: str) -> None:
-        nonlocal chunks
-        chunks += 1
-        await ctx.report_progress(chunks, None, piece)
-
-    return respond(await chats.chat(request, on_chunk=stream))
+    return await run_chat(ctx, request, sampled)
 
 
 async def context(
