@@ -1,10 +1,11 @@
 """A scripted group scene: two personas (Aria, Kira) and a user (sam) over 20 turns, through a real
 MCP client, with the relationship and emotion trajectories it produces.
 
-The personas' words come from a scripted model behind the tests' Ollama stand-in (so the run is
-the same every time and needs no Ollama); everything else is the real server: persona.chat for the
-user's lines, conversation.speak when a persona answers the other, conversation.next_speaker to
-choose who answers the user, and the test clock moving five minutes per turn (so feelings drift).
+The personas' words come from a scripted model behind the tests' Ollama stand-in (so the run
+needs no Ollama); everything else is the real server: persona.chat for the user's lines,
+conversation.speak when a persona answers the other, conversation.next_speaker to choose who
+speaks (seeded with the turn number, so every run is the same), and the test clock moving five
+minutes per turn (so feelings drift).
 
     python scripts/scene.py --json scene.json
 """
@@ -117,10 +118,10 @@ async def run() -> dict[str, Any]:
                 "id"
             ]
             for turn, (who, text) in enumerate(SCENE, start=1):
+                choice = await call(
+                    client, "conversation.next_speaker", conversation_id=room, message=text, seed=turn
+                )
                 if who == "sam":
-                    choice = await call(
-                        client, "conversation.next_speaker", conversation_id=room, message=text
-                    )
                     reply = await call(
                         client,
                         "persona.chat",
@@ -129,8 +130,9 @@ async def run() -> dict[str, Any]:
                         conversation_id=room,
                     )
                 else:
-                    choice = await call(client, "conversation.next_speaker", conversation_id=room)
-                    reply = await call(client, "conversation.speak", conversation_id=room)
+                    reply = await call(
+                        client, "conversation.speak", conversation_id=room, persona_id=choice["persona_id"]
+                    )
                 row = {
                     "turn": turn,
                     "said_by": "sam" if who == "sam" else None,
@@ -153,6 +155,16 @@ async def run() -> dict[str, Any]:
     return {"turns": rows, "compatibility_after": compatibility}
 
 
+def _bond(row: dict[str, Any], key: str) -> str:
+    bond = row[key]
+    return f"{bond['type'][:12]} {bond['affinity']:+.2f}/{bond['trust']:.2f}"
+
+
+def _mood(row: dict[str, Any], persona: str) -> str:
+    mood = row[persona]
+    return f"{mood['label']:<9} v{mood['valence']:+.2f} e{mood['energy']:.2f}"
+
+
 def table(report: dict[str, Any]) -> str:
     head = (
         f"{'turn':>4}  {'speaker':<7} {'answers':<9} {'why':<13} {'aria~sam':<18} {'kira~sam':<18} "
@@ -160,19 +172,10 @@ def table(report: dict[str, Any]) -> str:
     )
     lines = [head, "-" * len(head)]
     for row in report["turns"]:
-
-        def bond(key: str) -> str:
-            b = row[key]
-            return f"{b['type'][:12]} {b['affinity']:+.2f}/{b['trust']:.2f}"
-
-        def mood(persona: str) -> str:
-            m = row[persona]
-            return f"{m['label']:<9} v{m['valence']:+.2f} e{m['energy']:.2f}"
-
         lines.append(
             f"{row['turn']:>4}  {row['speaker']:<7} {row['answered'] or '-':<9} {row['why']:<13} "
-            f"{bond('aria~user:sam'):<18} {bond('kira~user:sam'):<18} {bond('aria~kira'):<20} "
-            f"{mood('aria'):<24} {mood('kira'):<24}"
+            f"{_bond(row, 'aria~user:sam'):<18} {_bond(row, 'kira~user:sam'):<18} "
+            f"{_bond(row, 'aria~kira'):<20} {_mood(row, 'aria'):<24} {_mood(row, 'kira'):<24}"
         )
     after = report["compatibility_after"]
     lines.append(f"\nAria-Kira compatibility after the scene: {after['score']:.2f} {after['factors']}")
