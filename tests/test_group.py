@@ -4,11 +4,13 @@ left the room does not know what was said without it), and chat moving relations
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from mcp import Client
+from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextContent
 
 from core.config import Settings
 from persona_mcp import build_server
@@ -207,3 +209,41 @@ async def test_chat_moves_the_user_relationship_and_tires_the_persona(client: Cl
     assert rested["energy"] > energy + 0.5 * (start["energy"] - energy)  # rest restores energy
     context = await call(client, "persona.context", persona_id="kira", user_id="sam", message="Hi again")
     assert f"({bond['type']})" in context["system_prompt"]
+
+
+async def test_without_ollama_a_sampling_client_voices_a_persona_in_the_room(
+    settings: Settings, mode: str
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    asked: list[CreateMessageRequestParams] = []
+
+    async def sampling(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        asked.append(params)
+        return CreateMessageResult(
+            role="assistant", content=TextContent(type="text", text="Indeed, Aria."), model="client-model"
+        )
+
+    configured = settings.model_copy(
+        update={"ollama_host": closed, "embedder": "ollama", "chat_timeout_seconds": 2.0}
+    )
+    async with Client(build_server(configured), mode=mode, sampling_callback=sampling) as client:  # type: ignore[arg-type]
+        room = (await call(client, "conversation.start", participants=["aria", "kira"]))["id"]
+        unknown = await call_error(client, "conversation.join", conversation_id=room, persona_id="ghost")
+        assert "persona_id" in unknown
+        assert "ghost" in unknown
+        await call(client, "conversation.leave", conversation_id=room, persona_id="kira")
+        again = await call_error(client, "conversation.leave", conversation_id=room, persona_id="kira")
+        assert "not in the room" in again
+        await call(client, "conversation.join", conversation_id=room, persona_id="kira")
+        spoken = await call(client, "conversation.speak", conversation_id=room, persona_id="kira")
+        assert (spoken["provider"], spoken["response"], spoken["persona_id"]) == (
+            "sampling",
+            "Indeed, Aria.",
+            "kira",
+        )
+        assert "Kira" in (asked[0].system_prompt or "")
+        assert "next reply" in (asked[0].system_prompt or "")  # the cue to speak, as a system note
+        history = await call(client, "conversation.history", conversation_id=room)
+        assert [(m["role"], m["persona_id"]) for m in history["messages"]] == [("assistant", "kira")]
