@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
-from core.conversations import ConversationService, TurnRow
+from core.conversations import Conversation, ConversationService, TurnRow
 from core.errors import InvalidInput, MissingInput
 from core.memory import MemoryService, SearchHit, SearchOptions
 from core.models import ChatContext, ChatMessage, EmotionalState, Persona
@@ -121,13 +121,14 @@ class ContextBuilder:
     ) -> ChatContext:
         """The context for `message` to the persona named (else the session's)."""
         persona = await self._personas.resolve(persona_id, active)
-        return await self.build_for(persona, message, conversation_id, user_id, token_budget)
+        conversation = None if conversation_id is None else await self._conversations.get(conversation_id)
+        return await self.build_for(persona, message, conversation, user_id, token_budget)
 
     async def build_for(
         self,
         persona: Persona,
         message: str | None,
-        conversation_id: str | None,
+        conversation: Conversation | None,
         user_id: str | None,
         token_budget: int | None,
         require_open: bool = False,
@@ -138,18 +139,17 @@ class ContextBuilder:
         still show it). The persona sees only the turns it witnessed."""
         history: list[TurnRow] = []
         others: list[str] = []
-        if conversation_id is not None:
-            conversation = await self._conversations.get(conversation_id)
+        if conversation is not None:
             if persona.id not in conversation.participants:
                 raise InvalidInput(
                     "conversation_id",
-                    conversation_id,
+                    conversation.id,
                     f"{persona.id} does not take part in it "
                     f"(participants: {', '.join(conversation.participants)}).",
                 )
             if require_open and conversation.status != "open":
                 raise InvalidInput(
-                    "conversation_id", conversation_id, "That conversation is closed; start a new one."
+                    "conversation_id", conversation.id, "That conversation is closed; start a new one."
                 )
             if require_open and persona.id not in conversation.present:
                 raise InvalidInput(
@@ -159,7 +159,7 @@ class ContextBuilder:
                 )
             others = [pid for pid in conversation.present if pid != persona.id]
             user_id = user_id or conversation.user_id
-            history = await self._conversations.turns(conversation_id, witness=persona.id)
+            history = await self._conversations.turns(conversation.id, witness=persona.id)
         elif message is None:
             raise MissingInput("message", "Say something, or name a conversation the persona can speak in.")
         budget = _Budget(token_budget or self._default_budget)

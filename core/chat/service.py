@@ -20,7 +20,7 @@ from core.chat.context import ContextBuilder
 from core.chat.gate import gate, told
 from core.chat.mood import continue_score, feeling, nudge, signals_of
 from core.config import Settings
-from core.conversations import ConversationService
+from core.conversations import Conversation, ConversationService
 from core.errors import InvalidInput
 from core.llm import ChatModel, Completion, PromptMessage
 from core.memory import MemoryDraft, MemoryService
@@ -54,6 +54,7 @@ class Prepared:
     context: ChatContext
     model: str
     temperature: float | None
+    conversation: Conversation | None  # as read for the context; None: a new one is opened
 
 
 class ChatService:
@@ -83,10 +84,15 @@ class ChatService:
     async def prepare(self, request: ChatRequest) -> Prepared:
         """The persona, the context and the model settings for a message (nothing is stored)."""
         persona = await self._personas.resolve(request.persona_id, request.active)
+        conversation = (
+            None
+            if request.conversation_id is None
+            else await self._conversations.get(request.conversation_id)
+        )
         context = await self._contexts.build_for(
             persona,
             request.message,
-            request.conversation_id,
+            conversation,
             request.user_id,
             request.token_budget,
             require_open=True,
@@ -96,6 +102,7 @@ class ChatService:
             context=context,
             model=persona.llm.model or self._settings.chat_model,
             temperature=request.temperature if request.temperature is not None else persona.llm.temperature,
+            conversation=conversation,
         )
 
     async def chat(
@@ -123,9 +130,10 @@ class ChatService:
             )
 
         # The reply is complete: from here on, record the exchange.
-        if conversation_id is None:
-            conversation_id = (await self._conversations.start(persona.id, None, request.user_id, None)).id
-        conversation = await self._conversations.get(conversation_id)
+        conversation = prepared.conversation or await self._conversations.start(
+            persona.id, None, request.user_id, None
+        )
+        conversation_id = conversation.id
         user_id = request.user_id or conversation.user_id
         turns_before = await self._conversations.turns_of(conversation_id, persona.id)
         await self._conversations.record_exchange(conversation_id, persona.id, message, completion.text)
@@ -143,15 +151,14 @@ class ChatService:
         if message is not None:
             party: str | None = user_party(user_id)
             heard = message
-        elif answered is not None:
-            own_kind = answered.role == "assistant" and answered.persona_id
-            party = answered.persona_id if own_kind else user_party(user_id)
+        elif answered is not None:  # another persona's turn, or the user's
+            party = answered.persona_id or user_party(user_id)
             heard = answered.content
         else:  # nobody else has said anything it heard: it speaks first
             party, heard = None, ""
         bond = None
         if party is not None:
-            quality = round(max(-1.0, min(1.0, 0.2 + 0.7 * feeling(heard))), 4)
+            quality = round(0.2 + 0.7 * feeling(heard), 4)  # feeling is -1..1, so -0.5..0.9
             bond = await self._relationships.record(
                 persona.id, party, InteractionInput(kind="chat", quality=quality, summary=_gist(heard))
             )
