@@ -170,11 +170,7 @@ class ConversationService:
         self, conversation_id: str, role: Role, content: str, persona_id: str | None = None
     ) -> Message:
         """Add a turn to an open conversation."""
-        conversation = await self.get(conversation_id)
-        if conversation.status != "open":
-            raise InvalidInput(
-                "conversation_id", conversation_id, "That conversation is closed; start a new one."
-            )
+        await self.require_open(conversation_id)
         message_id = await self._add(conversation_id, [(role, persona_id, content)])
         row = await self._db.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,))
         assert row is not None

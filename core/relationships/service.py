@@ -7,6 +7,7 @@ party_b) with party_a < party_b, so (a, b) and (b, a) read and write the same ro
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +29,7 @@ from core.relationships.models import (
     RelationshipList,
     RelationshipStats,
 )
-from core.store import Database
+from core.store import Database, StatusRepository
 
 __all__ = ["USER_PREFIX", "RelationshipService", "user_party"]
 
@@ -38,12 +39,15 @@ _MAX_COMPARED = 60  # relationship.stats compares every pair of up to this many 
 _SHOWN_PAIRS = 3
 
 
+_Row = aiosqlite.Row | Mapping[str, Any]  # a relationships row, as read in a transaction or outside
+
+
 def user_party(user_id: str | None) -> str:
     """The party naming a user (the unnamed user is `user:default`)."""
     return f"{USER_PREFIX}{user_id or 'default'}"
 
 
-def _bond(row: aiosqlite.Row | dict[str, Any] | None) -> Bond | None:
+def _bond(row: _Row | None) -> Bond | None:
     if row is None:
         return None
     return Bond(
@@ -56,7 +60,7 @@ def _bond(row: aiosqlite.Row | dict[str, Any] | None) -> Bond | None:
     )
 
 
-def _relationship(a: str, b: str, row: aiosqlite.Row | None) -> Relationship:
+def _relationship(a: str, b: str, row: _Row | None) -> Relationship:
     bond = _bond(row) or NEUTRAL
     return Relationship(
         persona_a=a,
@@ -81,6 +85,7 @@ class RelationshipService:
         self._db = db
         self._clock = clock
         self._personas = personas
+        self._status = StatusRepository(db)
 
     async def party(self, value: str, argument: str) -> str:
         """A checked party: a live persona's id, or `user:<id>`."""
@@ -109,22 +114,23 @@ class RelationshipService:
             )
         return first, second
 
-    async def _row(self, a: str, b: str, tx: aiosqlite.Connection | None = None) -> aiosqlite.Row | None:
-        sql = "SELECT * FROM relationships WHERE party_a = ? AND party_b = ?"
-        key = tuple(sorted((a, b)))
-        if tx is None:
-            return await self._db.fetch_one(sql, key)
-        async with tx.execute(sql, key) as cursor:
+    @staticmethod
+    async def _row_in(tx: aiosqlite.Connection, a: str, b: str) -> aiosqlite.Row | None:
+        """The pair's row as the write transaction sees it (reads outside one use
+        StatusRepository.relationship, the lookup context assembly and importance scoring share)."""
+        async with tx.execute(
+            "SELECT * FROM relationships WHERE party_a = ? AND party_b = ?", tuple(sorted((a, b)))
+        ) as cursor:
             return await cursor.fetchone()
 
     async def bond(self, a: str, b: str) -> Bond | None:
         """The stored values of a pair (no checks), or None when they never met."""
-        return _bond(await self._row(a, b))
+        return _bond(await self._status.relationship(a, b))
 
     async def get(self, a: str, b: str) -> Relationship:
         """The relationship of a pair; a neutral stranger one (not stored) when they never met."""
         a, b = await self.pair(a, b)
-        return _relationship(a, b, await self._row(a, b))
+        return _relationship(a, b, await self._status.relationship(a, b))
 
     async def update(
         self, a: str, b: str, interaction: InteractionInput, type_: str | None = None
@@ -140,7 +146,7 @@ class RelationshipService:
         now = iso(self._clock.now())
         low, high = sorted((a, b))
         async with self._db.transaction() as tx:
-            row = await self._row(a, b, tx)
+            row = await self._row_in(tx, a, b)
             bond = _bond(row) or NEUTRAL
             if type_ == "auto":
                 bond = replace(bond, type_locked=False)
@@ -184,7 +190,7 @@ class RelationshipService:
                     bond.familiarity,
                 ),
             )
-            row = await self._row(a, b, tx)
+            row = await self._row_in(tx, a, b)
         return _relationship(a, b, row)
 
     async def list(self, persona_id: str, limit: int = 50) -> RelationshipList:
