@@ -15,6 +15,7 @@ from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
+from core.personas.transfer import PersonaTransfer
 from core.relationships import RelationshipService
 from core.store import Database
 
@@ -39,6 +40,7 @@ class PersonaCore:
     relationships: RelationshipService
     contexts: ContextBuilder
     chats: ChatService
+    transfer: PersonaTransfer
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -90,6 +92,7 @@ class PersonaCore:
             relationships=relationships,
             contexts=contexts,
             chats=chats,
+            transfer=PersonaTransfer(personas, memories, relationships, clock),
         )
 
     async def run_background(self) -> None:

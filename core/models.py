@@ -10,16 +10,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
+from core.lorebook import Lorebook
+
 __all__ = [
     "MAX_LIST_ITEMS",
     "PERSONA_ID_PATTERN",
     "BigFive",
+    "CardAsset",
     "ChatContext",
     "ChatMessage",
     "ChatReply",
     "EmotionalBaseline",
     "EmotionalState",
     "LLMSettings",
+    "LoreUsed",
     "Persona",
     "PersonaChanges",
     "PersonaSpec",
@@ -39,6 +43,7 @@ Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
 TagList = Annotated[list[Tag], Field(max_length=MAX_LIST_ITEMS)]
+Greeting = Annotated[str, Field(min_length=1, max_length=_LONG_TEXT)]
 
 
 class _Strict(BaseModel):
@@ -72,6 +77,17 @@ class LLMSettings(_Strict):
     temperature: float | None = Field(None, ge=0.0, le=2.0, description="Sampling temperature, 0-2.")
 
 
+class CardAsset(BaseModel):
+    """An asset of a Character Card V3 (icon, background, emotion...), kept for export."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(max_length=100, description="icon, background, user_icon, emotion, or x_...")
+    uri: str = Field(max_length=4_000_000, description="https URL, data URL, embeded:// path or ccdefault:.")
+    name: str = Field(max_length=500)
+    ext: str = Field(max_length=20, description="File extension without the dot, e.g. 'png'.")
+
+
 class PersonaSpec(_Strict):
     """The authorable fields of a persona: richer than a character card, and a superset of one."""
 
@@ -102,6 +118,31 @@ class PersonaSpec(_Strict):
         default_factory=EmotionalBaseline, description="Resting emotional state."
     )
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Model and temperature overrides.")
+    lorebook: Lorebook | None = Field(
+        None, description="World info: entries put into the context when their keys come up."
+    )
+    alternate_greetings: Annotated[list[Greeting], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list, description="Other opening messages (a card's alternate_greetings)."
+    )
+    group_only_greetings: Annotated[list[Greeting], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list, description="Opening messages for group conversations only."
+    )
+    nickname: str = Field("", max_length=100, description="What {{char}} becomes in prompts, if set.")
+    creator: str = Field("", max_length=_SHORT_TEXT, description="Who made the persona.")
+    creator_notes: str = Field("", max_length=_LONG_TEXT, description="Notes for users, not the model.")
+    creator_notes_multilingual: dict[str, Annotated[str, Field(max_length=_LONG_TEXT)]] = Field(
+        default_factory=dict, max_length=MAX_LIST_ITEMS, description="Creator notes by ISO 639-1 code."
+    )
+    character_version: str = Field("", max_length=100, description="The author's version of the card.")
+    source: Annotated[list[Annotated[str, Field(max_length=_SHORT_TEXT)]], Field(max_length=64)] = Field(
+        default_factory=list, description="Where the card came from (ids or URLs)."
+    )
+    assets: Annotated[list[CardAsset], Field(max_length=MAX_LIST_ITEMS)] = Field(
+        default_factory=list, description="Card V3 assets, kept for export."
+    )
+    creation_date: int | None = Field(
+        None, ge=0, description="When the card was first made (Unix seconds), kept from an import."
+    )
     extensions: dict[str, Any] = Field(
         default_factory=dict, description="Free-form data kept and round-tripped as given."
     )
@@ -114,7 +155,21 @@ class PersonaSpec(_Strict):
             raise ValueError("must contain a visible character")
         return value
 
-    @field_validator("aliases", "interests", "knowledge_domains", "values", "tags")
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_distinct(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        aliases = []
+        for alias in (item.strip() for item in value):
+            if not alias:
+                raise ValueError("an alias must contain a visible character")
+            if alias.casefold() in seen:
+                raise ValueError(f"lists {alias!r} twice (ignoring case): give each alias once")
+            seen.add(alias.casefold())
+            aliases.append(alias)
+        return aliases
+
+    @field_validator("interests", "knowledge_domains", "values", "tags")
     @classmethod
     def _dedupe(cls, value: list[str]) -> list[str]:
         seen: dict[str, str] = {}
@@ -216,6 +271,7 @@ class ChatReply(BaseModel):
     response: str
     conversation_id: str
     memories_used: list[str] = Field(description="Ids of the memories placed in the context.")
+    lore_used: list[str] = Field(default_factory=list, description="Names of the lorebook entries used.")
     emotional_state: EmotionalState
     continue_score: int = Field(ge=0, le=100, description="How much the persona wants to keep talking.")
     tokens_used: int = Field(ge=0)
@@ -241,12 +297,29 @@ class ChatMessage(BaseModel):
     content: str
 
 
+class LoreUsed(BaseModel):
+    """A lorebook entry placed in a context, and why."""
+
+    entry: int = Field(ge=0, description="Its index in the persona's lorebook.entries.")
+    name: str = Field(description="Its name, comment, or first key.")
+    reason: Literal["key", "constant", "sticky", "decorator", "recursion"] = Field(
+        description="key: a key matched; sticky: still active from an earlier match; constant; "
+        "decorator (@@activate and the like); recursion: another entry's content matched."
+    )
+    matched: str | None = Field(None, description="The key that matched.")
+    placement: Literal["before_char", "after_char", "depth"]
+    tokens: int = Field(ge=0)
+
+
 class ChatContext(BaseModel):
     """What persona.context returns: exactly what persona.chat would send to the model."""
 
     system_prompt: str
     messages: list[ChatMessage]
     memories_used: list[str]
+    lore_used: list[LoreUsed] = Field(
+        default_factory=list, description="Lorebook entries placed in the context, in order."
+    )
     tokens: int = Field(ge=0, description="Tokens of the system prompt and messages together.")
     token_budget: int = Field(0, ge=0, description="The budget they had to fit.")
     token_counting: str = Field("", description="How tokens were counted (tokenizer, or an estimate).")

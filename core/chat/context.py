@@ -8,10 +8,14 @@ Order of what goes in, and what gives way when the budget is tight:
   4. the conversation's history, newest first, as much as fits; older turns give way to a
      running summary of them (extractive, up to a sixth of the budget);
   5. the author's note (post_history_instructions), a few messages from the end.
+Lorebook entries whose keys come up in the recent messages (core/personas/lore.py) go into the
+system prompt, before or after the persona's description, or as messages at their depth, within
+a share of the budget. {{char}} and {{user}} (and V1's <BOT> and <USER>) are filled in throughout.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from core.chat.summary import SentenceCache, Turn, choose
@@ -19,8 +23,9 @@ from core.chat.tokens import TokenCounter
 from core.conversations import Conversation, ConversationService, TurnRow
 from core.errors import InvalidInput, MissingInput
 from core.memory import MemoryService, SearchHit, SearchOptions
-from core.models import ChatContext, ChatMessage, EmotionalState, Persona
+from core.models import ChatContext, ChatMessage, EmotionalState, LoreUsed, Persona
 from core.personas import PersonaService
+from core.personas.lore import LoreHit, Said, select_lore
 from core.relationships import user_party
 from core.store import Database, StatusRepository
 
@@ -33,6 +38,15 @@ _MEMORIES = 8
 # A context needs its 8 best memories, not a long ranked list: the word search scores fewer rows.
 _LEXICAL_ROWS = 1_000
 _NOTE_DEPTH = 3  # the author's note goes before the last three messages (the new one included)
+_LORE_SHARE = 0.15
+_MACROS = re.compile(r"\{\{(char|user)\}\}|<(bot|user)>", re.IGNORECASE)
+
+
+def fill_macros(text: str, char: str, user: str) -> str:
+    """{{char}} / <BOT> become the persona's name, {{user}} / <USER> the user's."""
+    return _MACROS.sub(
+        lambda m: char if (m.group(1) or m.group(2)).lower() in ("char", "bot") else user, text
+    )
 
 
 def _traits(persona: Persona) -> str:
@@ -46,12 +60,15 @@ def _traits(persona: Persona) -> str:
 
 
 def _system_sections(
-    persona: Persona, mood: EmotionalState, relationship: str | None
+    persona: Persona, mood: EmotionalState, relationship: str | None, lore: list[LoreHit]
 ) -> list[tuple[str, bool]]:
     """(text, may be cut) in order; the optional ones go first when the prompt is too long."""
     lead = persona.system_prompt or f"You are {persona.name}. Stay in character and speak as {persona.name}."
+    before = "\n\n".join(hit.content for hit in lore if hit.placement == "before_char")
+    after = "\n\n".join(hit.content for hit in lore if hit.placement == "after_char")
     sections = [
         (lead, False),
+        (before, False),
         (f"Who you are: {persona.description}" if persona.description else "", False),
         (f"Personality: {persona.personality}" if persona.personality else "", False),
         (f"Traits: {_traits(persona)}." if _traits(persona) else "", False),
@@ -66,6 +83,7 @@ def _system_sections(
         (f"Scenario: {persona.scenario}" if persona.scenario else "", True),
         (f"Backstory: {persona.backstory}" if persona.backstory else "", True),
         (f"Example dialogue:\n{persona.example_dialogue}" if persona.example_dialogue else "", True),
+        (after, False),
         (
             f"Your mood right now: {mood.label} (valence {mood.valence:+.2f}, energy {mood.energy:.2f}, "
             f"stress {mood.stress:.2f}). Let it colour your replies.",
@@ -183,7 +201,9 @@ class ContextBuilder:
             if query.strip()
             else []
         )
-        system = self._system_prompt(persona, mood, relationship, budget)
+        lore = self._lore(persona, history, message, budget)
+        user = user_id or "User"
+        system = self._system_prompt(persona, mood, relationship, budget, lore, user)
         memories_used, recalled = self._recall(found, budget)
         if recalled:
             system += "\n\nThings you remember (use them if they help; do not recite them):\n" + recalled
@@ -191,26 +211,67 @@ class ContextBuilder:
         if summarized:
             system += f"\n\nEarlier in this conversation: {summarized}"
         messages.append(last)
-        note_cost = 0
+        inserted = 0
         if persona.post_history_instructions:
-            note = ChatMessage(role="system", content=persona.post_history_instructions)
+            note = ChatMessage(
+                role="system",
+                content=fill_macros(
+                    persona.post_history_instructions, persona.nickname or persona.name, user
+                ),
+            )
             cost = self._tokens.message(note.content)
             if cost <= budget.left:
-                note_cost = cost
+                inserted += cost
                 budget.used += cost
                 messages.insert(max(0, len(messages) - _NOTE_DEPTH), note)
+        inserted += self._insert_at_depth(messages, lore, persona, user)
         # The history's turns were counted when stored; the summary is part of the system prompt.
-        total = self._tokens.message(system) + kept_tokens + message_cost + note_cost
+        total = self._tokens.message(system) + kept_tokens + message_cost + inserted
         return ChatContext(
             system_prompt=system,
             messages=messages,
             memories_used=memories_used,
+            lore_used=[
+                LoreUsed(
+                    entry=hit.index,
+                    name=hit.entry.label(hit.index),
+                    reason=hit.reason,
+                    matched=hit.matched,
+                    placement=hit.placement,
+                    tokens=self._tokens.count(hit.content),
+                )
+                for hit in lore
+            ],
             tokens=total,
             token_budget=budget.total,
             token_counting=self._tokens.method,
             history_turns=len(history),
             summarized_turns=older,
         )
+
+    def _lore(
+        self, persona: Persona, history: list[TurnRow], message: str | None, budget: _Budget
+    ) -> list[LoreHit]:
+        """The lorebook entries the recent messages (the new one included) activate."""
+        if persona.lorebook is None or not persona.lorebook.entries:
+            return []
+        said = [Said(turn.role, turn.content) for turn in history if turn.role != "system"]
+        if message is not None:
+            said.append(Said("user", message))
+        limit = max(0, min(int(budget.total * _LORE_SHARE), budget.left))
+        return select_lore(persona.lorebook, said, limit, self._tokens.count)
+
+    def _insert_at_depth(
+        self, messages: list[ChatMessage], lore: list[LoreHit], persona: Persona, user: str
+    ) -> int:
+        """Put the depth entries among the messages (depth 0: after the last); their tokens."""
+        cost = 0
+        for hit in reversed([hit for hit in lore if hit.placement == "depth"]):
+            content = fill_macros(hit.content, persona.nickname or persona.name, user)
+            message = ChatMessage(role=hit.role, content=content)
+            messages.insert(max(0, len(messages) - (hit.depth or 0)), message)
+            cost += self._tokens.message(content)
+        return cost
 
     @staticmethod
     def _cue(persona: Persona) -> ChatMessage:
@@ -225,18 +286,24 @@ class ContextBuilder:
         persona = await self._personas.get_live(persona_id)
         budget = _Budget(self._default_budget)
         mood = await self._personas.emotional_state(persona)
-        prompt = self._system_prompt(
-            persona, mood, await self._relationships_text(persona.id, user_name, []), budget
-        )
+        relationship = await self._relationships_text(persona.id, user_name, [])
+        lore = self._lore(persona, [], None, budget)
+        prompt = self._system_prompt(persona, mood, relationship, budget, lore, user_name or "User")
         memories = await self._memories.top(persona.id, "strongest", _MEMORIES)
         if memories:
             prompt += "\n\nThings you remember:\n" + "\n".join(f"- {m.content}" for m in memories)
         return prompt
 
     def _system_prompt(
-        self, persona: Persona, mood: EmotionalState, relationship: str | None, budget: _Budget
+        self,
+        persona: Persona,
+        mood: EmotionalState,
+        relationship: str | None,
+        budget: _Budget,
+        lore: list[LoreHit],
+        user: str,
     ) -> str:
-        sections = _system_sections(persona, mood, relationship)
+        sections = _system_sections(persona, mood, relationship, lore)
         limit = int(budget.total * _SYSTEM_SHARE)
         costs = self._tokens.count_many([text for text, _ in sections])
         # Drop optional sections, longest first, until the prompt fits its share.
@@ -246,7 +313,7 @@ class ContextBuilder:
             if sections[index][1]:
                 costs[index] = 0
         kept = [text for (text, _), cost in zip(sections, costs, strict=True) if cost]
-        prompt = "\n\n".join(kept)
+        prompt = fill_macros("\n\n".join(kept), persona.nickname or persona.name, user)
         budget.used += self._tokens.message(prompt)
         return prompt
 

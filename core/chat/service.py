@@ -176,6 +176,7 @@ class ChatService:
             response=completion.text,
             conversation_id=conversation_id,
             memories_used=context.memories_used,
+            lore_used=[lore.name for lore in context.lore_used],
             emotional_state=state,
             continue_score=continue_score(persona, state.energy, heard, signals),
             tokens_used=tokens,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import aiosqlite
@@ -15,10 +15,11 @@ from core.clock import Clock, iso
 from core.emotions import EmotionService
 from core.errors import Conflict, InvalidInput, MissingInput, NotFound
 from core.models import PERSONA_ID_PATTERN, EmotionalState, Persona, PersonaSpec, PersonaSummary, Template
+from core.personas.blend import blend_fields, normalized_weights
 from core.personas.library import PersonaLibrary
 from core.store import Database, PersonaRepository, StatusRepository
 
-__all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "slugify"]
+__all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "slugify", "validated_spec"]
 
 _SHOWN_IDS = 12  # how many existing ids an error message lists
 _SEEDED_KEY = "personas_seeded_at"
@@ -62,11 +63,16 @@ def _deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-def _validated_spec(data: dict[str, Any], argument: str) -> PersonaSpec:
+def validated_spec(data: Mapping[str, Any], argument: str) -> PersonaSpec:
+    """The fields as a PersonaSpec, or InvalidInput naming what is wrong under `argument`."""
     try:
-        return PersonaSpec.model_validate(data)
+        spec = PersonaSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc, prefix=argument) from None
+    if spec.name.casefold() in (alias.casefold() for alias in spec.aliases):
+        where = f"{argument}.aliases" if argument else "aliases"
+        raise InvalidInput(where, spec.aliases, f"{spec.name!r} is the name itself: aliases are other names.")
+    return spec
 
 
 class PersonaService:
@@ -115,6 +121,39 @@ class PersonaService:
         listed = ", ".join(known[:_SHOWN_IDS]) + (", ..." if len(known) > _SHOWN_IDS else "")
         hint = f"Existing personas: {listed}." if known else "No personas exist yet: create one first."
         return NotFound(argument, persona_id, hint)
+
+    async def find(self, persona_id: str) -> Persona | None:
+        """The persona with this id (archived ones too), or None."""
+        return await self._repo.get(persona_id)
+
+    async def named(self, name: str) -> Persona | None:
+        """The live persona with this name (ignoring case), or None."""
+        for persona in await self._repo.all():
+            if persona.name.casefold() == name.strip().casefold():
+                return persona
+        return None
+
+    async def blend(
+        self,
+        persona_ids: Sequence[str],
+        weights: Sequence[float] | None,
+        name: str,
+        persona_id: str | None = None,
+    ) -> Persona:
+        """A new persona mixing these (see core/personas/blend.py for how each field mixes)."""
+        if len(set(persona_ids)) != len(persona_ids) or len(persona_ids) < 2:
+            raise InvalidInput(
+                "persona_ids", list(persona_ids), "name two or more different personas to blend."
+            )
+        if weights is not None and len(weights) != len(persona_ids):
+            raise InvalidInput(
+                "weights", list(weights), f"give one weight per persona ({len(persona_ids)}), or none."
+            )
+        if weights is not None and not all(w > 0 for w in weights):
+            raise InvalidInput("weights", list(weights), "weights must be greater than 0.")
+        parents = [await self.get_live(pid, f"persona_ids[{index}]") for index, pid in enumerate(persona_ids)]
+        fields = blend_fields(parents, normalized_weights(len(parents), weights), name, self._clock.now())
+        return await self.create(fields, persona_id=persona_id)
 
     async def get(self, persona_id: str, argument: str = "persona_id") -> Persona:
         """The persona with this id (archived ones too), or NotFound listing the ids that exist."""
@@ -182,7 +221,7 @@ class PersonaService:
             base = spec.model_dump()
         elif not fields.get("name"):
             raise InvalidInput("name", fields.get("name"), "Give the persona a name, or pass a template.")
-        spec = _validated_spec(_deep_merge(base, fields), "")
+        spec = validated_spec(_deep_merge(base, fields), "")
         new_id = persona_id if persona_id is not None else slugify(spec.name)
         if not re.match(PERSONA_ID_PATTERN, new_id):
             raise InvalidInput(
@@ -232,7 +271,7 @@ class PersonaService:
                 "changes", dict(changes), "Name at least one field to change, e.g. {'tags': [...]}."
             )
         merged = _deep_merge(current.model_dump(include=set(PersonaSpec.model_fields)), changes)
-        spec = _validated_spec(merged, "changes")
+        spec = validated_spec(merged, "changes")
         updated = Persona(
             **spec.model_dump(),
             id=current.id,

@@ -193,6 +193,52 @@ class RelationshipService:
             row = await self._row_in(tx, a, b)
         return _relationship(a, b, row)
 
+    async def merge_in(self, a: str, b: str, values: Mapping[str, Any]) -> bool:
+        """Write a relationship brought from another machine (type, type_locked, affinity, trust,
+        familiarity, interaction_count, last_interaction_at) unless the pair's relationship here
+        saw an interaction at least as recent. Returns whether it was written."""
+        low, high = sorted((a, b))
+        now = iso(self._clock.now())
+        last = values.get("last_interaction_at")
+        async with self._db.transaction() as tx:
+            row = await self._row_in(tx, a, b)
+            if row is not None:
+                here = parse_iso(row["last_interaction_at"]) if row["last_interaction_at"] else None
+                if last is None or (here is not None and here >= last):
+                    return False
+            await tx.execute(
+                "INSERT INTO relationships (party_a, party_b, type, type_locked, affinity, trust,"
+                " familiarity, interaction_count, last_interaction_at, created_at, updated_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+                " ON CONFLICT (party_a, party_b) DO UPDATE SET type = ?3, type_locked = ?4,"
+                " affinity = ?5, trust = ?6, familiarity = ?7, interaction_count = ?8,"
+                " last_interaction_at = ?9, updated_at = ?10",
+                (
+                    low,
+                    high,
+                    values["type"],
+                    int(bool(values.get("type_locked"))),
+                    values["affinity"],
+                    values["trust"],
+                    values["familiarity"],
+                    values["interaction_count"],
+                    iso(last) if last else None,
+                    now,
+                ),
+            )
+        return True
+
+    async def all_of(self, persona_id: str) -> list[Relationship]:
+        """Every stored relationship of a persona (for export), other party as persona_b."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM relationships WHERE party_a = ?1 OR party_b = ?1 ORDER BY party_a, party_b",
+            (persona_id,),
+        )
+        return [
+            _relationship(persona_id, row["party_b"] if row["party_a"] == persona_id else row["party_a"], row)
+            for row in rows
+        ]
+
     async def list(self, persona_id: str, limit: int = 50) -> RelationshipList:
         """A party's relationships, strongest (|affinity| x familiarity) first."""
         party = await self.party(persona_id, "persona_id")

@@ -13,7 +13,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from core.config import Settings
-from persona_mcp import render_social  # noqa: F401  (registers its renderings)
+from persona_mcp import render_interop, render_social  # noqa: F401  (register their renderings)
 from persona_mcp.render import render
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve, Sample
@@ -12,7 +12,9 @@ from pydantic import BaseModel, Field
 from core.chat import ChatRequest
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
 from core.personas import PersonaStatus
+from core.personas.documents import ExportFormat, ImportFormat
 from core.personas.service import DeleteResult
+from core.personas.transfer import ExportResult, ImportResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 from persona_mcp.session import active_persona, core_of, set_active_persona
 from persona_mcp.talk import run_chat, sample_for
@@ -191,6 +193,94 @@ async def context(
     )
 
 
+async def import_persona(
+    ctx: Context,
+    content: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=48_000_000,
+            description="The file: Character Card V2/V3 JSON, our YAML or JSON, or a PNG card as base64.",
+        ),
+    ],
+    format: Annotated[
+        ImportFormat, Field(description="auto (detect), card_v2, card_v3, yaml, json or png.")
+    ] = "auto",
+    persona_id: Annotated[
+        str | None,
+        Field(max_length=64, description="Id to store it under; default: the file's, else from the name."),
+    ] = None,
+    merge: Annotated[
+        bool,
+        Field(
+            description="If the id exists, merge into it: the file's fields replace the stored ones, newer "
+            "relationships win, memories are de-duplicated. Default: an existing id is an error."
+        ),
+    ] = False,
+    name: Annotated[
+        str | None, Field(min_length=1, max_length=100, description="Store it under this name instead.")
+    ] = None,
+) -> Annotated[CallToolResult, ImportResult]:
+    """Import a persona from a character card (V1, V2, V3; JSON or PNG) or our YAML/JSON, with its
+    lorebook and, for a stateful export, its feelings, relationships and memories. The whole file
+    is validated first: on any error nothing is stored. `warnings` lists what was coerced, kept
+    aside in extensions (unknown fields, which export puts back) or dropped."""
+    return respond(await core_of(ctx).transfer.import_persona(content, format, persona_id, merge, name))
+
+
+async def export(
+    ctx: Context,
+    persona_id: PersonaId,
+    format: Annotated[
+        ExportFormat, Field(description="card_v2, card_v3, yaml, json, or png (a card in a PNG).")
+    ],
+    include_state: Annotated[
+        bool,
+        Field(
+            description="Also carry its emotional state, relationships and memories (extensions.persona_mcp"
+            ".state), so persona.import elsewhere restores what it knows."
+        ),
+    ] = False,
+    card_spec: Annotated[
+        Literal["v2", "v3"], Field(description="For png: the card inside (v3 also carries a v2 copy).")
+    ] = "v3",
+    image: Annotated[
+        str | None,
+        Field(
+            max_length=48_000_000,
+            description="For png: a PNG (base64) to put the card in; default: a small generated one.",
+        ),
+    ] = None,
+) -> Annotated[CallToolResult, ExportResult]:
+    """Export a persona as a file: a Character Card V2/V3 (JSON, or inside a PNG, base64) that
+    SillyTavern and other card readers open, or our YAML/JSON. Fields a card has no place for
+    (traits, interests...) ride in extensions.persona_mcp, which card readers ignore."""
+    result = await core_of(ctx).transfer.export_persona(persona_id, format, include_state, card_spec, image)
+    return respond(result)
+
+
+async def blend(
+    ctx: Context,
+    persona_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]],
+        Field(min_length=2, max_length=8, description="The personas to mix (2-8)."),
+    ],
+    name: Annotated[str, Field(min_length=1, max_length=100, description="The new persona's name.")],
+    weights: Annotated[
+        list[Annotated[float, Field(gt=0, le=1000)]] | None,
+        Field(description="One weight per persona (any positive scale); default: equal."),
+    ] = None,
+    id: Annotated[
+        str | None, Field(max_length=64, description="Id to use; default: a slug of the name.")
+    ] = None,
+) -> Annotated[CallToolResult, Persona]:
+    """Create a new persona mixing others: traits, talkativeness and mood baseline are weighted
+    means; interests, domains, values and tags merge by weight; description, personality, style
+    and backstory are composed (heaviest first); lorebooks are combined. The recipe is recorded in
+    extensions.persona_mcp.blend."""
+    return respond(await core_of(ctx).personas.blend(persona_ids, weights, name, id))
+
+
 TOOLS = (
     ToolDef("list", list_personas, READ_ONLY),
     ToolDef("get", get, READ_ONLY),
@@ -200,6 +290,9 @@ TOOLS = (
     ToolDef("switch", switch, SESSION),
     ToolDef("status", status, READ_ONLY),
     ToolDef("templates", templates, READ_ONLY),
+    ToolDef("import", import_persona, DESTRUCTIVE),
+    ToolDef("export", export, READ_ONLY),
+    ToolDef("blend", blend, WRITE),
     ToolDef("chat", chat, WRITE),
     ToolDef("context", context, READ_ONLY),
 )

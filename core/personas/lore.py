@@ -1,0 +1,236 @@
+"""Which lorebook entries go into a context, and where. Pure: a book and the recent messages in,
+the active entries out.
+
+Matching: an entry is active when one of its keys appears in the last `scan_depth` messages
+(default 4; keys match whole words and ignore case unless the entry says otherwise; `/regex/flags`
+keys and `use_regex` entries are regular expressions, run with a time limit). Secondary keys
+combine by the entry's logic (and_any, and_all, not_any, not_all). Constant entries are always
+active. Sticky and cooldown count messages: the conversation is replayed (at most the last
+REPLAY_MESSAGES) to know which entries are still stuck or cooling down. With recursive scanning,
+active entries' content can activate others. When the entries outgrow the token budget, the
+lowest priority (else the lowest insertion_order) give way; the rest are ordered by insertion_order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import regex
+
+from core.lorebook import Lorebook, LoreEntry
+from core.personas.decorators import Decorators, parse_decorators
+
+__all__ = ["DEFAULT_SCAN_DEPTH", "REPLAY_MESSAGES", "LoreHit", "Said", "select_lore"]
+
+DEFAULT_SCAN_DEPTH = 4
+REPLAY_MESSAGES = 200  # how far back sticky and cooldown are replayed
+_RECURSION_ROUNDS = 3
+_REGEX_SECONDS = 0.05  # a hostile pattern gives up here instead of hanging the chat
+_WORD = regex.compile(r"\w")
+
+Reason = Literal["key", "constant", "sticky", "decorator", "recursion"]
+
+
+@dataclass(frozen=True)
+class Said:
+    """One message of the conversation, as the matcher sees it."""
+
+    role: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LoreHit:
+    """An entry that goes into the context."""
+
+    index: int
+    entry: LoreEntry
+    content: str  # without decorators
+    reason: Reason
+    matched: str | None
+    placement: Literal["before_char", "after_char", "depth"]
+    depth: int | None
+    role: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(
+    key: str, use_regex: bool, case_sensitive: bool, whole_words: bool
+) -> regex.Pattern[str] | None:
+    flags = 0 if case_sensitive else regex.IGNORECASE
+    pattern = None
+    if len(key) > 2 and key.startswith("/") and key.rfind("/") > 0:  # SillyTavern's /pattern/flags
+        end = key.rfind("/")
+        pattern, options = key[1:end], key[end + 1 :]
+        if not set(options) <= set("gimsuy"):
+            pattern = None
+        elif "i" in options:
+            flags |= regex.IGNORECASE
+    if pattern is None:
+        pattern = key if use_regex else regex.escape(key)
+        if whole_words and _WORD.match(key[:1]) and _WORD.match(key[-1:]):
+            pattern = rf"(?<!\w)(?:{pattern})(?!\w)"
+    try:
+        return regex.compile(pattern, flags)
+    except (regex.error, RecursionError, OverflowError):
+        return None  # an invalid pattern never matches (the V3 spec's rule)
+
+
+def _found(key: str, text: str, entry: LoreEntry) -> bool:
+    pattern = _compiled(key, entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
+    if pattern is None:
+        return False
+    try:
+        return pattern.search(text, timeout=_REGEX_SECONDS) is not None
+    except TimeoutError:
+        return False
+
+
+def _first(keys: Sequence[str], text: str, entry: LoreEntry) -> str | None:
+    return next((key for key in keys if _found(key, text, entry)), None)
+
+
+@dataclass
+class _Entry:
+    index: int
+    entry: LoreEntry
+    decorators: Decorators
+    content: str
+    start: int | None = None  # message count when the running activation began
+    ever: bool = False
+
+    @property
+    def needs_history(self) -> bool:
+        d = self.decorators
+        return bool(
+            self.entry.sticky
+            or self.entry.cooldown
+            or d.keep_activate_after_match
+            or d.dont_activate_after_match
+        )
+
+    def keys_match(self, text: str) -> str | None:
+        """The key that activates the entry in `text` (its logic and key decorators applied)."""
+        entry, d = self.entry, self.decorators
+        matched = _first(entry.keys, text, entry)
+        if matched is None:
+            return None
+        if entry.is_selective:
+            hits = [_found(key, text, entry) for key in entry.secondary_keys]
+            passed = {
+                "and_any": any(hits),
+                "and_all": all(hits),
+                "not_any": not any(hits),
+                "not_all": not all(hits),
+            }[entry.logic]
+            if not passed:
+                return None
+        if d.additional_keys and _first(d.additional_keys, text, entry) is None:
+            return None
+        if d.exclude_keys and _first(d.exclude_keys, text, entry) is not None:
+            return None
+        return matched
+
+    def step(self, said: Sequence[Said], upto: int, book_depth: int) -> tuple[Reason, str | None] | None:
+        """Whether the entry is active after the first `upto` messages, updating its history."""
+        entry, d = self.entry, self.decorators
+        replies = sum(1 for item in said[:upto] if item.role == "assistant")
+        if d.activate_only_after is not None and replies < d.activate_only_after:
+            return None
+        if d.activate_only_every is not None and replies % d.activate_only_every:
+            return None
+        sticky, cooldown = entry.sticky or 0, entry.cooldown or 0
+        if self.start is not None and upto - self.start <= sticky:
+            self.ever = True
+            return ("key", None) if upto == self.start else ("sticky", None)
+        if self.start is not None and upto - self.start - sticky <= cooldown:
+            return None
+        if d.keep_activate_after_match and self.ever:
+            return ("decorator", None)
+        if d.dont_activate_after_match and self.ever:
+            return None
+        depth = d.scan_depth if d.scan_depth is not None else entry.scan_depth
+        depth = book_depth if depth is None else depth
+        text = "\n".join(item.text for item in said[max(0, upto - depth) : upto]) if depth else ""
+        matched = self.keys_match(text) if text else None
+        if matched is None:
+            return None
+        self.start, self.ever = upto, True
+        return ("key", matched)
+
+    def hit(self, reason: Reason, matched: str | None) -> LoreHit:
+        d = self.decorators
+        depth = d.depth if d.depth is not None else self.entry.depth
+        placement = "depth" if depth is not None else d.position or self.entry.position or "after_char"
+        return LoreHit(
+            self.index,
+            self.entry,
+            self.content,
+            reason,
+            matched,
+            placement,  # type: ignore[arg-type]
+            depth,
+            d.role or self.entry.role,
+        )
+
+
+def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
+    book_depth = DEFAULT_SCAN_DEPTH if book.scan_depth is None else book.scan_depth
+    hits: list[LoreHit] = []
+    waiting: list[_Entry] = []
+    for index, entry in enumerate(book.entries):
+        if not entry.enabled:
+            continue
+        decorators, content = parse_decorators(entry.content)
+        if not content.strip() or (decorators.dont_activate and not decorators.activate):
+            continue
+        state = _Entry(index, entry, decorators, content)
+        if decorators.activate:
+            hits.append(state.hit("decorator", None))
+            continue
+        if entry.constant:
+            hits.append(state.hit("constant", None))
+            continue
+        if state.needs_history:
+            for upto in range(max(1, len(said) - REPLAY_MESSAGES), len(said)):
+                state.step(said, upto, book_depth)
+        result = state.step(said, len(said), book_depth)
+        if result is None:
+            waiting.append(state)
+        else:
+            hits.append(state.hit(*result))
+    if book.recursive_scanning:
+        for _ in range(_RECURSION_ROUNDS):
+            text = "\n".join(hit.content for hit in hits)
+            found = [(state, state.keys_match(text)) for state in waiting]
+            fresh = [(state, key) for state, key in found if key is not None]
+            if not fresh:
+                break
+            hits.extend(state.hit("recursion", key) for state, key in fresh)
+            waiting = [state for state, key in found if key is None]
+    return hits
+
+
+def select_lore(
+    book: Lorebook, said: Sequence[Said], budget: int, count: Callable[[str], int]
+) -> list[LoreHit]:
+    """The entries active after `said` (oldest first; the newest message last), within `budget`
+    tokens (and the book's own token_budget), in insertion order."""
+    if book.token_budget is not None:
+        budget = min(budget, book.token_budget)
+    hits = _active(book, said)
+
+    def rank(hit: LoreHit) -> tuple[int, int]:
+        weight = hit.entry.priority if hit.entry.priority is not None else hit.entry.insertion_order
+        return (-weight, hit.index)
+
+    kept, used = [], 0
+    for hit in sorted(hits, key=rank):
+        cost = count(hit.content)
+        if used + cost <= budget:
+            kept.append(hit)
+            used += cost
+    return sorted(kept, key=lambda hit: (hit.entry.insertion_order, hit.index))

@@ -1,0 +1,253 @@
+"""A card's character_book <-> Lorebook, both ways, losing nothing.
+
+Standard fields map one to one. SillyTavern keeps entry behaviour in `extensions` (selectiveLogic,
+sticky, cooldown, position 4 + depth, role, scan_depth, match_whole_words, case_sensitive); those
+are read into typed fields, while `extensions` itself is kept verbatim. On export a typed value is
+written back only where it differs from what the kept extensions already say, so an untouched
+entry comes back exactly as it came in. Fields no spec defines are kept under
+`extensions.persona_mcp.unknown_fields` and put back where they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.errors import InvalidInput
+from core.lorebook import MAX_LORE_ENTRIES, Lorebook, LoreEntry
+from core.personas.coerce import Reader
+
+__all__ = ["OWN_EXTENSION", "book_from_card", "book_to_card", "keep_unknown", "restore_unknown"]
+
+OWN_EXTENSION = "persona_mcp"  # our namespace inside any `extensions` object
+_UNKNOWN = "unknown_fields"
+_ENTRY_FIELDS = (
+    "keys", "content", "extensions", "enabled", "insertion_order", "case_sensitive", "use_regex",
+    "constant", "name", "priority", "id", "comment", "selective", "secondary_keys", "position",
+)  # fmt: skip
+_BOOK_FIELDS = (
+    "name",
+    "description",
+    "scan_depth",
+    "token_budget",
+    "recursive_scanning",
+    "extensions",
+    "entries",
+)
+# SillyTavern's numbering of selectiveLogic and role.
+_ST_LOGIC = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
+_ST_ROLES = {0: "system", 1: "user", 2: "assistant"}
+_ST_AT_DEPTH = 4  # SillyTavern's position number for "@ depth"
+_ST_PLACES = {0: "before_char", 1: "after_char"}
+
+
+def keep_unknown(
+    source: dict[str, Any], known: tuple[str, ...], extensions: dict[str, Any], slot: str = _UNKNOWN
+) -> list[str]:
+    """Move fields of `source` not in `known` under extensions.persona_mcp.<slot>; return their
+    names."""
+    unknown = {key: value for key, value in source.items() if key not in known}
+    if unknown:
+        own = extensions.get(OWN_EXTENSION)
+        own = dict(own) if isinstance(own, dict) else {}
+        kept = own.get(slot)
+        own[slot] = {**(kept if isinstance(kept, dict) else {}), **unknown}
+        extensions[OWN_EXTENSION] = own
+    return sorted(unknown)
+
+
+def restore_unknown(
+    target: dict[str, Any], extensions: dict[str, Any], slot: str = _UNKNOWN
+) -> dict[str, Any]:
+    """Put fields kept by keep_unknown back into `target`; return the extensions without them."""
+    own = extensions.get(OWN_EXTENSION)
+    if not isinstance(own, dict) or slot not in own:
+        return extensions
+    if isinstance(own[slot], dict):
+        for key, value in own[slot].items():
+            target.setdefault(key, value)
+    rest = {key: value for key, value in own.items() if key != slot}
+    cleaned = {key: value for key, value in extensions.items() if key != OWN_EXTENSION}
+    if rest:
+        cleaned[OWN_EXTENSION] = rest
+    return cleaned
+
+
+def _st_depth(ext: dict[str, Any]) -> int | None:
+    depth = ext.get("depth")
+    if ext.get("position") == _ST_AT_DEPTH and isinstance(depth, int) and not isinstance(depth, bool):
+        return max(0, min(depth, 1_000))
+    return None
+
+
+def _set_depth(ext: dict[str, Any], entry: LoreEntry) -> None:
+    if entry.depth is not None:
+        ext["position"], ext["depth"] = _ST_AT_DEPTH, entry.depth
+    elif ext.get("position") == _ST_AT_DEPTH:
+        ext["position"] = 0 if entry.position == "before_char" else 1
+
+
+def _inverse(table: dict[int, str]) -> dict[str, int]:
+    return {name: number for number, name in table.items()}
+
+
+def _nonneg(ext: dict[str, Any], key: str) -> int | None:
+    value = ext.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+# typed field, read from kept extensions, write into them.
+_Codec = tuple[str, Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], LoreEntry], None]]
+_CODECS: tuple[_Codec, ...] = (
+    (
+        "logic",
+        lambda ext: _ST_LOGIC.get(ext.get("selectiveLogic"), "and_any"),  # type: ignore[arg-type]
+        lambda ext, e: ext.__setitem__("selectiveLogic", _inverse(_ST_LOGIC)[e.logic]),
+    ),
+    (
+        "role",
+        lambda ext: _ST_ROLES.get(ext.get("role"), "system"),  # type: ignore[arg-type]
+        lambda ext, e: ext.__setitem__("role", _inverse(_ST_ROLES)[e.role]),
+    ),
+    ("depth", _st_depth, _set_depth),
+    ("sticky", lambda ext: _nonneg(ext, "sticky"), lambda ext, e: ext.__setitem__("sticky", e.sticky)),
+    (
+        "cooldown",
+        lambda ext: _nonneg(ext, "cooldown"),
+        lambda ext, e: ext.__setitem__("cooldown", e.cooldown),
+    ),
+    (
+        "scan_depth",
+        lambda ext: _nonneg(ext, "scan_depth"),
+        lambda ext, e: ext.__setitem__("scan_depth", e.scan_depth),
+    ),
+    (
+        "whole_words",
+        lambda ext: ext.get("match_whole_words") if isinstance(ext.get("match_whole_words"), bool) else None,
+        lambda ext, e: ext.__setitem__("match_whole_words", e.whole_words),
+    ),
+)
+
+
+def _entry_from_card(raw: Any, where: str, reader: Reader) -> LoreEntry:
+    data = reader.mapping(raw, where)
+    ext = dict(reader.mapping(data.get("extensions"), f"{where}.extensions"))
+    dropped = keep_unknown(data, _ENTRY_FIELDS, ext)
+    if dropped:
+        reader.warn(f"{where}: kept unknown field(s) {', '.join(dropped)} in extensions")
+    position = reader.optional_text(data.get("position"), f"{where}.position")
+    if position not in (None, "before_char", "after_char"):
+        reader.warn(f"{where}.position: {position!r} is not before_char or after_char; used after_char")
+        position = "after_char"
+    st_position = ext.get("position")
+    if isinstance(st_position, int) and st_position not in (*_ST_PLACES, _ST_AT_DEPTH):
+        reader.warn(f"{where}: SillyTavern position {st_position} is placed after the description here")
+    fields: dict[str, Any] = {name: read(ext) for name, read, _ in _CODECS}
+    case = reader.boolean(data.get("case_sensitive"), f"{where}.case_sensitive")
+    if case is None and isinstance(ext.get("case_sensitive"), bool):
+        case = ext["case_sensitive"]
+    order = reader.integer(data.get("insertion_order"), f"{where}.insertion_order")
+    identifier = data.get("id")
+    if (identifier is not None and not isinstance(identifier, int | str)) or isinstance(identifier, bool):
+        identifier = reader.text(identifier, f"{where}.id")
+    fields.update(
+        keys=reader.texts(data.get("keys"), f"{where}.keys"),
+        content=reader.text(data.get("content"), f"{where}.content"),
+        secondary_keys=reader.texts(data.get("secondary_keys"), f"{where}.secondary_keys"),
+        selective=reader.boolean(data.get("selective"), f"{where}.selective"),
+        constant=bool(reader.boolean(data.get("constant"), f"{where}.constant")),
+        enabled=reader.boolean(data.get("enabled"), f"{where}.enabled") is not False,
+        insertion_order=100 if order is None else order,
+        priority=reader.integer(data.get("priority"), f"{where}.priority"),
+        position=position,
+        case_sensitive=case,
+        use_regex=bool(reader.boolean(data.get("use_regex"), f"{where}.use_regex")),
+        name=reader.optional_text(data.get("name"), f"{where}.name"),
+        id=identifier,
+        comment=reader.optional_text(data.get("comment"), f"{where}.comment"),
+        extensions=ext,
+    )
+    try:
+        return LoreEntry.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc, prefix=f"{reader.argument}: {where}") from None
+
+
+def book_from_card(raw: Any, where: str, reader: Reader) -> Lorebook | None:
+    """The Lorebook of a card's character_book (None when there is none)."""
+    if raw is None:
+        return None
+    data = reader.mapping(raw, where)
+    ext = dict(reader.mapping(data.get("extensions"), f"{where}.extensions"))
+    dropped = keep_unknown(data, _BOOK_FIELDS, ext)
+    if dropped:
+        reader.warn(f"{where}: kept unknown field(s) {', '.join(dropped)} in extensions")
+    entries = data.get("entries")
+    if isinstance(entries, dict):  # SillyTavern's world files key entries by uid
+        reader.warn(f"{where}.entries: read an object of entries as a list")
+        entries = list(entries.values())
+    if entries is not None and not isinstance(entries, list):
+        raise reader.fail(f"{where}.entries", entries, "must be a list of entries.")
+    if entries and len(entries) > MAX_LORE_ENTRIES:
+        raise reader.fail(f"{where}.entries", f"<{len(entries)} entries>", f"at most {MAX_LORE_ENTRIES}.")
+    book = dict(
+        name=reader.optional_text(data.get("name"), f"{where}.name"),
+        description=reader.optional_text(data.get("description"), f"{where}.description"),
+        scan_depth=reader.integer(data.get("scan_depth"), f"{where}.scan_depth"),
+        token_budget=reader.integer(data.get("token_budget"), f"{where}.token_budget"),
+        recursive_scanning=reader.boolean(data.get("recursive_scanning"), f"{where}.recursive_scanning"),
+        entries=[
+            _entry_from_card(item, f"{where}.entries[{i}]", reader) for i, item in enumerate(entries or [])
+        ],
+        extensions=ext,
+    )
+    try:
+        return Lorebook.model_validate(book)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc, prefix=f"{reader.argument}: {where}") from None
+
+
+def _entry_to_card(entry: LoreEntry, v3: bool) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "keys": entry.keys,
+        "content": entry.content,
+        "enabled": entry.enabled,
+        "insertion_order": entry.insertion_order,
+        "constant": entry.constant,
+        "selective": entry.is_selective if entry.selective is None else entry.selective,
+        "secondary_keys": entry.secondary_keys,
+    }
+    if v3 or entry.use_regex:
+        card["use_regex"] = entry.use_regex
+    optional = {
+        "case_sensitive": entry.case_sensitive,
+        "name": entry.name,
+        "priority": entry.priority,
+        "id": entry.id,
+        "comment": entry.comment,
+        "position": entry.position,
+    }
+    card.update({key: value for key, value in optional.items() if value is not None})
+    ext = dict(entry.extensions)
+    for name, read, write in _CODECS:
+        if read(ext) != getattr(entry, name):
+            write(ext, entry)
+    card["extensions"] = restore_unknown(card, ext)
+    return card
+
+
+def book_to_card(book: Lorebook, v3: bool) -> dict[str, Any]:
+    """The card form (character_book) of a Lorebook."""
+    card: dict[str, Any] = {"entries": [_entry_to_card(entry, v3) for entry in book.entries]}
+    optional = {
+        "name": book.name,
+        "description": book.description,
+        "scan_depth": book.scan_depth,
+        "token_budget": book.token_budget,
+        "recursive_scanning": book.recursive_scanning,
+    }
+    card.update({key: value for key, value in optional.items() if value is not None})
+    card["extensions"] = restore_unknown(card, dict(book.extensions))
+    return card

@@ -1,0 +1,32 @@
+"""Text renderings of persona.import and persona.export results."""
+
+from __future__ import annotations
+
+from core.personas.transfer import ExportResult, ImportResult
+from persona_mcp.render import register_renderer
+
+__all__: list[str] = []
+
+
+@register_renderer
+def _imported(result: ImportResult) -> str:
+    persona = result.persona
+    lines = [f"{result.action.capitalize()} {persona.name} ({persona.id}) from {result.format}."]
+    if persona.lorebook is not None:
+        lines.append(f"Lorebook: {len(persona.lorebook.entries)} entries.")
+    if result.state is not None:
+        state = result.state
+        lines.append(
+            f"State: emotional state {state.emotional_state}; relationships {state.relationships_imported} "
+            f"imported, {state.relationships_kept} kept; memories {state.memories_stored} stored, "
+            f"{state.memories_merged} merged into existing ones."
+        )
+    lines.extend(f"Warning: {warning}" for warning in result.warnings)
+    return "\n".join(lines)
+
+
+@register_renderer
+def _exported(result: ExportResult) -> str:
+    state = "" if result.memories is None else f", with {result.memories} memories and state"
+    head = f"{result.persona_id} as {result.format} ({result.size:,} bytes, {result.encoding}{state}):"
+    return f"{head}\n{result.content}"
