@@ -1,4 +1,4 @@
-"""The `persona-mcp` command: serve (stdio or http), demo and doctor."""
+"""The `persona-mcp` command: serve (stdio or http), import, export, demo and doctor."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import anyio
 from core import __version__
 from core.config import ConfigError, Settings, load_settings
 from core.errors import PersonaMCPError
+from persona_mcp.transfer_cli import add_commands, run_export, run_import
 
 __all__ = ["main"]
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="use the real data folder instead of a temporary one"
     )
     commands.add_parser("doctor", help="check the data folder, database, embedder and Ollama; print a report")
+    add_commands(commands)
     return parser
 
 
@@ -77,6 +79,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from persona_mcp.demo import run_demo
 
         return anyio.run(run_demo, settings, args.keep)
+    if command == "import":
+        return run_import(settings, args)
+    if command == "export":
+        return run_export(settings, args)
     if command == "doctor":
         from persona_mcp.doctor import run_doctor
 

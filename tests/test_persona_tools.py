@@ -254,7 +254,10 @@ async def test_chat_and_context_check_their_arguments_first(client: Client) -> N
 
 async def test_every_tool_publishes_schemas_and_true_annotations(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    persona_tools = ("list", "get", "create", "update", "delete", "switch", "status", "templates")
+    persona_tools = (
+        "list", "get", "create", "update", "delete", "switch", "status", "templates",
+        "import", "export", "blend",
+    )  # fmt: skip
     memory_tools = (
         "store",
         "store_batch",
@@ -308,6 +311,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "persona.status",
         "persona.templates",
         "persona.context",
+        "persona.export",
         "memory.get",
         "memory.stats",
         "memory.search_cross_persona",
@@ -335,6 +339,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
     assert destructive == {
         "persona.update",
         "persona.delete",
+        "persona.import",
         "memory.update",
         "memory.delete",
         "memory.prune",

@@ -95,10 +95,12 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
     spec = card_spec_of(document)
     wanted = {"card_v2": "v2", "card_v3": "v3"}.get(fmt)
     if wanted is not None and spec not in (wanted, "v1" if wanted == "v2" else None):
-        found = f"a {spec} card" if spec else "not a character card"
+        found = f"a card_{spec} card" if spec else "not a character card"
         raise InvalidInput("format", fmt, f"the content is {found}; omit format to detect it.")
     if fmt in ("yaml", "json") and spec is not None:
-        raise InvalidInput("format", fmt, f"the content is a {spec} character card; use format=card_{spec}.")
+        raise InvalidInput(
+            "format", fmt, f"the content is a card_{spec} character card; use format=card_{spec}."
+        )
     if spec is not None:
         card = read_card(document, spec, Reader(_ARG))
         detected = f"card_{spec}" + (" (png)" if container == "png" else "")

@@ -93,6 +93,11 @@ def _inverse(table: dict[int, str]) -> dict[str, int]:
     return {name: number for number, name in table.items()}
 
 
+def _numbered(table: dict[int, str], value: Any, default: str) -> str:
+    """SillyTavern's number for a setting, as our name (its default for anything else)."""
+    return table.get(value, default) if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _nonneg(ext: dict[str, Any], key: str) -> int | None:
     value = ext.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
@@ -103,12 +108,12 @@ _Codec = tuple[str, Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], L
 _CODECS: tuple[_Codec, ...] = (
     (
         "logic",
-        lambda ext: _ST_LOGIC.get(ext.get("selectiveLogic"), "and_any"),  # type: ignore[arg-type]
+        lambda ext: _numbered(_ST_LOGIC, ext.get("selectiveLogic"), "and_any"),
         lambda ext, e: ext.__setitem__("selectiveLogic", _inverse(_ST_LOGIC)[e.logic]),
     ),
     (
         "role",
-        lambda ext: _ST_ROLES.get(ext.get("role"), "system"),  # type: ignore[arg-type]
+        lambda ext: _numbered(_ST_ROLES, ext.get("role"), "system"),
         lambda ext, e: ext.__setitem__("role", _inverse(_ST_ROLES)[e.role]),
     ),
     ("depth", _st_depth, _set_depth),

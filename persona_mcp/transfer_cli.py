@@ -1,0 +1,112 @@
+"""`persona-mcp import FILE` and `persona-mcp export ID`: the same import and export as the
+persona.import / persona.export tools, on the data folder directly (safe beside a running server:
+SQLite serialises the writers)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from pathlib import Path
+
+import anyio
+
+from core.app import PersonaCore
+from core.config import Settings
+from core.errors import PersonaMCPError
+from core.personas.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
+from persona_mcp.render import render
+
+__all__ = ["add_commands", "run_export", "run_import"]
+
+_EXTENSIONS = {"card_v2": "json", "card_v3": "json", "json": "json", "yaml": "yaml", "png": "png"}
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the import and export subcommands."""
+    imp = commands.add_parser("import", help="import a persona file (character card JSON or PNG, YAML, JSON)")
+    imp.add_argument("file", type=Path, help="the file to import")
+    imp.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help="default: detect it")
+    imp.add_argument("--id", dest="persona_id", help="store it under this id")
+    imp.add_argument("--name", help="store it under this name")
+    imp.add_argument("--merge", action="store_true", help="merge into an existing persona of that id or name")
+    exp = commands.add_parser("export", help="export a persona as a character card, PNG card, YAML or JSON")
+    exp.add_argument("persona_id", help="the persona to export")
+    exp.add_argument("--format", choices=EXPORT_FORMATS, default="yaml")
+    exp.add_argument("--state", action="store_true", help="include feelings, relationships and memories")
+    exp.add_argument("--card-spec", choices=("v2", "v3"), default="v3", help="the card inside a PNG")
+    exp.add_argument("--image", type=Path, help="for png: the PNG to put the card in")
+    exp.add_argument("-o", "--output", type=Path, help="file to write (default: stdout; <id>.png for png)")
+
+
+def _content(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith(b"\x89PNG"):
+        return base64.b64encode(data).decode("ascii")
+    return data.decode("utf-8")
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    content = _content(args.file)
+    carries_memories = parse(content, args.format).state is not None  # fails early on a bad file
+    core = await PersonaCore.open(settings)
+    try:
+        async with anyio.create_task_group() as group:
+            if carries_memories:  # storing them needs the embedder, which the background loads
+                group.start_soon(core.run_background)
+            try:
+                result = await core.transfer.import_persona(
+                    content, args.format, args.persona_id, args.merge, args.name
+                )
+            finally:
+                group.cancel_scope.cancel()
+    finally:
+        await core.close()
+    print(render(result))
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    image = None if args.image is None else base64.b64encode(args.image.read_bytes()).decode("ascii")
+    core = await PersonaCore.open(settings)
+    try:
+        result = await core.transfer.export_persona(
+            args.persona_id, args.format, args.state, args.card_spec, image
+        )
+    finally:
+        await core.close()
+    output: Path | None = args.output
+    if result.encoding == "base64":
+        output = output or Path(f"{result.persona_id}.{_EXTENSIONS[args.format]}")
+        output.write_bytes(base64.b64decode(result.content))
+    elif output is not None:
+        output.write_text(result.content, encoding="utf-8")
+    else:
+        sys.stdout.write(result.content if result.content.endswith("\n") else result.content + "\n")
+    if output is not None:
+        print(
+            f"wrote {result.persona_id} as {result.format} to {output} ({result.size:,} bytes)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _run(action: object, settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        return int(anyio.run(action, settings, args))  # type: ignore[arg-type]
+    except PersonaMCPError as exc:
+        print(f"persona-mcp: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"persona-mcp: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_import(settings: Settings, args: argparse.Namespace) -> int:
+    """`persona-mcp import FILE`."""
+    return _run(_import, settings, args)
+
+
+def run_export(settings: Settings, args: argparse.Namespace) -> int:
+    """`persona-mcp export ID`."""
+    return _run(_export, settings, args)
