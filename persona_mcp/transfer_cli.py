@@ -15,6 +15,7 @@ from core.app import PersonaCore
 from core.config import Settings
 from core.errors import PersonaMCPError
 from core.personas.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
+from core.personas.transfer import ImportResult
 from persona_mcp.render import render
 
 __all__ = ["add_commands", "run_export", "run_import"]
@@ -50,18 +51,26 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     content = _content(args.file)
     carries_memories = parse(content, args.format).state is not None  # fails early on a bad file
     core = await PersonaCore.open(settings)
+    outcome: list[ImportResult | PersonaMCPError] = []
     try:
         async with anyio.create_task_group() as group:
             if carries_memories:  # storing them needs the embedder, which the background loads
                 group.start_soon(core.run_background)
             try:
-                result = await core.transfer.import_persona(
-                    content, args.format, args.persona_id, args.merge, args.name
+                outcome.append(
+                    await core.transfer.import_persona(
+                        content, args.format, args.persona_id, args.merge, args.name
+                    )
                 )
+            except PersonaMCPError as exc:  # raised here, not wrapped in the task group's ExceptionGroup
+                outcome.append(exc)
             finally:
                 group.cancel_scope.cancel()
     finally:
         await core.close()
+    result = outcome[0]
+    if isinstance(result, PersonaMCPError):
+        raise result
     print(render(result))
     return 0
 

@@ -64,3 +64,22 @@ def test_demo_runs_a_real_session(tmp_path: Path) -> None:
     assert "Demo finished: 18/18 steps behaved as expected." in result.stdout
     assert "[tool error] persona.get: No persona_id 'nobody' exists." in result.stdout
     assert not (tmp_path / "untouched").exists()
+
+
+def test_import_and_export_a_png_card_from_the_command_line(tmp_path: Path) -> None:
+    env = {"PERSONA_MCP_DATA_DIR": str(tmp_path / "data")}
+    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    imported = _run("import", str(card), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "Created Seraphina (seraphina) from card_v2." in imported.stdout
+    png = tmp_path / "seraphina.png"
+    exported = _run("export", "seraphina", "--format", "png", "-o", str(png), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert png.read_bytes().startswith(b"\x89PNG")
+    again = _run("import", str(png), "--id", "sera-copy", "--name", "Sera Copy", env=env)
+    assert "Created Sera Copy (sera-copy) from card_v3 (png)." in again.stdout
+    as_yaml = _run("export", "sera-copy", "--format", "yaml", env=env)
+    assert as_yaml.stdout.startswith("id: sera-copy\nname: Sera Copy\n")
+    duplicate = _run("import", str(card), env=env)
+    assert duplicate.returncode == 2
+    assert "merge" in duplicate.stderr
