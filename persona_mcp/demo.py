@@ -65,6 +65,23 @@ _STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
     ("emotional", "update_state", {"deltas": {"valence": 0.3}, "reason": "good news"}, "Sora cheers up"),
     ("memory", "decay_stats", {}, "memories fade with time: background decay, its curve and runs"),
     ("memory", "prune_recommendations", {"persona_id": "sora"}, "what pruning would archive (nothing yet)"),
+    (
+        "persona",
+        "import",
+        {
+            "content": '{"spec": "chara_card_v2", "spec_version": "2.0", "data": {"name": "Wren", '
+            '"description": "A lighthouse keeper.", "first_mes": "Mind the stairs.", "tags": "sea, mystery", '
+            '"character_book": {"entries": [{"keys": ["storm"], "content": "Storms come from the north.", '
+            '"insertion_order": 1, "enabled": true, "extensions": {}}]}, "extensions": {}}}'
+        },
+        "import a SillyTavern character card (V2) with a lorebook; warnings say what was coerced",
+    ),
+    (
+        "persona",
+        "blend",
+        {"persona_ids": ["aria", "kira"], "weights": [2, 1], "name": "Ariki"},
+        "blend two personas, two parts Aria to one part Kira",
+    ),
     ("persona", "get", {"persona_id": "nobody"}, "a mistake: the error names the argument and the fix"),
     ("persona", "delete", {"persona_id": "sora"}, "archive (reversible)"),
 )

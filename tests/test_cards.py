@@ -156,8 +156,16 @@ async def test_a_card_inside_someone_elses_png_imports(client: Client) -> None:
     assert (imported["format"], imported["persona"]["name"]) == ("card_v3 (png)", "Captain Mira Vale")
 
 
-async def test_yaml_authoring_file_imports_and_exports_readably(client: Client) -> None:
-    text = (DATA / "authoring_example.yaml").read_text()
+def readme_example() -> str:
+    """The complete YAML example of the README's "Authoring personas in YAML" section."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Authoring personas in YAML") :]
+    body = section[section.index("```yaml\n") + 8 :]
+    return body[: body.index("\n```")]
+
+
+async def test_the_readme_yaml_example_imports_and_exports_readably(client: Client) -> None:
+    text = readme_example()
     imported = await call(client, "persona.import", content=text)
     persona = imported["persona"]
     assert (persona["id"], persona["traits"]["openness"]) == ("mara-holt", 0.8)
