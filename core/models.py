@@ -24,6 +24,7 @@ __all__ = [
     "EmotionalState",
     "LLMSettings",
     "LoreUsed",
+    "Mood",
     "Persona",
     "PersonaChanges",
     "PersonaSpec",
@@ -241,14 +242,19 @@ class Template(BaseModel):
     description: str
 
 
-class EmotionalState(BaseModel):
-    """A persona's current feelings; drifts back toward `baseline` over time."""
+class Mood(BaseModel):
+    """The five dimensions of a feeling."""
 
     valence: float = Field(ge=-1.0, le=1.0)
     arousal: float = Field(ge=0.0, le=1.0)
     dominance: float = Field(ge=0.0, le=1.0)
     energy: float = Field(ge=0.0, le=1.0)
     stress: float = Field(ge=0.0, le=1.0)
+
+
+class EmotionalState(Mood):
+    """A persona's current feelings; drifts back toward `baseline` over time."""
+
     label: str
     baseline: EmotionalBaseline
     updated_at: datetime | None = Field(None, description="None while the persona sits at its baseline.")

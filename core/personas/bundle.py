@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from core.errors import InvalidInput
 from core.memory import Memory, MemoryDraft
 from core.memory.models import Content, Kind, Visibility
+from core.models import Mood
 from core.personas.safe_load import MAX_CONTENT_BYTES, check_shape
 from core.relationships.models import RelationshipType
 
@@ -41,14 +42,11 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EmotionSnapshot(_Record):
+class EmotionSnapshot(Mood):
     """The persona's feelings when it was exported."""
 
-    valence: float = Field(ge=-1.0, le=1.0)
-    arousal: float = Field(ge=0.0, le=1.0)
-    dominance: float = Field(ge=0.0, le=1.0)
-    energy: float = Field(ge=0.0, le=1.0)
-    stress: float = Field(ge=0.0, le=1.0)
+    model_config = ConfigDict(extra="forbid")
+
     updated_at: datetime | None = None
 
 
@@ -118,21 +116,12 @@ class PersonaState(_Record):
 
 def memory_jsonl(memories: list[Memory]) -> str:
     """The JSONL lines of a memory bundle."""
+    kept = set(MemoryRecord.model_fields)
     lines = [
         orjson.dumps(
-            MemoryRecord(
-                content=memory.content,
-                kind=memory.kind,
-                visibility=memory.visibility,
-                importance=memory.importance,
-                strength=memory.strength,
-                pinned=memory.pinned,
-                subject=memory.subject,
-                source=memory.source,
-                metadata=memory.metadata,
-                created_at=memory.created_at,
-                access_count=memory.access_count,
-            ).model_dump(mode="json", exclude_defaults=True)
+            MemoryRecord.model_validate(memory.model_dump(include=kept)).model_dump(
+                mode="json", exclude_defaults=True
+            )
         ).decode()
         for memory in memories
     ]

@@ -5,9 +5,9 @@ Matching: an entry is active when one of its keys appears in the last `scan_dept
 (default 4; keys match whole words and ignore case unless the entry says otherwise; `/regex/flags`
 keys and `use_regex` entries are regular expressions, run with a time limit). Secondary keys
 combine by the entry's logic (and_any, and_all, not_any, not_all). Constant entries are always
-active. Sticky and cooldown count messages: the conversation is replayed (at most the last
-REPLAY_MESSAGES) to know which entries are still stuck or cooling down. With recursive scanning,
-active entries' content can activate others. When the entries outgrow the token budget, the
+active. Sticky and cooldown count messages: the conversation is replayed (four times sticky +
+cooldown messages back, at most REPLAY_MESSAGES) to know which entries are still stuck or cooling
+down. With recursive scanning, active entries' content can activate others. When the entries outgrow the token budget, the
 lowest priority (else the lowest insertion_order) give way; the rest are ordered by insertion_order.
 """
 
@@ -89,8 +89,35 @@ def _found(key: str, text: str, entry: LoreEntry) -> bool:
         return False
 
 
-def _first(keys: Sequence[str], text: str, entry: LoreEntry) -> str | None:
-    return next((key for key in keys if _found(key, text, entry)), None)
+def _in(text: str, entry: LoreEntry) -> Callable[[str], bool]:
+    return lambda key: _found(key, text, entry)
+
+
+class _Scanner:
+    """Key searches over the conversation, one message at a time and each done once: replaying
+    sticky and cooldown entries asks about the same messages again and again."""
+
+    def __init__(self, said: Sequence[Said]) -> None:
+        self.said = said
+        self._cache: dict[tuple[str, bool, bool, bool, int], bool] = {}
+        self.replies = [0]  # replies[n]: assistant messages among the first n
+        for item in said:
+            self.replies.append(self.replies[-1] + (item.role == "assistant"))
+
+    def window(self, entry: LoreEntry, start: int, end: int) -> Callable[[str], bool]:
+        """Whether a key of `entry` appears in messages start..end-1."""
+        flags = (entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
+
+        def found(key: str) -> bool:
+            for index in range(end - 1, start - 1, -1):
+                cached = self._cache.get((key, *flags, index))
+                if cached is None:
+                    cached = self._cache[(key, *flags, index)] = _found(key, self.said[index].text, entry)
+                if cached:
+                    return True
+            return False
+
+        return found
 
 
 @dataclass
@@ -103,23 +130,23 @@ class _Entry:
     ever: bool = False
 
     @property
-    def needs_history(self) -> bool:
+    def replay(self) -> int:
+        """How many earlier messages to replay to know this entry's state (0: none needed)."""
         d = self.decorators
-        return bool(
-            self.entry.sticky
-            or self.entry.cooldown
-            or d.keep_activate_after_match
-            or d.dont_activate_after_match
-        )
+        if d.keep_activate_after_match or d.dont_activate_after_match:
+            return REPLAY_MESSAGES
+        timed = (self.entry.sticky or 0) + (self.entry.cooldown or 0)
+        return min(REPLAY_MESSAGES, 4 * (timed + 1)) if timed else 0
 
-    def keys_match(self, text: str) -> str | None:
-        """The key that activates the entry in `text` (its logic and key decorators applied)."""
+    def keys_match(self, found: Callable[[str], bool]) -> str | None:
+        """The key that activates the entry, given where keys are `found` (its logic and key
+        decorators applied)."""
         entry, d = self.entry, self.decorators
-        matched = _first(entry.keys, text, entry)
+        matched = next((key for key in entry.keys if found(key)), None)
         if matched is None:
             return None
         if entry.is_selective:
-            hits = [_found(key, text, entry) for key in entry.secondary_keys]
+            hits = [found(key) for key in entry.secondary_keys]
             passed = {
                 "and_any": any(hits),
                 "and_all": all(hits),
@@ -128,16 +155,16 @@ class _Entry:
             }[entry.logic]
             if not passed:
                 return None
-        if d.additional_keys and _first(d.additional_keys, text, entry) is None:
+        if d.additional_keys and not any(found(key) for key in d.additional_keys):
             return None
-        if d.exclude_keys and _first(d.exclude_keys, text, entry) is not None:
+        if d.exclude_keys and any(found(key) for key in d.exclude_keys):
             return None
         return matched
 
-    def step(self, said: Sequence[Said], upto: int, book_depth: int) -> tuple[Reason, str | None] | None:
+    def step(self, scan: _Scanner, upto: int, book_depth: int) -> tuple[Reason, str | None] | None:
         """Whether the entry is active after the first `upto` messages, updating its history."""
         entry, d = self.entry, self.decorators
-        replies = sum(1 for item in said[:upto] if item.role == "assistant")
+        replies = scan.replies[upto]
         if d.activate_only_after is not None and replies < d.activate_only_after:
             return None
         if d.activate_only_every is not None and replies % d.activate_only_every:
@@ -154,8 +181,7 @@ class _Entry:
             return None
         depth = d.scan_depth if d.scan_depth is not None else entry.scan_depth
         depth = book_depth if depth is None else depth
-        text = "\n".join(item.text for item in said[max(0, upto - depth) : upto]) if depth else ""
-        matched = self.keys_match(text) if text else None
+        matched = self.keys_match(scan.window(entry, max(0, upto - depth), upto)) if depth else None
         if matched is None:
             return None
         self.start, self.ever = upto, True
@@ -181,6 +207,7 @@ def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
     book_depth = DEFAULT_SCAN_DEPTH if book.scan_depth is None else book.scan_depth
     hits: list[LoreHit] = []
     waiting: list[_Entry] = []
+    scan = _Scanner(said)
     for index, entry in enumerate(book.entries):
         if not entry.enabled:
             continue
@@ -194,10 +221,9 @@ def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
         if entry.constant:
             hits.append(state.hit("constant", None))
             continue
-        if state.needs_history:
-            for upto in range(max(1, len(said) - REPLAY_MESSAGES), len(said)):
-                state.step(said, upto, book_depth)
-        result = state.step(said, len(said), book_depth)
+        for upto in range(max(1, len(said) - state.replay), len(said)):
+            state.step(scan, upto, book_depth)
+        result = state.step(scan, len(said), book_depth)
         if result is None:
             waiting.append(state)
         else:
@@ -205,7 +231,7 @@ def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
     if book.recursive_scanning:
         for _ in range(_RECURSION_ROUNDS):
             text = "\n".join(hit.content for hit in hits)
-            found = [(state, state.keys_match(text)) for state in waiting]
+            found = [(state, state.keys_match(_in(text, state.entry))) for state in waiting]
             fresh = [(state, key) for state, key in found if key is not None]
             if not fresh:
                 break

@@ -19,7 +19,7 @@ from core.clock import Clock
 from core.errors import Conflict, InvalidInput
 from core.memory import MemoryPatch, MemoryService
 from core.memory.writer import checked_metadata
-from core.models import PERSONA_ID_PATTERN, Persona
+from core.models import PERSONA_ID_PATTERN, Mood, Persona
 from core.personas.bundle import (
     MAX_BUNDLE_MEMORIES,
     EmotionSnapshot,
@@ -223,17 +223,9 @@ class PersonaTransfer:
 
     async def _state(self, persona: Persona) -> dict[str, Any]:
         emotion = await self._personas.emotions.state(persona)
+        fields = set(RelationshipRecord.model_fields) - {"party"}
         relationships = [
-            RelationshipRecord(
-                party=item.persona_b,
-                type=item.type,
-                type_locked=item.type_locked,
-                affinity=item.affinity,
-                trust=item.trust,
-                familiarity=item.familiarity,
-                interaction_count=item.interaction_count,
-                last_interaction_at=item.last_interaction_at,
-            )
+            RelationshipRecord(party=item.persona_b, **item.model_dump(include=fields))
             for item in await self._relationships.all_of(persona.id)
         ]
         memories = await self._memories.top(persona.id, "newest", MAX_BUNDLE_MEMORIES)
@@ -241,10 +233,7 @@ class PersonaTransfer:
         state = PersonaState(
             app_version=__version__,
             exported_at=self._clock.now(),
-            emotional_state=EmotionSnapshot(
-                **emotion.model_dump(include={"valence", "arousal", "dominance", "energy", "stress"}),
-                updated_at=emotion.updated_at,
-            ),
+            emotional_state=EmotionSnapshot(**emotion.model_dump(include={*Mood.model_fields, "updated_at"})),
             relationships=relationships,
             memories=MemoryBundle(
                 embedding_model=models.most_common(1)[0][0] if models else None,
