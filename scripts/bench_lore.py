@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.lorebook import LoreEntry, Lorebook  # noqa: E402
-from core.personas.lore import DEFAULT_SCAN_DEPTH, Said, select_lore  # noqa: E402
-from scripts._report import emit, pairs_table  # noqa: E402
+from core.lorebook import Lorebook, LoreEntry
+from core.personas.lore import DEFAULT_SCAN_DEPTH, Said, select_lore
+from scripts._report import emit, pairs_table
 
-WORDS = "harbour storm lantern cellar archive dragon orchard forge chapel market tide ember".split()
+WORDS = ["harbour", "storm", "lantern", "cellar", "archive", "dragon"]
+WORDS += ["orchard", "forge", "chapel", "market", "tide", "ember"]
 
 
 def _book(entries: int, rng: random.Random) -> Lorebook:

@@ -44,6 +44,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[str], str | None]] =
     ),
     ("whole words by default", {"keys": ["art"]}, {}, ["what a party"], None),
     ("substring when whole_words is off", {"keys": ["art"], "whole_words": False}, {}, ["a party"], "key"),
+    ("a key ending in punctuation keeps its left boundary", {"keys": ["Dr."]}, {}, ["Mr. Adr. Smith"], None),
+    ("and still matches", {"keys": ["Dr."]}, {}, ["ask Dr. Smith"], "key"),
     ("multi-word keys", {"keys": ["shadow beasts"]}, {}, ["the shadow beasts came"], "key"),
     ("and_any: one secondary is enough", _sel("and_any"), {}, ["beasts at night"], "key"),
     ("and_any: no secondary, no entry", _sel("and_any"), {}, ["beasts at noon"], None),

@@ -7,8 +7,9 @@ keys and `use_regex` entries are regular expressions, run with a time limit). Se
 combine by the entry's logic (and_any, and_all, not_any, not_all). Constant entries are always
 active. Sticky and cooldown count messages: the conversation is replayed (four times sticky +
 cooldown messages back, at most REPLAY_MESSAGES) to know which entries are still stuck or cooling
-down. With recursive scanning, active entries' content can activate others. When the entries outgrow the token budget, the
-lowest priority (else the lowest insertion_order) give way; the rest are ordered by insertion_order.
+down. With recursive scanning, active entries' content can activate others. When the entries
+outgrow the token budget, the lowest priority (else the lowest insertion_order) give way; the
+rest are ordered by insertion_order.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ def _compiled(
             flags |= regex.IGNORECASE
     if pattern is None:
         pattern = key if use_regex else regex.escape(key)
-        if whole_words and _WORD.match(key[:1]) and _WORD.match(key[-1:]):
-            pattern = rf"(?<!\w)(?:{pattern})(?!\w)"
+        if whole_words:  # a boundary on each side that starts or ends with a word character
+            before = r"(?<!\w)" if _WORD.match(key[:1]) else ""
+            after = r"(?!\w)" if _WORD.match(key[-1:]) else ""
+            pattern = f"{before}(?:{pattern}){after}"
     try:
         return regex.compile(pattern, flags)
     except (regex.error, RecursionError, OverflowError):
