@@ -232,3 +232,10 @@ async def test_lorebook_entries_reach_the_context_and_chat(client: Client) -> No
         "role": "user",
         "content": "Shadow beasts hunt at night and fear the light of the Heartstone.",
     }
+
+
+async def test_merging_into_an_archived_persona_brings_it_back(client: Client) -> None:
+    content = await _export(client, "kira", "yaml")
+    await call(client, "persona.delete", persona_id="kira")
+    merged = await call(client, "persona.import", content=content, merge=True)
+    assert (merged["action"], merged["persona"]["archived_at"]) == ("merged", None)

@@ -140,7 +140,8 @@ class PersonaTransfer:
             persona = await self._personas.create(spec.model_dump(), persona_id=target)
         else:
             changes = spec.model_dump(include=set(parsed.fields))
-            persona = await self._personas.update(target, changes)
+            # Importing into an archived persona brings it back: the file says it is wanted.
+            persona = await self._personas.update(target, changes, restore=True)
         applied = None
         if state is not None:
             applied = await self._apply_state(persona, state, records, parsed.persona_id, existing is None)
@@ -186,7 +187,9 @@ class PersonaTransfer:
                     await self._memories.update(memory_id, MemoryPatch(pinned=True))
         return result
 
-    async def _apply_emotion(self, persona: Persona, snapshot: EmotionSnapshot, created: bool) -> Any:
+    async def _apply_emotion(
+        self, persona: Persona, snapshot: EmotionSnapshot, created: bool
+    ) -> Literal["applied", "kept"]:
         current = await self._personas.emotions.state(persona)
         if not created and (
             snapshot.updated_at is None
