@@ -41,21 +41,9 @@ async def _nell_with_a_past(client: Client) -> None:
         ],
     )
     await call(client, "memory.update", memory_id=stored["ids"][0], pinned=True)
-    for _ in range(3):
-        await call(
-            client,
-            "relationship.update",
-            persona_a="nell",
-            persona_b="user:sam",
-            interaction={"kind": "support", "quality": 0.9},
-        )
-    await call(
-        client,
-        "relationship.update",
-        persona_a="nell",
-        persona_b="aria",
-        interaction={"kind": "chat", "quality": 0.5},
-    )
+    for other, kind, quality in [("user:sam", "support", 0.9)] * 3 + [("aria", "chat", 0.5)]:
+        interaction = {"kind": kind, "quality": quality}
+        await call(client, "relationship.update", persona_a="nell", persona_b=other, interaction=interaction)
     await call(client, "emotional.update_state", persona_id="nell", valence=0.8, reason="a good day")
 
 
@@ -111,13 +99,8 @@ async def test_state_travels_in_our_yaml_too_and_unknown_parties_are_skipped(
     async with Client(build_server(settings)) as here:
         await _nell_with_a_past(here)
         await call(here, "persona.create", name="Otto")
-        await call(
-            here,
-            "relationship.update",
-            persona_a="nell",
-            persona_b="otto",
-            interaction={"kind": "chat", "quality": 0.2},
-        )
+        interaction = {"kind": "chat", "quality": 0.2}
+        await call(here, "relationship.update", persona_a="nell", persona_b="otto", interaction=interaction)
         exported = await call(here, "persona.export", persona_id="nell", format="yaml", include_state=True)
     elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"))
     async with Client(build_server(elsewhere)) as there:
