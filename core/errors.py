@@ -74,7 +74,7 @@ class InvalidInput(PersonaMCPError):
     """An argument has a value the operation cannot accept."""
 
     def __init__(self, argument: str, value: Any, fix: str) -> None:
-        super().__init__(f"Invalid {argument}: {show_value(value)}. {fix}")
+        super().__init__(f"Invalid {argument}: {show_value(value)}. {fix[:1].upper()}{fix[1:]}")
         self.argument = argument
         self.value = value
 
