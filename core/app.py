@@ -17,9 +17,20 @@ from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.personas import PersonaLibrary, PersonaService
 from core.personas.transfer import PersonaTransfer
 from core.relationships import RelationshipService
+from core.state import StateService
 from core.store import Database
 
 __all__ = ["PersonaCore"]
+
+
+async def _rebuild_vectors(memories: MemoryService) -> str:
+    """After a state.load: the vector index again matches SQLite (stale and orphan vectors go)."""
+    report = await memories.reindex(None)
+    return (
+        f"rebuilt: {report.indexed} indexed, {report.embedded} embedded, "
+        f"{report.orphans_removed} stale removed"
+    )
+
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +52,7 @@ class PersonaCore:
     contexts: ContextBuilder
     chats: ChatService
     transfer: PersonaTransfer
+    state: StateService
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -93,6 +105,7 @@ class PersonaCore:
             contexts=contexts,
             chats=chats,
             transfer=PersonaTransfer(personas, memories, relationships, clock),
+            state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
         )
 
     async def run_background(self) -> None:

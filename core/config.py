@@ -72,6 +72,11 @@ class Settings(BaseModel):
         default_factory=lambda: Path(platformdirs.user_data_dir("persona-mcp", appauthor=False)),
         description="Folder holding persona.db and the vector index; created on first start.",
     )
+    state_dir: Path | None = Field(
+        None,
+        description="Folder state.save writes to and state.load reads from (default: <data dir>/backups); "
+        "the tools cannot reach files outside it.",
+    )
     default_persona: str = Field(
         "aria", description="Persona used when a call names none and the session switched to none."
     )
@@ -219,6 +224,11 @@ class Settings(BaseModel):
         return self.data_dir / "persona.db"
 
     @property
+    def backup_dir(self) -> Path:
+        """Where state archives go: PERSONA_MCP_STATE_DIR, else <data dir>/backups."""
+        return self.state_dir or self.data_dir / "backups"
+
+    @property
     def index_path(self) -> Path:
         """The local Chroma folder (derived from SQLite; safe to delete)."""
         return self.data_dir / "vectors"
@@ -231,6 +241,7 @@ class Settings(BaseModel):
 # Environment variable -> Settings field. Lists are comma-separated.
 _ENV: dict[str, str] = {
     "PERSONA_MCP_DATA_DIR": "data_dir",
+    "PERSONA_MCP_STATE_DIR": "state_dir",
     "PERSONA_MCP_DEFAULT_PERSONA": "default_persona",
     "PERSONA_MCP_TOOLSETS": "toolsets",
     "PERSONA_MCP_TOOL_SEPARATOR": "tool_separator",
@@ -317,8 +328,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw.update(_from_file(Path(config_file).expanduser()))
     raw.update(_from_env(environ))
     raw.update({key: value for key, value in overrides.items() if value is not None})
-    if "data_dir" in raw:
-        raw["data_dir"] = Path(str(raw["data_dir"])).expanduser()
+    for folder in ("data_dir", "state_dir"):
+        if folder in raw:
+            raw[folder] = Path(str(raw[folder])).expanduser()
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The `persona-mcp` command: serve (stdio or http), import, export, demo and doctor."""
+"""The `persona-mcp` command: serve (stdio or http), import, export, backup, restore, demo and doctor."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import anyio
 from core import __version__
 from core.config import ConfigError, Settings, load_settings
 from core.errors import PersonaMCPError
+from persona_mcp.state_cli import add_commands as add_state_commands
+from persona_mcp.state_cli import run_backup, run_restore
 from persona_mcp.transfer_cli import add_commands, run_export, run_import
 
 __all__ = ["main"]
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("doctor", help="check the data folder, database, embedder and Ollama; print a report")
     add_commands(commands)
+    add_state_commands(commands)
     return parser
 
 
@@ -83,6 +86,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_import(settings, args)
     if command == "export":
         return run_export(settings, args)
+    if command == "backup":
+        return run_backup(settings, args)
+    if command == "restore":
+        return run_restore(settings, args)
     if command == "doctor":
         from persona_mcp.doctor import run_doctor
 

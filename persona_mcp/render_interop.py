@@ -1,8 +1,9 @@
-"""Text renderings of persona.import and persona.export results."""
+"""Text renderings of persona.import / persona.export and state.save / state.load results."""
 
 from __future__ import annotations
 
 from core.personas.transfer import ExportResult, ImportResult
+from core.state import LoadResult, SaveResult
 from persona_mcp.render import register_renderer
 
 __all__: list[str] = []
@@ -30,3 +31,25 @@ def _exported(result: ExportResult) -> str:
     state = "" if result.memories is None else f", with {result.memories} memories and state"
     head = f"{result.persona_id} as {result.format} ({result.size:,} bytes, {result.encoding}{state}):"
     return f"{head}\n{result.content}"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items())
+
+
+@register_renderer
+def _saved(result: SaveResult) -> str:
+    lock = "encrypted" if result.encrypted else "not encrypted"
+    return (
+        f"Saved to {result.path} ({result.size:,} bytes, {lock}, format {result.format_version}); "
+        f"sha256 {result.sha256}. Holds: {_counts(result.counts)}."
+    )
+
+
+@register_renderer
+def _loaded(result: LoadResult) -> str:
+    made = f" (saved {result.saved_at} by persona-mcp {result.app_version})" if result.saved_at else ""
+    return (
+        f"Loaded {result.path}{made} by {result.mode}. Written: {_counts(result.written) or 'nothing new'}. "
+        f"Now: {_counts(result.counts)}. Vectors: {result.vectors}."
+    )

@@ -20,14 +20,14 @@ from core.config import Settings
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.session import AppState
-from persona_mcp.tools import conversation, emotional, memory, persona, relationship, system
+from persona_mcp.tools import conversation, emotional, memory, persona, relationship, state, system
 
 __all__ = ["PersonaServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
 # Namespace modules, each with NAMESPACE and a TOOLS table. Later namespaces join this tuple.
-TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, relationship, emotional, conversation, system)
+TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, relationship, emotional, conversation, system, state)
 
 INSTRUCTIONS = (
     "persona-mcp gives you personas that remember, feel and relate. persona.list shows them, "

@@ -18,7 +18,7 @@ from core.personas.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
 from core.personas.transfer import ImportResult
 from persona_mcp.render import render
 
-__all__ = ["add_commands", "run_export", "run_import"]
+__all__ = ["add_commands", "run_async", "run_export", "run_import"]
 
 _EXTENSIONS = {"card_v2": "json", "card_v3": "json", "json": "json", "yaml": "yaml", "png": "png"}
 
@@ -100,7 +100,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(action: object, settings: Settings, args: argparse.Namespace) -> int:
+def run_async(action: object, settings: Settings, args: argparse.Namespace) -> int:
+    """Run a command's coroutine; a refused input or an unreadable file is a message and exit 2."""
     try:
         return int(anyio.run(action, settings, args))  # type: ignore[arg-type]
     except PersonaMCPError as exc:
@@ -113,9 +114,9 @@ def _run(action: object, settings: Settings, args: argparse.Namespace) -> int:
 
 def run_import(settings: Settings, args: argparse.Namespace) -> int:
     """`persona-mcp import FILE`."""
-    return _run(_import, settings, args)
+    return run_async(_import, settings, args)
 
 
 def run_export(settings: Settings, args: argparse.Namespace) -> int:
     """`persona-mcp export ID`."""
-    return _run(_export, settings, args)
+    return run_async(_export, settings, args)

@@ -83,3 +83,25 @@ def test_import_and_export_a_png_card_from_the_command_line(tmp_path: Path) -> N
     duplicate = _run("import", str(card), env=env)
     assert duplicate.returncode == 2
     assert "merge" in duplicate.stderr
+
+
+def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
+    here = {
+        "PERSONA_MCP_DATA_DIR": str(tmp_path / "here"),
+        "PERSONA_MCP_BACKUP_PASSPHRASE": "a long passphrase",
+    }
+    archive = tmp_path / "everything.pmstate"
+    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    assert _run("import", str(card), env=here).returncode == 0
+    saved = _run("backup", "-o", str(archive), env=here)
+    assert saved.returncode == 0, saved.stderr
+    assert "encrypted" in saved.stdout
+    assert "personas 3" in saved.stdout
+    there = {**here, "PERSONA_MCP_DATA_DIR": str(tmp_path / "there")}
+    restored = _run("restore", str(archive), "--mode", "replace", env=there)
+    assert restored.returncode == 0, restored.stderr
+    assert "Now: personas 3" in restored.stdout
+    assert "seraphina" in _run("export", "seraphina", "--format", "yaml", env=there).stdout
+    wrong = _run("restore", str(archive), env={**there, "PERSONA_MCP_BACKUP_PASSPHRASE": "not it at all"})
+    assert wrong.returncode == 2
+    assert "passphrase is wrong" in wrong.stderr

@@ -298,6 +298,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         | {f"emotional.{name}" for name in ("get_state", "update_state", "history")}
         | {f"conversation.{name}" for name in conversation_tools}
         | {"system.status", "system.models"}
+        | {"state.save", "state.load"}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -340,6 +341,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "persona.update",
         "persona.delete",
         "persona.import",
+        "state.load",
         "memory.update",
         "memory.delete",
         "memory.prune",
@@ -402,4 +404,4 @@ async def test_toolsets_limit_the_registered_namespaces(data_dir: Path) -> None:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {
             f"relationship.{n}" for n in ("get", "list", "update", "compatibility", "stats", "history")
-        }
+        } | {"state.save", "state.load"}

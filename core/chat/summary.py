@@ -49,14 +49,15 @@ def score_turn(turn: Turn, tokens: TokenCounter) -> list[Scored]:
 
 
 class SentenceCache:
-    """Scored sentences by message id: each stored message is scored once."""
+    """Scored sentences by message id: each stored message is scored once. The text is part of
+    the key, so a message id that comes to mean another message (a state.load) is scored anew."""
 
     def __init__(self, tokens: TokenCounter) -> None:
         self._tokens = tokens
-        self._scored: dict[tuple[int, str], list[Scored]] = {}
+        self._scored: dict[tuple[int, str, str], list[Scored]] = {}
 
     def get(self, message_id: int, turn: Turn) -> list[Scored]:
-        key = (message_id, turn.speaker)
+        key = (message_id, turn.speaker, turn.content)
         if key not in self._scored:
             if len(self._scored) >= _CACHED_TURNS:
                 self._scored.clear()

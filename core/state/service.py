@@ -1,0 +1,197 @@
+"""state.save and state.load: the whole state in one versioned, verifiable, optionally encrypted
+archive, taken and restored while the server runs.
+
+save: SQLite's online backup API copies the live database (a consistent snapshot even while
+others write), and the archive carries it with the effective settings (secrets left out).
+load: everything is checked before anything changes (decryption, every part's sha256, the
+format and schema versions, SQLite's integrity and foreign-key checks on the snapshot); then one
+transaction merges or replaces (tables.py). Memories it wrote are marked for re-indexing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tempfile
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import anyio
+import orjson
+from pydantic import BaseModel, Field
+
+from core import __version__
+from core.clock import Clock, iso
+from core.config import Settings
+from core.errors import InvalidInput
+from core.state.archive import FORMAT_VERSION, pack, unpack
+from core.state.tables import apply_snapshot, count_rows
+from core.store import Database
+
+__all__ = ["LoadResult", "SaveResult", "StateService"]
+
+_DB_PART = "persona.db"
+_SETTINGS_PART = "settings.json"
+_MAX_ARCHIVE_BYTES = 8 * 2**30
+Mode = Literal["merge", "replace"]
+
+
+class SaveResult(BaseModel):
+    """What state.save wrote."""
+
+    path: str
+    sha256: str = Field(description="Of the whole file, to check a copy against.")
+    size: int
+    encrypted: bool
+    format_version: int
+    counts: dict[str, int] = Field(description="Rows saved: personas, memories, relationships, ...")
+
+
+class LoadResult(BaseModel):
+    """What state.load did."""
+
+    path: str
+    mode: Mode
+    encrypted: bool
+    saved_at: str | None = Field(description="When the archive was made.")
+    app_version: str | None = Field(description="The persona-mcp that made it.")
+    counts: dict[str, int] = Field(description="Rows now in the database, by table.")
+    written: dict[str, int] = Field(description="Rows the load added or replaced, by table.")
+    vectors: str = Field(description="What happens to the vector index.")
+
+
+def _snapshot(source: Path, target: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+        return count_rows(dst)
+
+
+def _check_snapshot(path: Path, newest: int) -> int:
+    """The snapshot's schema version, after SQLite's own integrity and foreign-key checks."""
+    try:
+        with closing(sqlite3.connect(path)) as con:
+            integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            broken = con.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(
+            "path", "<archive>", f"Its database part is not a usable SQLite file ({exc})."
+        ) from None
+    if integrity != "ok":
+        raise InvalidInput("path", "<archive>", f"Its database fails SQLite's integrity check: {integrity}.")
+    if broken:
+        raise InvalidInput("path", "<archive>", f"Its database has {len(broken)} broken references.")
+    if version > newest:
+        raise InvalidInput(
+            "path",
+            f"<schema {version}>",
+            f"The archive comes from a newer persona-mcp (schema {version}; this one knows {newest}). "
+            "Upgrade to load it.",
+        )
+    return version
+
+
+class StateService:
+    """Save the whole state to an archive file, and load one back."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        after_load: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self._after_load = after_load
+
+    def default_path(self, now: datetime) -> Path:
+        """Where a save goes when no path is given."""
+        return self._settings.backup_dir / f"state-{now.strftime('%Y%m%d-%H%M%S')}.pmstate"
+
+    async def save(self, path: Path | None = None, passphrase: str | None = None) -> SaveResult:
+        """Write the archive (atomically: a partial file never has the final name)."""
+        if passphrase is not None and len(passphrase) < 8:
+            raise InvalidInput("passphrase", "<hidden>", "Use at least 8 characters.")
+        now = self._clock.now()
+        target = path or self.default_path(now)
+        with tempfile.TemporaryDirectory(prefix="persona-mcp-save-") as scratch:
+            snapshot = Path(scratch) / _DB_PART
+            counts = await anyio.to_thread.run_sync(_snapshot, self._settings.database_path, snapshot)
+            settings = self._settings.model_dump(mode="json", exclude={"token"})
+            manifest = {
+                "app_version": __version__,
+                "created_at": iso(now),
+                "schema_version": await self._db.schema_version(),
+                "counts": counts,
+            }
+            parts = {_DB_PART: snapshot.read_bytes(), _SETTINGS_PART: orjson.dumps(settings)}
+            data = await anyio.to_thread.run_sync(pack, manifest, parts, passphrase)
+        await anyio.to_thread.run_sync(_write_atomically, target, data)
+        return SaveResult(
+            path=str(target),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            encrypted=passphrase is not None,
+            format_version=FORMAT_VERSION,
+            counts=counts,
+        )
+
+    async def load(self, path: Path, passphrase: str | None = None, mode: Mode = "merge") -> LoadResult:
+        """Validate the archive in full, then merge it into the database or replace it."""
+        data = await anyio.to_thread.run_sync(_read_archive, path)
+        archive = await anyio.to_thread.run_sync(unpack, data, passphrase, "path")
+        if _DB_PART not in archive.parts:
+            raise InvalidInput("path", str(path), "The archive holds no database.")
+        newest = await self._db.schema_version()
+        with tempfile.TemporaryDirectory(prefix="persona-mcp-load-") as scratch:
+            snapshot = Path(scratch) / _DB_PART
+            snapshot.write_bytes(archive.parts[_DB_PART])
+            version = await anyio.to_thread.run_sync(_check_snapshot, snapshot, newest)
+            if version < newest:  # an older schema: bring the copy up to date first
+                await (await Database.open(snapshot)).close()
+            try:
+                written = await anyio.to_thread.run_sync(
+                    apply_snapshot, self._settings.database_path, snapshot, mode
+                )
+            except sqlite3.IntegrityError as exc:
+                raise InvalidInput(
+                    "mode", mode, f"The archive's rows clash with this database's ({exc}); nothing changed."
+                ) from None
+        vectors = await self._after_load() if self._after_load else "rebuilt when the server next starts"
+        counts = await anyio.to_thread.run_sync(_live_counts, self._settings.database_path)
+        return LoadResult(
+            path=str(path),
+            mode=mode,
+            encrypted=archive.encrypted,
+            saved_at=archive.manifest.get("created_at"),
+            app_version=archive.manifest.get("app_version"),
+            counts=counts,
+            written={table: rows for table, rows in written.items() if rows},
+            vectors=vectors,
+        )
+
+
+def _read_archive(path: Path) -> bytes:
+    try:
+        if path.stat().st_size > _MAX_ARCHIVE_BYTES:
+            raise InvalidInput("path", str(path), "It is larger than any archive this server writes.")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput("path", str(path), f"It cannot be read ({exc.strerror}).") from None
+
+
+def _live_counts(path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(path, timeout=60)) as con:
+        return count_rows(con)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(target)

@@ -1,0 +1,150 @@
+"""Copying a validated snapshot into the live database, in one transaction: replace or merge.
+
+Runs on its own sqlite3 connection (in a worker thread) with the snapshot ATTACHed as `src`;
+SQLite's locking serialises it with the server's writer, so it is safe while the server runs.
+Foreign keys are checked at COMMIT (deferred), so a bad snapshot rolls back whole.
+
+merge keeps the newer row of everything that has an `updated_at` (personas, memories,
+relationships, emotional states, conversations, settings), adds join rows that are missing, and
+adds history rows (messages, interactions, emotional history) that are not already there by
+content, with new ids. Maintenance runs stay local. replace makes the database the snapshot.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Literal
+
+__all__ = ["COUNTED", "TABLES", "apply_snapshot", "count_rows"]
+
+# Parents before children.
+TABLES = (
+    "settings",
+    "personas",
+    "memories",
+    "memory_vectors",
+    "memory_witnesses",
+    "relationships",
+    "interactions",
+    "emotional_states",
+    "emotional_history",
+    "conversations",
+    "conversation_participants",
+    "messages",
+    "message_witnesses",
+    "maintenance_runs",
+)
+COUNTED = ("personas", "memories", "relationships", "emotional_states", "conversations", "messages")
+_NEWER = {
+    "settings": ("key",),
+    "personas": ("id",),
+    "memories": ("id",),
+    "relationships": ("party_a", "party_b"),
+    "emotional_states": ("persona_id",),
+    "conversations": ("id",),
+}
+_JOINS = ("memory_witnesses", "conversation_participants")
+# History rows are the same row when these match (their integer ids differ between machines).
+_HISTORY = {
+    "interactions": ("party_a", "party_b", "created_at", "kind"),
+    "emotional_history": ("persona_id", "created_at", "reason"),
+    "messages": ("conversation_id", "created_at", "role", "persona_id", "content"),
+}
+
+
+def _columns(con: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in con.execute(f"PRAGMA main.table_info({table})")]
+
+
+def count_rows(con: sqlite3.Connection, schema: str = "main") -> dict[str, int]:
+    """Rows of the tables a user cares about, plus archived memories."""
+    counts = {
+        table: int(con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]) for table in COUNTED
+    }
+    archived = con.execute(f"SELECT count(*) FROM {schema}.memories WHERE archived_at IS NOT NULL").fetchone()
+    counts["archived_memories"] = int(archived[0])
+    return counts
+
+
+def _same(columns: tuple[str, ...], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{c} IS {right}.{c}" for c in columns)
+
+
+def _merge(con: sqlite3.Connection) -> dict[str, int]:
+    written: dict[str, int] = {}
+    for table, key in _NEWER.items():
+        cols = _columns(con, table)
+        listed = ", ".join(cols)
+        same = _same(key, "m", "s")
+        newer = f"NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {same} AND m.updated_at >= s.updated_at)"
+        con.execute(
+            f"CREATE TEMP TABLE taken_{table} AS SELECT {', '.join(key)} FROM src.{table} s WHERE {newer}"
+        )
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key)
+        picked = f"({', '.join(key)}) IN (SELECT {', '.join(key)} FROM temp.taken_{table})"
+        cursor = con.execute(
+            f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} WHERE {picked} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        )
+        written[table] = cursor.rowcount
+    taken = "SELECT id FROM temp.taken_memories"
+    con.execute(f"DELETE FROM main.memory_vectors WHERE memory_id IN ({taken})")
+    con.execute(
+        "INSERT INTO main.memory_vectors (memory_id, model_id, vector) SELECT memory_id, model_id, vector "
+        f"FROM src.memory_vectors WHERE memory_id IN ({taken})"
+    )
+    con.execute(f"UPDATE main.memories SET indexed_at = NULL WHERE id IN ({taken})")
+    for table in _JOINS:
+        listed = ", ".join(_columns(con, table))
+        cursor = con.execute(
+            f"INSERT OR IGNORE INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
+        )
+        written[table] = cursor.rowcount
+    for table, key in _HISTORY.items():
+        cols = [c for c in _columns(con, table) if c != "id"]
+        listed = ", ".join(cols)
+        cursor = con.execute(
+            f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {_same(key, 'm', 's')})"
+        )
+        written[table] = cursor.rowcount
+    cursor = con.execute(
+        "INSERT OR IGNORE INTO main.message_witnesses (persona_id, message_id) "
+        "SELECT w.persona_id, m.id FROM src.message_witnesses w JOIN src.messages s ON s.id = w.message_id "
+        f"JOIN main.messages m ON {_same(_HISTORY['messages'], 'm', 's')}"
+    )
+    written["message_witnesses"] = cursor.rowcount
+    return written
+
+
+def _replace(con: sqlite3.Connection) -> dict[str, int]:
+    for table in reversed(TABLES):
+        con.execute(f"DELETE FROM main.{table}")
+    written = {}
+    for table in TABLES:
+        listed = ", ".join(_columns(con, table))
+        written[table] = con.execute(
+            f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
+        ).rowcount
+    con.execute("UPDATE main.memories SET indexed_at = NULL")
+    return written
+
+
+def apply_snapshot(live: Path, snapshot: Path, mode: Literal["merge", "replace"]) -> dict[str, int]:
+    """Copy the snapshot into the live database in one transaction; rows written per table."""
+    con = sqlite3.connect(live, timeout=60, isolation_level=None)
+    try:
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("ATTACH DATABASE ? AS src", (str(snapshot),))
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("PRAGMA defer_foreign_keys = ON")
+            written = _replace(con) if mode == "replace" else _merge(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return written
+    finally:
+        con.close()

@@ -1,0 +1,80 @@
+"""state.* tools: save the whole state to an archive, load one back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult
+from pydantic import Field, SecretStr
+
+from core.errors import InvalidInput
+from core.state import LoadResult, SaveResult
+from persona_mcp.session import core_of
+from persona_mcp.tools import DESTRUCTIVE, WRITE, ToolDef, respond
+
+NAMESPACE = "state"
+
+Passphrase = Annotated[
+    SecretStr | None,
+    Field(
+        min_length=8,
+        max_length=1024,
+        description="Encrypt with this (AES-256-GCM, key by scrypt); never stored or logged.",
+    ),
+]
+
+
+def _inside(ctx: Context, path: str, argument: str) -> Path:
+    """A path the tool may use: inside the state folder (PERSONA_MCP_STATE_DIR). A client cannot
+    make the server read or write files anywhere else."""
+    folder = core_of(ctx).settings.backup_dir.resolve()
+    target = (folder / path).resolve()
+    if not target.is_relative_to(folder):
+        raise InvalidInput(
+            argument, path, f"Archives live in {folder} (PERSONA_MCP_STATE_DIR): give a name inside it."
+        )
+    return target
+
+
+async def save(
+    ctx: Context,
+    path: Annotated[
+        str | None,
+        Field(max_length=500, description="File name in the state folder; default: state-<time>.pmstate."),
+    ] = None,
+    passphrase: Passphrase = None,
+) -> Annotated[CallToolResult, SaveResult]:
+    """Save everything (personas, memories and their archive, relationships, emotions,
+    conversations, settings) to one versioned archive: a consistent snapshot taken while the server
+    runs, with a sha256 per part. With a passphrase the archive is encrypted."""
+    secret = passphrase.get_secret_value() if passphrase else None
+    target = None if path is None else _inside(ctx, path, "path")
+    return respond(await core_of(ctx).state.save(target, secret))
+
+
+async def load(
+    ctx: Context,
+    path: Annotated[str, Field(min_length=1, max_length=500, description="Archive in the state folder.")],
+    passphrase: Passphrase = None,
+    mode: Annotated[
+        Literal["merge", "replace"],
+        Field(
+            description="merge: keep the newer of each row, add what is missing; replace: become the archive."
+        ),
+    ] = "merge",
+) -> Annotated[CallToolResult, LoadResult]:
+    """Load an archive made by state.save. Everything is checked first (passphrase, every part's
+    sha256, format and schema versions, SQLite's integrity check): a wrong passphrase, a damaged
+    or cut-off file or a newer format is an error and nothing changes. Then one transaction merges
+    or replaces, and the vector index is rebuilt."""
+    target = _inside(ctx, path, "path")
+    secret = passphrase.get_secret_value() if passphrase else None
+    return respond(await core_of(ctx).state.load(target, secret, mode))
+
+
+TOOLS = (
+    ToolDef("save", save, WRITE),
+    ToolDef("load", load, DESTRUCTIVE),
+)
