@@ -49,18 +49,16 @@ def _content(path: Path) -> str:
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
     content = _content(args.file)
-    carries_memories = parse(content, args.format).state is not None  # fails early on a bad file
+    parsed = parse(content, args.format)  # a bad file fails here, before the database opens
     core = await PersonaCore.open(settings)
     outcome: list[ImportResult | PersonaMCPError] = []
     try:
         async with anyio.create_task_group() as group:
-            if carries_memories:  # storing them needs the embedder, which the background loads
+            if parsed.state is not None:  # storing its memories needs the embedder the background loads
                 group.start_soon(core.run_background)
             try:
                 outcome.append(
-                    await core.transfer.import_persona(
-                        content, args.format, args.persona_id, args.merge, args.name
-                    )
+                    await core.transfer.import_parsed(parsed, args.persona_id, args.merge, args.name)
                 )
             except PersonaMCPError as exc:  # raised here, not wrapped in the task group's ExceptionGroup
                 outcome.append(exc)

@@ -42,8 +42,9 @@ _LORE_SHARE = 0.15
 _MACROS = re.compile(r"\{\{(char|user)\}\}|<(bot|user)>", re.IGNORECASE)
 
 
-def fill_macros(text: str, char: str, user: str) -> str:
-    """{{char}} / <BOT> become the persona's name, {{user}} / <USER> the user's."""
+def fill_macros(text: str, persona: Persona, user: str) -> str:
+    """{{char}} / <BOT> become the persona's nickname (else its name), {{user}} / <USER> the user's."""
+    char = persona.nickname or persona.name
     return _MACROS.sub(
         lambda m: char if (m.group(1) or m.group(2)).lower() in ("char", "bot") else user, text
     )
@@ -215,9 +216,7 @@ class ContextBuilder:
         if persona.post_history_instructions:
             note = ChatMessage(
                 role="system",
-                content=fill_macros(
-                    persona.post_history_instructions, persona.nickname or persona.name, user
-                ),
+                content=fill_macros(persona.post_history_instructions, persona, user),
             )
             cost = self._tokens.message(note.content)
             if cost <= budget.left:
@@ -267,7 +266,7 @@ class ContextBuilder:
         """Put the depth entries among the messages (depth 0: after the last); their tokens."""
         cost = 0
         for hit in reversed([hit for hit in lore if hit.placement == "depth"]):
-            content = fill_macros(hit.content, persona.nickname or persona.name, user)
+            content = fill_macros(hit.content, persona, user)
             message = ChatMessage(role=hit.role, content=content)
             messages.insert(max(0, len(messages) - (hit.depth or 0)), message)
             cost += self._tokens.message(content)
@@ -313,7 +312,7 @@ class ContextBuilder:
             if sections[index][1]:
                 costs[index] = 0
         kept = [text for (text, _), cost in zip(sections, costs, strict=True) if cost]
-        prompt = fill_macros("\n\n".join(kept), persona.nickname or persona.name, user)
+        prompt = fill_macros("\n\n".join(kept), persona, user)
         budget.used += self._tokens.message(prompt)
         return prompt
 

@@ -188,12 +188,7 @@ class ChatService:
             relationship=None
             if bond is None
             else RelationshipSnapshot(
-                party=bond.persona_b,
-                type=bond.type,
-                affinity=bond.affinity,
-                trust=bond.trust,
-                familiarity=bond.familiarity,
-                interaction_count=bond.interaction_count,
+                party=bond.persona_b, **bond.model_dump(include=set(RelationshipSnapshot.model_fields))
             ),
             persona_id=persona.id,
         )

@@ -32,7 +32,7 @@ from core.personas.bundle import (
     read_state,
 )
 from core.personas.cards import CardSpec
-from core.personas.documents import ExportFormat, ImportFormat, parse, render
+from core.personas.documents import ExportFormat, ImportFormat, ParsedPersona, parse, render
 from core.personas.safe_load import decode_base64
 from core.personas.service import PersonaService, slugify, validated_spec
 from core.relationships import RelationshipService
@@ -106,7 +106,16 @@ class PersonaTransfer:
         name: str | None = None,
     ) -> ImportResult:
         """Read a persona file and store it (validated in full first; nothing changes on error)."""
-        parsed = parse(content, fmt)
+        return await self.import_parsed(parse(content, fmt), persona_id, merge, name)
+
+    async def import_parsed(
+        self,
+        parsed: ParsedPersona,
+        persona_id: str | None = None,
+        merge: bool = False,
+        name: str | None = None,
+    ) -> ImportResult:
+        """import_persona for a file already read with documents.parse."""
         if name is not None:
             parsed.fields["name"] = name
         spec = validated_spec(parsed.fields, "content")
@@ -219,7 +228,7 @@ class PersonaTransfer:
             format=fmt if not binary else f"png ({card_spec})",
             encoding="base64" if binary else "text",
             content=content,
-            size=len(decode_base64(content, "content")) if binary else len(content.encode()),
+            size=len(content) * 3 // 4 - content[-2:].count("=") if binary else len(content.encode()),
             memories=None if state is None else state["memories"]["count"],
             relationships=None if state is None else len(state["relationships"]),
         )

@@ -123,10 +123,20 @@ async def next_speaker(
     return respond(await core_of(ctx).rooms.next_speaker(conversation_id, message, seed))
 
 
-async def _speaker(ctx: Context, conversation_id: str, persona_id: str | None) -> str:
-    if persona_id is not None:
-        return persona_id
-    return (await core_of(ctx).rooms.next_speaker(conversation_id, None, None)).persona_id
+async def _speak_request(
+    ctx: Context,
+    conversation_id: str,
+    persona_id: str | None,
+    token_budget: int | None,
+    temperature: float | None,
+) -> ChatRequest:
+    """What conversation.speak asks for: the named persona, else next_speaker's choice, answering
+    with no new message."""
+    if persona_id is None:
+        persona_id = (await core_of(ctx).rooms.next_speaker(conversation_id, None, None)).persona_id
+    return ChatRequest(
+        None, persona_id, conversation_id, None, token_budget, temperature, active_persona(ctx)
+    )
 
 
 async def _client_model(
@@ -136,11 +146,9 @@ async def _client_model(
     token_budget: int | None = None,
     temperature: float | None = None,
 ) -> Sample | None:
-    speaker = await _speaker(ctx, conversation_id, persona_id)
-    request = ChatRequest(
-        None, speaker, conversation_id, None, token_budget, temperature, active_persona(ctx)
+    return await sample_for(
+        ctx, await _speak_request(ctx, conversation_id, persona_id, token_budget, temperature)
     )
-    return await sample_for(ctx, request)
 
 
 async def speak(
@@ -163,10 +171,7 @@ async def speak(
     """A persona in the room speaks next without a new user message (group scenes: personas
     answering each other). It answers the newest turn it witnessed, as persona.chat would: the reply
     is stored and streamed, and its relationship with whoever it answered and its mood move."""
-    speaker = await _speaker(ctx, conversation_id, persona_id)
-    request = ChatRequest(
-        None, speaker, conversation_id, None, token_budget, temperature, active_persona(ctx)
-    )
+    request = await _speak_request(ctx, conversation_id, persona_id, token_budget, temperature)
     return await run_chat(ctx, request, sampled)
 
 
