@@ -63,10 +63,12 @@ class LoadResult(BaseModel):
     vectors: str = Field(description="What happens to the vector index.")
 
 
-def _snapshot(source: Path, target: Path) -> dict[str, int]:
+def _snapshot(source: Path, target: Path) -> tuple[dict[str, int], bytes]:
+    """A consistent copy of the live database (SQLite's online backup): its row counts and bytes."""
     with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-        return count_rows(dst)
+        counts = count_rows(dst)
+    return counts, target.read_bytes()
 
 
 def _check_snapshot(path: Path, newest: int) -> int:
@@ -121,7 +123,9 @@ class StateService:
         target = path or self.default_path(now)
         with tempfile.TemporaryDirectory(prefix="persona-mcp-save-") as scratch:
             snapshot = Path(scratch) / _DB_PART
-            counts = await anyio.to_thread.run_sync(_snapshot, self._settings.database_path, snapshot)
+            counts, database = await anyio.to_thread.run_sync(
+                _snapshot, self._settings.database_path, snapshot
+            )
             settings = self._settings.model_dump(mode="json", exclude={"token"})
             manifest = {
                 "app_version": __version__,
@@ -129,7 +133,7 @@ class StateService:
                 "schema_version": await self._db.schema_version(),
                 "counts": counts,
             }
-            parts = {_DB_PART: snapshot.read_bytes(), _SETTINGS_PART: orjson.dumps(settings)}
+            parts = {_DB_PART: database, _SETTINGS_PART: orjson.dumps(settings)}
             data = await anyio.to_thread.run_sync(pack, manifest, parts, passphrase)
         await anyio.to_thread.run_sync(_write_atomically, target, data)
         return SaveResult(
@@ -150,7 +154,7 @@ class StateService:
         newest = await self._db.schema_version()
         with tempfile.TemporaryDirectory(prefix="persona-mcp-load-") as scratch:
             snapshot = Path(scratch) / _DB_PART
-            snapshot.write_bytes(archive.parts[_DB_PART])
+            await anyio.to_thread.run_sync(snapshot.write_bytes, archive.parts[_DB_PART])
             version = await anyio.to_thread.run_sync(_check_snapshot, snapshot, newest)
             if version < newest:  # an older schema: bring the copy up to date first
                 await (await Database.open(snapshot)).close()
