@@ -11,6 +11,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.conversations import ConversationService, Rooms
 from core.emotions import EmotionService
+from core.keys import KeyService
 from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
@@ -34,6 +35,9 @@ async def _rebuild_vectors(memories: MemoryService) -> str:
 
 logger = logging.getLogger(__name__)
 
+# The provider key persona.chat sends to Ollama (its cloud, or a proxy that wants a token).
+OLLAMA_KEY = "ollama"
+
 
 @dataclass
 class PersonaCore:
@@ -53,6 +57,7 @@ class PersonaCore:
     chats: ChatService
     transfer: PersonaTransfer
     state: StateService
+    keys: KeyService
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -89,7 +94,11 @@ class PersonaCore:
         conversations = ConversationService(db, clock, personas, memories, tokens)
         relationships = RelationshipService(db, clock, personas)
         contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
-        model = OllamaChat(settings.ollama_host, settings.chat_timeout_seconds)
+        master = settings.master_key.get_secret_value() if settings.master_key else None
+        keys = KeyService(db, clock, master, settings.key_file_path)
+        model = OllamaChat(
+            settings.ollama_host, settings.chat_timeout_seconds, credentials=lambda: keys.reveal(OLLAMA_KEY)
+        )
         chats = ChatService(settings, personas, memories, conversations, contexts, relationships, model)
         return cls(
             settings=settings,
@@ -106,6 +115,7 @@ class PersonaCore:
             chats=chats,
             transfer=PersonaTransfer(personas, memories, relationships, clock),
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
+            keys=keys,
         )
 
     async def run_background(self) -> None:

@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from core.errors import PersonaMCPError, requirement, show_value
 
-__all__ = ["NAMESPACES", "ConfigError", "KindRates", "SearchWeights", "Settings", "load_settings"]
+__all__ = [
+    "NAMESPACES",
+    "SECRET_FIELDS",
+    "ConfigError",
+    "KindRates",
+    "SearchWeights",
+    "Settings",
+    "load_settings",
+]
 
 NAMESPACES: tuple[str, ...] = (
     "persona",
@@ -27,7 +35,10 @@ NAMESPACES: tuple[str, ...] = (
     "conversation",
     "system",
     "state",
+    "keys",
 )
+# Settings never written to an archive, a report or a log.
+SECRET_FIELDS = frozenset({"token", "master_key"})
 
 
 class ConfigError(PersonaMCPError):
@@ -97,6 +108,40 @@ class Settings(BaseModel):
     )
     max_request_bytes: int = Field(
         1_048_576, ge=1024, le=64 * 1_048_576, description="Largest HTTP request body accepted."
+    )
+    rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        le=1_000_000,
+        description="HTTP tool calls each client address may make a minute (0: no limit).",
+    )
+    rate_limit_burst: int = Field(
+        60,
+        ge=1,
+        le=1_000_000,
+        description="Tool calls a client may make at once before the rate limit applies.",
+    )
+    http_timeout_seconds: float = Field(
+        30.0,
+        gt=0.0,
+        le=3600.0,
+        description="HTTP: idle keep-alive connections and slow request bodies are cut after this.",
+    )
+    http_session_idle_minutes: float = Field(
+        30.0, gt=0.0, le=10_080.0, description="HTTP: an MCP session nobody used for this long is closed."
+    )
+    http_max_sessions: int = Field(
+        1000, ge=1, le=100_000, description="HTTP: most MCP sessions open at once."
+    )
+    master_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Master key sealing provider keys: 32 random bytes as base64/hex, or a passphrase of 16+ "
+        "characters (default: a key file).",
+    )
+    master_key_file: Path | None = Field(
+        None,
+        description="Key file used without PERSONA_MCP_MASTER_KEY (default: <data dir>/master.key, 0600).",
     )
     ollama_host: str = Field("http://127.0.0.1:11434", description="Where Ollama listens.")
     embedder: Literal["auto", "sentence-transformers", "onnx", "ollama"] = Field(
@@ -229,6 +274,11 @@ class Settings(BaseModel):
         return self.state_dir or self.data_dir / "backups"
 
     @property
+    def key_file_path(self) -> Path:
+        """The master key file: PERSONA_MCP_MASTER_KEY_FILE, else <data dir>/master.key."""
+        return self.master_key_file or self.data_dir / "master.key"
+
+    @property
     def index_path(self) -> Path:
         """The local Chroma folder (derived from SQLite; safe to delete)."""
         return self.data_dir / "vectors"
@@ -238,47 +288,11 @@ class Settings(BaseModel):
         return f"{namespace}{self.tool_separator}{name}"
 
 
-# Environment variable -> Settings field. Lists are comma-separated.
+# Environment variable -> Settings field: PERSONA_MCP_<FIELD>, except the two names other tools
+# already use. Lists are comma-separated.
+_SHARED_ENV = {"ollama_host": "OLLAMA_HOST", "chroma_host": "CHROMA_HOST"}
 _ENV: dict[str, str] = {
-    "PERSONA_MCP_DATA_DIR": "data_dir",
-    "PERSONA_MCP_STATE_DIR": "state_dir",
-    "PERSONA_MCP_DEFAULT_PERSONA": "default_persona",
-    "PERSONA_MCP_TOOLSETS": "toolsets",
-    "PERSONA_MCP_TOOL_SEPARATOR": "tool_separator",
-    "PERSONA_MCP_LOG_LEVEL": "log_level",
-    "PERSONA_MCP_SEED_PERSONAS": "seed_personas",
-    "PERSONA_MCP_HTTP_HOST": "http_host",
-    "PERSONA_MCP_HTTP_PORT": "http_port",
-    "PERSONA_MCP_TOKEN": "token",
-    "PERSONA_MCP_ALLOWED_HOSTS": "allowed_hosts",
-    "PERSONA_MCP_ALLOWED_ORIGINS": "allowed_origins",
-    "PERSONA_MCP_MAX_REQUEST_BYTES": "max_request_bytes",
-    "OLLAMA_HOST": "ollama_host",
-    "PERSONA_MCP_EMBEDDER": "embedder",
-    "PERSONA_MCP_EMBEDDING_MODEL": "embedding_model",
-    "CHROMA_HOST": "chroma_host",
-    "PERSONA_MCP_DEDUP_THRESHOLD": "dedup_threshold",
-    "PERSONA_MCP_SEARCH_WEIGHTS": "search_weights",
-    "PERSONA_MCP_RECENCY_HALF_LIFE_DAYS": "recency_half_life_days",
-    "PERSONA_MCP_INDEX_SYNC_SECONDS": "index_sync_seconds",
-    "PERSONA_MCP_CHAT_MODEL": "chat_model",
-    "PERSONA_MCP_CHAT_TIMEOUT_SECONDS": "chat_timeout_seconds",
-    "PERSONA_MCP_CHAT_TOKEN_BUDGET": "chat_token_budget",
-    "PERSONA_MCP_EMOTION_HALF_LIFE_MINUTES": "emotion_half_life_minutes",
-    "PERSONA_MCP_ENERGY_HALF_LIFE_MINUTES": "energy_half_life_minutes",
-    "PERSONA_MCP_TEST_CLOCK": "test_clock",
-    "PERSONA_MCP_DECAY_ENABLED": "decay_enabled",
-    "PERSONA_MCP_DECAY_INTERVAL_SECONDS": "decay_interval_seconds",
-    "PERSONA_MCP_DECAY_MODE": "decay_mode",
-    "PERSONA_MCP_DECAY_RATE": "decay_rate",
-    "PERSONA_MCP_DECAY_KIND_RATES": "decay_kind_rates",
-    "PERSONA_MCP_DECAY_FLOOR": "decay_floor",
-    "PERSONA_MCP_DECAY_FLOOR_IMPORTANCE": "decay_floor_importance",
-    "PERSONA_MCP_PRUNE_IMPORTANCE_BELOW": "prune_importance_below",
-    "PERSONA_MCP_PRUNE_STRENGTH_BELOW": "prune_strength_below",
-    "PERSONA_MCP_PRUNE_MIN_KEEP": "prune_min_keep",
-    "PERSONA_MCP_PRUNE_MAX_FRACTION": "prune_max_fraction",
-    "PERSONA_MCP_PRUNE_OVER": "prune_over",
+    _SHARED_ENV.get(field, f"PERSONA_MCP_{field.upper()}"): field for field in Settings.model_fields
 }
 _LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}
@@ -328,7 +342,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw.update(_from_file(Path(config_file).expanduser()))
     raw.update(_from_env(environ))
     raw.update({key: value for key, value in overrides.items() if value is not None})
-    for folder in ("data_dir", "state_dir"):
+    for folder in ("data_dir", "state_dir", "master_key_file"):
         if folder in raw:
             raw[folder] = Path(str(raw[folder])).expanduser()
     try:
@@ -337,7 +351,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else "?"
         source = _FIELD_TO_ENV.get(field, field)
-        value = raw.get(field)
+        value = "(hidden)" if field in SECRET_FIELDS else raw.get(field)
         if isinstance(value, list):
             value = ",".join(map(str, value))
         raise ConfigError(

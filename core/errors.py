@@ -46,12 +46,16 @@ def requirement(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def validation_problems(error: ValidationError, prefix: str = "") -> str:
+def validation_problems(error: ValidationError, prefix: str = "", hidden: Iterable[str] = ()) -> str:
     """Pydantic's errors as one readable sentence: "`traits.openness` = 1.5 must be less than or
-    equal to 1; missing required argument `name`". `prefix` names the enclosing argument."""
+    equal to 1; missing required argument `name`". `prefix` names the enclosing argument; the
+    values of `hidden` arguments (secrets) are never shown."""
     problems = []
+    hidden = frozenset(hidden)
     for item in error.errors()[:_MAX_PROBLEMS_SHOWN]:
         argument = _argument_path(item["loc"], prefix)
+        if argument.split(".")[0] in hidden:
+            item = {**item, "input": _Hidden()}
         if item["type"] == "missing":
             problems.append(f"missing required argument `{argument}`")
         elif item["type"] == "extra_forbidden":
@@ -60,6 +64,11 @@ def validation_problems(error: ValidationError, prefix: str = "") -> str:
             problems.append(f"`{argument}` = {show_value(item.get('input'))} {requirement(item['msg'])}")
     more = len(error.errors()) - _MAX_PROBLEMS_SHOWN
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+
+
+class _Hidden:
+    def __repr__(self) -> str:
+        return "(hidden)"
 
 
 class PersonaMCPError(Exception):
@@ -79,14 +88,16 @@ class InvalidInput(PersonaMCPError):
         self.value = value
 
     @classmethod
-    def from_validation(cls, error: ValidationError, prefix: str = "") -> InvalidInput:
+    def from_validation(
+        cls, error: ValidationError, prefix: str = "", hidden: Iterable[str] = ()
+    ) -> InvalidInput:
         """The same error, phrased as the MCP adapter phrases invalid tool arguments."""
         first = error.errors()[0]
-        invalid = cls(_argument_path(first["loc"], prefix), first.get("input"), "")
-        PersonaMCPError.__init__(
-            invalid,
-            f"invalid arguments: {validation_problems(error, prefix)}. Fix the arguments and call again.",
-        )
+        argument = _argument_path(first["loc"], prefix)
+        shown = _Hidden() if argument.split(".")[0] in hidden else first.get("input")
+        invalid = cls(argument, shown, "")
+        problems = validation_problems(error, prefix, hidden)
+        PersonaMCPError.__init__(invalid, f"invalid arguments: {problems}. Fix the arguments and call again.")
         return invalid
 
 

@@ -13,6 +13,7 @@ import anyio
 from core import __version__
 from core.config import ConfigError, Settings, load_settings
 from core.errors import PersonaMCPError
+from core.redact import RedactingFilter, remember
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
 from persona_mcp.transfer_cli import add_commands, run_export, run_import
@@ -48,13 +49,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(settings: Settings) -> None:
-    # stdout belongs to the MCP protocol on stdio: logs go to stderr only.
+    # stdout belongs to the MCP protocol on stdio: logs go to stderr only, with secrets redacted.
     logging.basicConfig(
         level=settings.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
+    for secret in (settings.token, settings.master_key):
+        if secret is not None:
+            remember(secret.get_secret_value())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

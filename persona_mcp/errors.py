@@ -15,10 +15,11 @@ from core.errors import InvalidInput, PersonaMCPError
 __all__ = ["describe_failure", "unknown_arguments_message"]
 
 
-def describe_failure(tool: str, exc: BaseException) -> str | None:
-    """The message for a failure we can explain, prefixed with the tool, or None for a bug."""
+def describe_failure(tool: str, exc: BaseException, hidden: Iterable[str] = ()) -> str | None:
+    """The message for a failure we can explain, prefixed with the tool, or None for a bug. The
+    values of `hidden` arguments (secrets) are never shown."""
     if isinstance(exc, ValidationError):
-        exc = InvalidInput.from_validation(exc)
+        exc = InvalidInput.from_validation(exc, hidden=hidden)
     if isinstance(exc, PersonaMCPError):
         return f"{tool}: {exc.message}"
     return None

@@ -42,6 +42,8 @@ class OllamaStandIn:
     chunk_delay: float = 0.0  # seconds between streamed chunks
     fail_next: list[int] = field(default_factory=list)  # HTTP statuses for the next chat requests
     fail_after_chunks: int | None = None  # drop the connection after this many chunks
+    authorization: list[str | None] = field(default_factory=list)  # each request's Authorization
+    require_token: str | None = None  # answer 401 to requests without `Bearer <this>`, as ollama.com does
 
 
 def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
@@ -96,8 +98,18 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
                 time.sleep(state.chunk_delay)
             self.wfile.write(json.dumps(final).encode() + b"\n")
 
+        def _refused(self) -> bool:
+            given = self.headers.get("Authorization")
+            state.authorization.append(given)
+            if state.require_token is None or given == f"Bearer {state.require_token}":
+                return False
+            self._reply(401, {"error": "unauthorized"})
+            return True
+
         def do_GET(self) -> None:
             state.requests.append((self.path, {}))
+            if self._refused():
+                return
             if self.path == "/api/version":
                 self._reply(200, {"version": "0.6.0"})
             elif self.path == "/api/tags":
@@ -118,6 +130,8 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             state.requests.append((self.path, body))
+            if self._refused():
+                return
             if self.path == "/api/chat":
                 self._chat(body)
                 return
@@ -136,6 +150,8 @@ def _handler(state: OllamaStandIn) -> type[BaseHTTPRequestHandler]:
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # Ollama (Go) listens with the system's backlog, not socketserver's 5
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeouts in tests) leaves a broken pipe: not worth a traceback."""
 

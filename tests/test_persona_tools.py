@@ -299,6 +299,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         | {f"conversation.{name}" for name in conversation_tools}
         | {"system.status", "system.models"}
         | {"state.save", "state.load"}
+        | {"keys.set", "keys.list", "keys.remove"}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -333,6 +334,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "conversation.next_speaker",
         "system.status",
         "system.models",
+        "keys.list",
     }
     destructive = {
         name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint
@@ -346,6 +348,8 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "memory.delete",
         "memory.prune",
         "memory.prune_all",
+        "keys.set",
+        "keys.remove",
     }
     assert tools["persona.delete"].annotations.destructive_hint  # type: ignore[union-attr]
     assert not tools["persona.create"].annotations.destructive_hint  # type: ignore[union-attr]

@@ -24,6 +24,8 @@ __all__ = ["ChatModel", "Completion", "OllamaChat", "PromptMessage"]
 logger = logging.getLogger(__name__)
 
 OnChunk = Callable[[str], Awaitable[None]]
+# The API key to send (as `Authorization: Bearer`), looked up at each call; None sends none.
+Credentials = Callable[[], Awaitable[str | None]]
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _PROBE_TIMEOUT_S = 1.0
 
@@ -76,15 +78,42 @@ class OllamaChat:
 
     provider = "ollama"
 
-    def __init__(self, host: str, timeout: float, retries: int = 2, backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        host: str,
+        timeout: float,
+        retries: int = 2,
+        backoff: float = 0.5,
+        credentials: Credentials | None = None,
+    ) -> None:
         self._host = host
-        self._client = ollama.AsyncClient(host=host, timeout=timeout)
-        self._probe = ollama.AsyncClient(host=host, timeout=_PROBE_TIMEOUT_S)
+        self._timeout = timeout
         self._retries = retries
         self._backoff = backoff
+        self._credentials = credentials
+        self._key: str | None = None
+        self._client, self._probe = self._clients(None)
+
+    def _clients(self, key: str | None) -> tuple[ollama.AsyncClient, ollama.AsyncClient]:
+        # Lower-case `authorization`: the ollama library adds OLLAMA_API_KEY only when it is absent.
+        headers = {"authorization": f"Bearer {key}"} if key else None
+        return (
+            ollama.AsyncClient(host=self._host, timeout=self._timeout, headers=headers),
+            ollama.AsyncClient(host=self._host, timeout=_PROBE_TIMEOUT_S, headers=headers),
+        )
+
+    async def _refresh(self) -> None:
+        """Use the current key (keys.set name=ollama): clients are rebuilt when it changed."""
+        if self._credentials is None:
+            return
+        key = await self._credentials()
+        if key != self._key:
+            self._key = key
+            self._client, self._probe = self._clients(key)
 
     async def reachable(self) -> bool:
         try:
+            await self._refresh()
             await self._probe.list()
         except Exception:  # refused, timed out, not Ollama: all mean "not usable now"
             return False
@@ -97,6 +126,7 @@ class OllamaChat:
         temperature: float | None,
         on_chunk: OnChunk | None = None,
     ) -> Completion:
+        await self._refresh()
         payload = [{"role": m.role, "content": m.content} for m in messages]
         options = {"temperature": temperature} if temperature is not None else None
         attempt = 0

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from core import __version__
 from core.clock import Clock, iso
-from core.config import Settings
+from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
 from core.state.archive import FORMAT_VERSION, pack, unpack
 from core.state.tables import apply_snapshot, count_rows
@@ -126,7 +126,7 @@ class StateService:
             counts, database = await anyio.to_thread.run_sync(
                 _snapshot, self._settings.database_path, snapshot
             )
-            settings = self._settings.model_dump(mode="json", exclude={"token"})
+            settings = self._settings.model_dump(mode="json", exclude=set(SECRET_FIELDS))
             manifest = {
                 "app_version": __version__,
                 "created_at": iso(now),

@@ -34,6 +34,7 @@ TABLES = (
     "messages",
     "message_witnesses",
     "maintenance_runs",
+    "provider_keys",
 )
 COUNTED = ("personas", "memories", "relationships", "emotional_states", "conversations", "messages")
 _NEWER = {
@@ -43,6 +44,7 @@ _NEWER = {
     "relationships": ("party_a", "party_b"),
     "emotional_states": ("persona_id",),
     "conversations": ("id",),
+    "provider_keys": ("name",),
 }
 _JOINS = ("memory_witnesses", "conversation_participants")
 # History rows are the same row when these match (their integer ids differ between machines).

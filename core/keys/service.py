@@ -1,0 +1,210 @@
+"""Provider keys (BYOK): stored sealed, listed masked, never returned in full by a tool.
+
+Each key is encrypted with AES-256-GCM under the master key (master.py) with a fresh 96-bit
+nonce; its name and provider are bound in as associated data, so a sealed value cannot be moved
+to another name. SQLite holds only the ciphertext, a masked hint and the fingerprint of the
+master key that sealed it, so a backup never carries a key in the clear.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import anyio
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel, Field
+
+from core.clock import Clock, iso
+from core.errors import InvalidInput, NotFound, Unavailable
+from core.keys.master import MasterKey, from_env_text, key_file
+from core.redact import remember
+from core.store import Database
+
+__all__ = ["KeyInfo", "KeyList", "KeyRemoved", "KeyService", "mask"]
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]{0,63}")
+_VALUE = re.compile(r"[\x21-\x7e]{8,4096}")  # printable ASCII, no spaces: header-safe
+_URL = re.compile(r"https?://[^\s]{1,490}")
+_NONCE_BYTES = 12
+
+
+def mask(value: str) -> str:
+    """What may be shown of a key: its well-known prefix and last four characters at most."""
+    if len(value) >= 20:
+        return f"{value[:3]}…{value[-4:]}"
+    if len(value) >= 12:
+        return f"…{value[-2:]}"
+    return "…"
+
+
+class KeyInfo(BaseModel):
+    """A stored provider key, as keys.list shows it: never the key itself."""
+
+    name: str
+    provider: str
+    base_url: str | None
+    masked: str = Field(description="Prefix and last characters only, to tell keys apart.")
+    readable: bool = Field(description="Whether the current master key opens it.")
+    created_at: str
+    updated_at: str
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+    master_key: str = Field(
+        description="Where the master key comes from: PERSONA_MCP_MASTER_KEY, a key file, or none yet."
+    )
+
+
+class KeySet(KeyInfo):
+    replaced: bool = Field(description="True when a key of this name existed and was overwritten.")
+
+
+class KeyRemoved(BaseModel):
+    name: str
+    removed: bool
+
+
+def _aad(name: str, provider: str) -> bytes:
+    return f"persona-mcp provider key v1\0{name}\0{provider}".encode()
+
+
+class KeyService:
+    """keys.set / keys.list / keys.remove, and `reveal` for the code that calls a provider."""
+
+    def __init__(self, db: Database, clock: Clock, master_env: str | None, master_file: Path) -> None:
+        self._db = db
+        self._clock = clock
+        self._master_env = master_env
+        self._master_file = master_file
+        self._master: MasterKey | None = None
+        self._lock = anyio.Lock()
+
+    async def _master_key(self, create: bool) -> MasterKey | None:
+        async with self._lock:
+            if self._master is None:
+                if self._master_env is not None:
+                    self._master = await anyio.to_thread.run_sync(from_env_text, self._master_env)
+                else:
+                    self._master = await anyio.to_thread.run_sync(key_file, self._master_file, create)
+            return self._master
+
+    def _source(self) -> str:
+        if self._master_env is not None:
+            return "PERSONA_MCP_MASTER_KEY"
+        return f"key file {self._master_file}" if self._master_file.exists() else "none yet"
+
+    async def set(self, name: str, value: str, provider: str | None, base_url: str | None) -> KeySet:
+        """Store (or replace) the key `name`."""
+        value = value.strip()
+        if not _NAME.fullmatch(name):
+            raise InvalidInput(
+                "name", name, "Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. 'openai'."
+            )
+        provider = name if provider is None else provider
+        if not _NAME.fullmatch(provider):
+            raise InvalidInput(
+                "provider", provider, "Use a short lowercase name such as 'openai' or 'ollama'."
+            )
+        if not _VALUE.fullmatch(value):
+            # the value itself is never echoed, not even in an error
+            raise InvalidInput(
+                "value",
+                f"({len(value)} characters, hidden)",
+                "Give the key as issued: 8-4096 printable characters without spaces or line breaks.",
+            )
+        if base_url is not None and not _URL.fullmatch(base_url):
+            raise InvalidInput(
+                "base_url", base_url, "Give an http:// or https:// URL, e.g. https://api.openai.com/v1."
+            )
+        remember(value)
+        master = await self._master_key(create=True)
+        assert master is not None
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = AESGCM(master.key).encrypt(nonce, value.encode(), _aad(name, provider))
+        now = iso(self._clock.now())
+        async with self._db.transaction() as con:
+            cursor = await con.execute("SELECT created_at FROM provider_keys WHERE name = ?", (name,))
+            existing = await cursor.fetchone()
+            await con.execute(
+                "INSERT INTO provider_keys (name, provider, base_url, hint, master_key_id, nonce, "
+                "ciphertext, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET "
+                "provider = excluded.provider, base_url = excluded.base_url, hint = excluded.hint, "
+                "master_key_id = excluded.master_key_id, nonce = excluded.nonce, "
+                "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
+                (name, provider, base_url, mask(value), master.key_id, nonce, sealed, now, now),
+            )
+        created = existing[0] if existing else now
+        return KeySet(
+            name=name,
+            provider=provider,
+            base_url=base_url,
+            masked=mask(value),
+            readable=True,
+            created_at=created,
+            updated_at=now,
+            replaced=existing is not None,
+        )
+
+    async def list(self) -> KeyList:
+        """Every stored key, masked, with whether the current master key opens it."""
+        rows = await self._db.fetch_all(
+            "SELECT name, provider, base_url, hint, master_key_id, created_at, updated_at "
+            "FROM provider_keys ORDER BY name"
+        )
+        master = await self._master_key(create=False) if rows else None
+        keys = [
+            KeyInfo(
+                name=row["name"],
+                provider=row["provider"],
+                base_url=row["base_url"],
+                masked=row["hint"],
+                readable=master is not None and master.key_id == row["master_key_id"],
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+        ]
+        return KeyList(keys=keys, master_key=self._source())
+
+    async def remove(self, name: str) -> KeyRemoved:
+        """Delete the key `name` for good."""
+        async with self._db.transaction() as con:
+            cursor = await con.execute("DELETE FROM provider_keys WHERE name = ?", (name,))
+            removed = cursor.rowcount > 0
+        if not removed:
+            known = [
+                row["name"]
+                for row in await self._db.fetch_all("SELECT name FROM provider_keys ORDER BY name")
+            ]
+            listed = f"stored: {', '.join(known)}" if known else "none are stored"
+            raise NotFound("provider key", name, f"Give one keys.list shows ({listed}).")
+        return KeyRemoved(name=name, removed=True)
+
+    async def reveal(self, name: str) -> str | None:
+        """The key `name` in the clear, for a provider call; None when no such key is stored."""
+        row = await self._db.fetch_one(
+            "SELECT provider, master_key_id, nonce, ciphertext FROM provider_keys WHERE name = ?", (name,)
+        )
+        if row is None:
+            return None
+        master = await self._master_key(create=False)
+        if master is None or master.key_id != row["master_key_id"]:
+            raise Unavailable(
+                f"The provider key {name!r} was sealed with a different master key than this server has "
+                "(PERSONA_MCP_MASTER_KEY or the master.key file): restore that key, or keys.set it again."
+            )
+        try:
+            plain = AESGCM(master.key).decrypt(row["nonce"], row["ciphertext"], _aad(name, row["provider"]))
+        except InvalidTag:
+            raise Unavailable(
+                f"The stored provider key {name!r} fails its integrity check (altered in the database): "
+                "keys.set it again."
+            ) from None
+        value = plain.decode()
+        remember(value)
+        return value
