@@ -1,5 +1,7 @@
 """Streamable HTTP at /mcp: loopback by default, Host/Origin validation against DNS rebinding,
-an optional bearer token, and a request size limit."""
+an optional bearer token (compared in constant time), a request size limit, a per-client rate
+limit on tool calls (server.py), and timeouts: idle keep-alive connections, request bodies that
+trickle in (slowloris), idle MCP sessions, and a cap on open sessions."""
 
 from __future__ import annotations
 
@@ -7,14 +9,21 @@ import hmac
 import ipaddress
 import logging
 
+import anyio
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Settings
 from persona_mcp.server import PersonaServer
 
-__all__ = ["BearerTokenMiddleware", "build_http_app", "serve_http", "transport_security"]
+__all__ = [
+    "BearerTokenMiddleware",
+    "BodyLimitMiddleware",
+    "build_http_app",
+    "serve_http",
+    "transport_security",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +65,23 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
+async def _plain_response(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class BearerTokenMiddleware:
     """Refuse HTTP requests without `Authorization: Bearer <token>` (compared in constant time)."""
 
@@ -72,18 +98,45 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         body = b'{"error": "unauthorized", "message": "Send Authorization: Bearer <PERSONA_MCP_TOKEN>."}'
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b'Bearer realm="persona-mcp"'),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _plain_response(send, 401, body, [(b"www-authenticate", b'Bearer realm="persona-mcp"')])
+
+
+class BodyLimitMiddleware:
+    """Read each request body in full before the app sees it, within limits: 408 when it does not
+    arrive within `seconds` (a slow or stalled client would otherwise hold a connection and a
+    task for as long as it likes), 413 as soon as it passes `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, seconds: float, max_bytes: int) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        with anyio.move_on_after(self.seconds) as waited:
+            while True:
+                message = await receive()
+                messages.append(message)
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    body = b'{"error": "too_large", "message": "The request body is larger than allowed."}'
+                    await _plain_response(send, 413, body)
+                    return
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+        if waited.cancelled_caught:
+            body = b'{"error": "request_timeout", "message": "The request body did not arrive in time."}'
+            await _plain_response(send, 408, body)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
@@ -92,8 +145,11 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(settings),
         max_request_body_size=settings.max_request_bytes,
+        session_idle_timeout=60 * settings.http_session_idle_minutes,
+        max_sessions=settings.http_max_sessions,
         host=settings.http_host,
     )
+    app = BodyLimitMiddleware(app, settings.http_timeout_seconds, settings.max_request_bytes)
     if settings.token is not None:
         app = BearerTokenMiddleware(app, settings.token.get_secret_value())
     elif not _is_loopback(settings.http_host):
@@ -111,7 +167,10 @@ async def serve_http(server: PersonaServer, settings: Settings) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
-        timeout_keep_alive=30,
+        timeout_keep_alive=max(1, round(settings.http_timeout_seconds)),
+        timeout_graceful_shutdown=10,
+        h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+        log_config=None,  # uvicorn's loggers go through ours, and so through the redacting filter
         lifespan="on",
     )
     logger.info("persona-mcp listening on http://%s:%d%s", settings.http_host, settings.http_port, MCP_PATH)

@@ -13,21 +13,32 @@ import anyio
 from mcp.server.mcpserver import Context, Icon, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from starlette.requests import Request
 
 from core import __version__
 from core.app import PersonaCore
 from core.config import Settings
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
+from persona_mcp.ratelimit import RateLimiter
 from persona_mcp.session import AppState
-from persona_mcp.tools import conversation, emotional, memory, persona, relationship, state, system
+from persona_mcp.tools import conversation, emotional, keys, memory, persona, relationship, state, system
 
 __all__ = ["PersonaServer", "build_server"]
 
 logger = logging.getLogger(__name__)
 
 # Namespace modules, each with NAMESPACE and a TOOLS table. Later namespaces join this tuple.
-TOOL_MODULES: tuple[ModuleType, ...] = (persona, memory, relationship, emotional, conversation, system, state)
+TOOL_MODULES: tuple[ModuleType, ...] = (
+    persona,
+    memory,
+    relationship,
+    emotional,
+    conversation,
+    system,
+    state,
+    keys,
+)
 
 INSTRUCTIONS = (
     "persona-mcp gives you personas that remember, feel and relate. persona.list shows them, "
@@ -40,9 +51,11 @@ class PersonaServer(MCPServer[AppState]):
     """MCPServer that turns every anticipated failure into a tool error a client can act on, and
     refuses arguments a tool does not take instead of silently dropping them."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limiter: RateLimiter | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._accepted: dict[str, frozenset[str]] = {}
+        self._secret: dict[str, frozenset[str]] = {}
+        self._limiter = limiter
 
     def add_tool(
         self,
@@ -61,11 +74,15 @@ class PersonaServer(MCPServer[AppState]):
         self._accepted[name or fn.__name__] = frozenset(
             p.name for p in parameters if p.annotation is not Context and p.kind is not p.VAR_KEYWORD
         )
+        self._secret[name or fn.__name__] = frozenset(
+            p.name for p in parameters if "SecretStr" in str(p.annotation)
+        )
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         """Run a tool; domain and validation failures become readable ToolErrors."""
+        self._check_rate(context)
         accepted = self._accepted.get(name)
         if accepted is not None:
             unknown = set(arguments) - accepted
@@ -74,10 +91,30 @@ class PersonaServer(MCPServer[AppState]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
-            message = describe_failure(name, exc.__cause__) if exc.__cause__ else None
+            cause = exc.__cause__
+            message = describe_failure(name, cause, self._secret.get(name, ())) if cause else None
             if message is None:
                 raise
             raise ToolError(message) from None
+
+    def _check_rate(self, context: Context[AppState, Any] | None) -> None:
+        """Over HTTP, refuse a call beyond the client address's rate limit, before it runs."""
+        if self._limiter is None or context is None:
+            return
+        try:
+            request = context.request_context.request
+        except ValueError:  # no request behind this call: in-process use
+            return
+        if not isinstance(request, Request) or request.client is None:
+            return
+        address = request.client.host
+        wait = self._limiter.retry_after(address)
+        if wait is not None:
+            raise ToolError(
+                f"Rate limit: {address} may make {self._limiter.per_minute} tool calls a minute "
+                f"(bursts of {self._limiter.burst}); retry in {wait:.1f} s. The server's operator sets "
+                "PERSONA_MCP_RATE_LIMIT_PER_MINUTE and PERSONA_MCP_RATE_LIMIT_BURST."
+            )
 
 
 def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
@@ -107,6 +144,7 @@ def build_server(settings: Settings) -> PersonaServer:
         instructions=INSTRUCTIONS,
         lifespan=_lifespan(settings),
         log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
     )
     register_extras(server)
     for module in TOOL_MODULES:

@@ -16,7 +16,7 @@ from mcp import Client
 from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call
-from tests.test_transports import _free_port
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -27,7 +27,7 @@ _CHROMA = shutil.which("chroma", path=str(Path(sys.executable).parent))
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     if _CHROMA is None:
         pytest.fail("the chroma CLI (installed with chromadb) is missing from this environment")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [_CHROMA, "run", "--path", str(tmp_path / "chroma-server"), "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.conftest import call
-from tests.test_transports import _server_env
+from tests.processes import server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -55,7 +55,7 @@ def _notes(process: int, count: int) -> list[str]:
 
 async def _worker(data_dir: Path, process: int, stored: dict[int, set[str]]) -> None:
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "persona_mcp"], env=_server_env(data_dir)
+        command=sys.executable, args=["-m", "persona_mcp"], env=server_env(data_dir)
     )
     async with Client(params) as client:
         notes = _notes(process, 60)
@@ -87,7 +87,7 @@ async def test_two_processes_store_and_search_at_once_without_loss(data_dir: Pat
         assert db.execute("SELECT count(*) FROM memory_vectors").fetchone()[0] == len(everything)
 
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "persona_mcp"], env=_server_env(data_dir)
+        command=sys.executable, args=["-m", "persona_mcp"], env=server_env(data_dir)
     )
     async with Client(params) as client:
         report = await call(client, "memory.reindex")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,21 +13,16 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import call, call_error
+from tests.processes import http_server as start_http_server
+from tests.processes import server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 TOKEN = "test-token-0123456789"
-_STARTUP_TIMEOUT_S = 30.0
-
-
-def _server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PERSONA_MCP_DATA_DIR": str(data_dir), "PERSONA_MCP_LOG_LEVEL": "WARNING", **extra}
 
 
 def _stdio(data_dir: Path) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=["-m", "persona_mcp"], env=_server_env(data_dir)
-    )
+    return StdioServerParameters(command=sys.executable, args=["-m", "persona_mcp"], env=server_env(data_dir))
 
 
 async def test_stdio_subprocess_serves_tools_and_keeps_data_across_restarts(data_dir: Path) -> None:
@@ -46,36 +37,12 @@ async def test_stdio_subprocess_serves_tools_and_keeps_data_across_restarts(data
         assert (await call(client, "persona.status"))["persona"]["id"] == "tutor-tom"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def http_server(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "persona_mcp", "serve", "--transport", "http", "--port", str(port)],
-        env=_server_env(data_dir, PERSONA_MCP_TOKEN=TOKEN, PERSONA_MCP_MAX_REQUEST_BYTES="65536"),
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/mcp"
-    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
-    try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    stderr = process.stderr.read().decode() if process.stderr else ""
-                    raise RuntimeError(f"HTTP server did not start: {stderr}") from None
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start_http_server(
+        data_dir, PERSONA_MCP_TOKEN=TOKEN, PERSONA_MCP_MAX_REQUEST_BYTES="65536"
+    ) as server:
+        yield server.url
 
 
 _INIT = {
