@@ -23,6 +23,7 @@ from typing import Literal, Protocol
 
 import anyio
 import anyio.to_thread
+import httpx
 import numpy as np
 import ollama
 
@@ -48,6 +49,7 @@ DEFAULT_OLLAMA_EMBEDDING_MODEL = "nomic-embed-text"
 # thread for more than a fraction of a second (MiniLM runs about 670 sentences/s on 2 cores).
 _BATCH_SIZE = 64
 _OLLAMA_TIMEOUT_S = 30.0
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _PROBE_TEXT = "dimension probe"
 
 
@@ -114,15 +116,38 @@ class OllamaEmbedder:
     dimension: int
     model: str
     client: ollama.AsyncClient
+    host: str = ""
     batch_size: int = _BATCH_SIZE
+    retries: int = 3
+    backoff: float = 0.2
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Send the texts in batches; Ollama returns one vector per input."""
         vectors: list[Sequence[float]] = []
         for batch in _batches(texts, self.batch_size):
-            response = await self.client.embed(model=self.model, input=batch)
-            vectors.extend(response.embeddings)
+            vectors.extend(await self._embed_batch(batch))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+
+    async def _embed_batch(self, batch: list[str]) -> Sequence[Sequence[float]]:
+        """One request, retried with backoff when Ollama is busy or drops the connection."""
+        for attempt in range(self.retries + 1):
+            try:
+                return (await self.client.embed(model=self.model, input=batch)).embeddings
+            except ollama.ResponseError as exc:
+                if exc.status_code not in _RETRYABLE_STATUS:
+                    raise Unavailable(
+                        f"Ollama at {self.host} refused to embed with {self.model} "
+                        f"(HTTP {exc.status_code}: {exc.error})."
+                    ) from None
+                why = f"HTTP {exc.status_code}"
+            except (ConnectionError, OSError, httpx.TransportError) as exc:
+                why = type(exc).__name__
+            if attempt < self.retries:
+                await anyio.sleep(self.backoff * 2**attempt)
+        raise Unavailable(
+            f"Ollama at {self.host} did not return embeddings after {self.retries + 1} tries ({why}). "
+            "Check that `ollama serve` is running, then call again."
+        )
 
 
 @dataclass(frozen=True)
@@ -229,7 +254,7 @@ async def _ollama(model: str | None, host: str) -> Embedder:
         raise Unavailable(
             f"Ollama is not reachable at {host} ({type(exc).__name__}); start it with `ollama serve`"
         ) from None
-    return OllamaEmbedder(f"ollama/{name}", len(probe.embeddings[0]), name, client)
+    return OllamaEmbedder(f"ollama/{name}", len(probe.embeddings[0]), name, client, host)
 
 
 async def load_embedder(provider: str, model: str | None, ollama_host: str) -> EmbedderChoice:

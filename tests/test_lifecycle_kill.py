@@ -52,7 +52,7 @@ def _settings(folder: Path) -> Settings:
     )
 
 
-async def _build(folder: Path) -> None:
+async def build_weak_memories(folder: Path) -> None:
     """A persona with MEMORIES weak, unimportant memories (no vectors: nothing but SQLite matters here)."""
     clock = Clock()
     core = await PersonaCore.open(_settings(folder), clock)
@@ -80,7 +80,7 @@ def _archived(folder: Path) -> tuple[int, str]:
 
 def test_a_kill_during_pruning_leaves_the_old_or_the_new_state(tmp_path: Path) -> None:
     template = tmp_path / "template"
-    anyio.run(_build, template)
+    anyio.run(build_weak_memories, template)
     script = tmp_path / "prune.py"
     script.write_text(PRUNER)
     root = Path(__file__).resolve().parents[1]

@@ -251,8 +251,11 @@ class SemanticLayer(Embedding):
         """Drop archived or deleted memories from the index now (when this process owns it)."""
         index = self._index
         if index is not None and memory_ids:
-            await anyio.to_thread.run_sync(index.delete, persona_id, memory_ids)
-            await anyio.to_thread.run_sync(index.delete, COMMONS, memory_ids)
+            try:
+                await anyio.to_thread.run_sync(index.delete, persona_id, memory_ids)
+                await anyio.to_thread.run_sync(index.delete, COMMONS, memory_ids)
+            except Exception as exc:  # as in _catch_up; the rebuild drops them (orphans)
+                self._index_failed(exc)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
         extra, params = persona_clause(persona_id)
@@ -297,7 +300,11 @@ class SemanticLayer(Embedding):
             if not rows:
                 return done
             entries = [IndexEntry(r.memory_id, r.persona_id, r.visibility, r.kind, r.vector) for r in rows]  # type: ignore[arg-type]
-            await anyio.to_thread.run_sync(index.upsert, entries)
+            try:
+                await anyio.to_thread.run_sync(index.upsert, entries)
+            except Exception as exc:  # e.g. its folder was deleted: chromadb's file is now read-only
+                self._index_failed(exc)
+                return done
             async with self._db.transaction() as tx:
                 await MemoryRepository.mark_indexed(
                     tx, [r.memory_id for r in rows], model_id, iso(self._clock.now())

@@ -21,7 +21,7 @@ import anyio
 
 from core.errors import PersonaMCPError
 
-__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseError", "split_statements"]
+__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseError", "StorageFull", "split_statements"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,28 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseError(PersonaMCPError):
     """The database file cannot be used (newer schema, corrupt, not a database)."""
+
+
+class StorageFull(PersonaMCPError):
+    """A write failed for want of disk space (or another write error); it was rolled back."""
+
+
+def _storage_error(path: Path, exc: BaseException) -> StorageFull | None:
+    """The clear error for a write SQLite could not make, or None for any other failure."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+        why = "the disk holding it is full"
+    elif code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
+        why = f"the disk refused a write ({exc})"
+    else:
+        return None
+    logger.error("a write to %s failed and was rolled back: %s", path, exc)
+    return StorageFull(
+        f"Nothing from this call was saved: {why} ({path.parent}). Everything saved before is intact; "
+        "free some space there and call again."
+    )
 
 
 def split_statements(script: str) -> list[str]:
@@ -127,13 +149,26 @@ class Database:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
-            except BaseException:
+            except BaseException as exc:
                 with anyio.CancelScope(shield=True):
-                    await self._writer.execute("ROLLBACK")
+                    await self._rollback()
+                if (full := _storage_error(self.path, exc)) is not None:
+                    raise full from None
                 raise
-            else:
-                with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
+                try:
                     await self._writer.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    # SQLite may keep the transaction open after a failed COMMIT: end it, or
+                    # every later write would fail with "cannot start a transaction within one"
+                    await self._rollback()
+                    if (full := _storage_error(self.path, exc)) is not None:
+                        raise full from None
+                    raise
+
+    async def _rollback(self) -> None:
+        if self._writer.in_transaction:
+            await self._writer.execute("ROLLBACK")
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a read-only query, or None."""
