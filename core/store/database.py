@@ -146,7 +146,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: everything inside commits together or not at all."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            # Shielded: a cancelled await would not stop aiosqlite's thread from running the
+            # BEGIN later, leaving a transaction open that no one ends (every later write would
+            # then fail with "cannot start a transaction within a transaction").
+            with anyio.CancelScope(shield=True):
+                await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
             except BaseException as exc:
