@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from core.config import Settings
 from persona_mcp.http import transport_security
+from persona_mcp.ratelimit import RateLimiter
 
 pytestmark = pytest.mark.anyio
 
@@ -61,3 +62,15 @@ async def test_extra_hosts_and_origins_from_settings(tmp_path: Path) -> None:
     assert await _status(settings, "api.example.com:9000") == 421
     assert await _status(settings, "mcp.example.com", "https://other.example.com") == 403
     assert await _status(settings, "0.0.0.0:8000") == 421
+
+
+def test_the_rate_limit_allows_a_burst_then_refills_per_client() -> None:
+    limiter = RateLimiter(per_minute=60, burst=3)
+    assert [limiter.retry_after("a", now=100.0) for _ in range(3)] == [None, None, None]
+    wait = limiter.retry_after("a", now=100.0)
+    assert wait is not None
+    assert 0.9 < wait <= 1.0  # one call a second comes back
+    assert limiter.retry_after("b", now=100.0) is None  # another client has its own bucket
+    assert limiter.retry_after("a", now=101.01) is None
+    assert limiter.retry_after("a", now=101.02) is not None
+    assert RateLimiter(per_minute=0, burst=1).retry_after("a", now=0.0) is None  # 0: no limit

@@ -3,6 +3,7 @@ unreadable under another master key, and never in a log."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -17,7 +18,8 @@ import pytest
 from mcp import Client
 from pydantic import SecretStr
 
-from core.config import Settings
+from core.config import ConfigError, Settings, load_settings
+from core.keys.master import from_env_text
 from core.redact import RedactingFilter, redact, remember
 from persona_mcp import build_server
 from tests.conftest import call, call_error
@@ -181,3 +183,20 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     # ordinary content survives: hashes, ids, prose
     keep = "sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 id 0193a1b2-c3d4-7e5f"
     assert redact(keep) == keep
+
+
+def test_a_bad_master_key_setting_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"PERSONA_MCP_MASTER_KEY": "too-short"})
+    assert "PERSONA_MCP_MASTER_KEY" in refused.value.message
+    assert "too-short" not in refused.value.message
+
+
+def test_master_keys_from_the_environment() -> None:
+    raw = secrets.token_bytes(32)
+    assert from_env_text(base64.b64encode(raw).decode()).key == raw  # used as it is
+    assert from_env_text(raw.hex()).key == raw
+    stretched = from_env_text("a passphrase of some length")
+    assert len(stretched.key) == 32
+    assert stretched.key == from_env_text("a passphrase of some length").key  # stable across starts
+    assert "key=" not in repr(stretched)
