@@ -125,5 +125,5 @@ class PersonaCore:
 
     async def close(self) -> None:
         """Release the vector index and close the database; everything acknowledged is committed."""
-        self.memories.semantic.close()
+        await self.memories.semantic.aclose()
         await self.db.close()

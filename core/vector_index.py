@@ -19,22 +19,28 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import numpy as np
 from filelock import FileLock, Timeout
 
 from core.errors import Unavailable
 
-__all__ = ["COMMONS", "IndexEntry", "IndexLock", "VectorIndex"]
+__all__ = ["COMMONS", "INDEX_CALL_TIMEOUT_S", "IndexEntry", "IndexLock", "VectorIndex", "call_index"]
 
 logger = logging.getLogger(__name__)
 
 COMMONS = "--commons"
 _UPSERT_BATCH = 2_000
+# A Chroma call that has not returned by then is given up on; closing waits this long at most.
+INDEX_CALL_TIMEOUT_S = 15.0
+CLOSE_TIMEOUT_S = 5.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,12 @@ class VectorIndex:
             where = f"the Chroma server at {chroma_host}" if chroma_host else f"the index at {path}"
             raise Unavailable(f"{where} cannot be opened ({type(exc).__name__}: {exc})") from exc
         return cls(client, model_id)
+
+    async def aclose(self) -> None:
+        """close() on a worker thread, given up on after CLOSE_TIMEOUT_S (a wedged index must not
+        stall the event loop or a shutdown)."""
+        with anyio.move_on_after(CLOSE_TIMEOUT_S):
+            await anyio.to_thread.run_sync(self.close, abandon_on_cancel=True)
 
     def close(self) -> None:
         """Forget this process's cached Chroma clients, so a later open reads the folder afresh
@@ -192,6 +204,14 @@ class VectorIndex:
             [(memory_id, 1.0 - float(distance)) for memory_id, distance in zip(ids, distances, strict=True)]
             for ids, distances in zip(result["ids"], result["distances"], strict=True)
         ]
+
+
+async def call_index(fn: Callable[..., T], *args: Any) -> T:
+    """Run a Chroma call on a worker thread within INDEX_CALL_TIMEOUT_S (TimeoutError after: the
+    thread is abandoned and the caller treats the index as failed). A wedged index, seen on a
+    full disk, must never stall a request."""
+    with anyio.fail_after(INDEX_CALL_TIMEOUT_S):
+        return await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
 
 
 def _parse_host(value: str) -> tuple[str, int, bool]:

@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 
 import anyio
@@ -119,4 +121,26 @@ def _serve(settings: Settings, transport: str) -> int:
     except PersonaMCPError as exc:
         print(f"persona-mcp: {exc.message}", file=sys.stderr)
         return 2
-    return 0
+    return _exit_past_stuck_threads(0)
+
+
+def _exit_past_stuck_threads(code: int, grace: float = 5.0) -> int:
+    """The server has stopped and closed the database. A worker thread still stuck in a call
+    that never returned (a wedged vector index, abandoned after its timeout) would keep Python
+    from exiting at all: give threads `grace` seconds, then leave without them."""
+    deadline = time.monotonic() + grace
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in others if t.is_alive()]
+    if not stuck:
+        return code
+    logging.getLogger(__name__).warning(
+        "exiting past %d stuck worker thread(s) (%s); everything acknowledged was committed",
+        len(stuck),
+        ", ".join(stuck),
+    )
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

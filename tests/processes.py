@@ -90,7 +90,7 @@ def http_server(
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(timeout=30)
+            process.wait(timeout=45)
         if process.stderr is not None:
             process.stderr.close()
 

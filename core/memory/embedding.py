@@ -4,6 +4,7 @@ searched with, then kept as a memory, is embedded once)."""
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from core.embeddings import EmbedderSlot
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "top_similar"]
 
 _RECENT_QUERIES = 256
 
@@ -57,3 +58,12 @@ class Embedding:
         vectors = await self.embed(missing) if missing else None
         fresh = dict(zip(missing, vectors if vectors is not None else [], strict=True))
         return np.vstack([self._queries[t] if t in self._queries else fresh[t] for t in texts])
+
+
+def top_similar(ids: list[str], matrix: np.ndarray | None, query: np.ndarray, n: int) -> dict[str, float]:
+    """The `n` rows of `matrix` (ids in `ids`) most similar to `query`, with their similarity."""
+    if matrix is None or not ids:
+        return {}
+    scores = matrix @ query
+    keep = np.argpartition(-scores, n - 1)[:n] if len(ids) > n else np.arange(len(ids))
+    return {ids[i]: float(scores[i]) for i in keep if math.isfinite(float(scores[i]))}

@@ -11,24 +11,23 @@ deleting the index folder only costs the time to rebuild it.
 from __future__ import annotations
 
 import logging
-import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import anyio.to_thread
 import numpy as np
 
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
 from core.memory import witnesses
-from core.memory.embedding import Embedding
+from core.memory.embedding import Embedding, top_similar
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.repository import MemoryRepository
 from core.store import Database
-from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex
+from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex, call_index
 
 __all__ = ["Progress", "SemanticLayer", "SyncReport"]
 
@@ -43,6 +42,8 @@ _UNEMBEDDED = (
 )
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
+_REOPEN_MIN_S = 1.0
+_REOPEN_MAX_S = 60.0
 
 
 @dataclass
@@ -76,6 +77,8 @@ class SemanticLayer(Embedding):
         self._index: VectorIndex | None = None
         self._sync_lock = anyio.Lock()
         self.index_error: str | None = None
+        self._reopen_at = 0.0
+        self._reopen_delay = _REOPEN_MIN_S
 
     # ---- index ownership ----
 
@@ -88,39 +91,58 @@ class SemanticLayer(Embedding):
         return self._index if self._index is not None and self._index.model_id == model_id else None
 
     async def _ensure_index(self, model_id: str) -> VectorIndex | None:
-        """The index, when this process owns it (taking ownership if it is free)."""
+        """The index, when this process owns it (taking ownership if it is free). After a failure
+        it is not reopened before a backoff (1 s, doubling to a minute), so a broken index costs
+        one attempt now and then rather than one per write."""
         if (index := self._current_index(model_id)) is not None:
             return index
+        if time.monotonic() < self._reopen_at:
+            return None
         if self._chroma_host is None and not self._lock.try_acquire():
             return None
         try:
-            self._index = await anyio.to_thread.run_sync(
-                VectorIndex.open, self._index_path, model_id, self._chroma_host
+            opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
+        except Exception as exc:  # Unavailable, or an open that never returned
+            self.index_error = exc.message if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {exc}"
+            logger.warning(
+                "vector index unavailable, searching SQLite vectors directly: %s", self.index_error
             )
-            self.index_error = None
-        except Unavailable as exc:
-            self.index_error = exc.message
-            logger.warning("vector index unavailable, searching SQLite vectors directly: %s", exc.message)
             self._lock.release()
+            self._back_off()
             return None
-        await self._mark_unindexed_missing(self._index)
-        return self._index
+        try:
+            # before searches use it: until then they scan SQLite, which misses nothing
+            await self._mark_unindexed_missing(opened)
+        except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
+            self._index = opened
+            await self._index_failed(exc)
+            return None
+        self._index = opened
+        self.index_error = None
+        self._reopen_delay = _REOPEN_MIN_S
+        return opened
 
-    def close(self) -> None:
-        """Release the index (and the lock on it)."""
-        if self._index is not None:
-            self._index.close()
-        self._index = None
+    async def aclose(self) -> None:
+        """Release the index (closed off the event loop, within a timeout) and the lock on it."""
+        index, self._index = self._index, None
+        if index is not None:
+            await index.aclose()
         self._lock.release()
 
-    def _index_failed(self, exc: Exception) -> None:
-        """The index broke under us (its folder deleted or damaged): stop using it, search SQLite's
-        vectors instead, and let the next sync reopen and rebuild it."""
+    def _back_off(self) -> None:
+        self._reopen_at = time.monotonic() + self._reopen_delay
+        self._reopen_delay = min(_REOPEN_MAX_S, self._reopen_delay * 2)
+
+    async def _index_failed(self, exc: Exception) -> None:
+        """The index broke under us (its folder deleted or damaged, or a call that never
+        returned): stop using it, search SQLite's vectors instead, and let a later sync reopen and
+        rebuild it."""
         logger.warning(
             "vector index failed (%s: %s); using SQLite vectors until it is rebuilt", type(exc).__name__, exc
         )
         self.index_error = f"{type(exc).__name__}: {exc}"
-        self.close()
+        self._back_off()
+        await self.aclose()
 
     # ---- retrieval ----
 
@@ -133,7 +155,7 @@ class SemanticLayer(Embedding):
         index = self._current_index(model_id)
         if index is None:
             ids, matrix = await self._repo.scan(where, model_id)
-            return _top(ids, matrix, query, n)
+            return top_similar(ids, matrix, query, n)
         fetch = max(_MIN_FETCH, n)
         scopes = [where.persona_id, COMMONS] if where.include_others_shared else [where.persona_id]
 
@@ -143,17 +165,20 @@ class SemanticLayer(Embedding):
                 found.update(index.query(scope, query.reshape(1, -1), fetch)[0])
             return found
 
+        # Pending rows are read before the index is asked: a row the catch-up marks as indexed
+        # after this read was written to the index before it was marked, so the query sees it.
+        # (The other order loses a memory marked between the two reads.)
+        pending_ids, pending = await self._repo.pending_vectors(where, model_id)
         try:
-            found = await anyio.to_thread.run_sync(query_scopes)
+            found = await call_index(query_scopes)
         except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
-            self._index_failed(exc)
+            await self._index_failed(exc)
             ids, matrix = await self._repo.scan(where, model_id)
-            return _top(ids, matrix, query, n)
-        ids, matrix = await self._repo.pending_vectors(where, model_id)
-        found.update(_top(ids, matrix, query, fetch))
+            return top_similar(ids, matrix, query, n)
+        found.update(top_similar(pending_ids, pending, query, fetch))
         if where.include_witnessed:
             ids, matrix = await witnesses.witnessed_vectors(self._db, where, model_id)
-            found.update(_top(ids, matrix, query, fetch))
+            found.update(top_similar(ids, matrix, query, fetch))
         return found
 
     async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:
@@ -167,14 +192,14 @@ class SemanticLayer(Embedding):
         index = self._current_index(model_id)
         hits: list[list[tuple[str, float]]] | None = None
         if index is not None:
+            ids, matrix = await self._repo.pending_vectors(where, model_id)  # first, as in nearest()
             try:
-                hits = await anyio.to_thread.run_sync(index.query, persona_id, vectors, 1)
+                hits = await call_index(index.query, persona_id, vectors, 1)
             except Exception as exc:  # as in nearest(): fall back to SQLite's vectors
-                self._index_failed(exc)
+                await self._index_failed(exc)
         if hits is None:
             ids, matrix = await self._repo.scan(where, model_id)
         else:
-            ids, matrix = await self._repo.pending_vectors(where, model_id)
             best = [(row[0][0], row[0][1]) if row else (None, -1.0) for row in hits]
         if matrix is not None:
             scores = vectors @ matrix.T
@@ -196,7 +221,12 @@ class SemanticLayer(Embedding):
                 await self.sync()
                 if self._index is not None and rounds % audit_every == 0:
                     async with self._sync_lock:
-                        await self._mark_unindexed_missing(self._index)
+                        index = self._index
+                        try:
+                            if index is not None:
+                                await self._mark_unindexed_missing(index)
+                        except Exception as exc:  # a damaged index, as in _ensure_index
+                            await self._index_failed(exc)
             except Exception:  # the loop must outlive a transient failure (disk full, locked db)
                 logger.exception("vector index catch-up failed; retrying in %.1fs", interval)
             rounds += 1
@@ -252,10 +282,10 @@ class SemanticLayer(Embedding):
         index = self._index
         if index is not None and memory_ids:
             try:
-                await anyio.to_thread.run_sync(index.delete, persona_id, memory_ids)
-                await anyio.to_thread.run_sync(index.delete, COMMONS, memory_ids)
+                await call_index(index.delete, persona_id, memory_ids)
+                await call_index(index.delete, COMMONS, memory_ids)
             except Exception as exc:  # as in _catch_up; the rebuild drops them (orphans)
-                self._index_failed(exc)
+                await self._index_failed(exc)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
         extra, params = persona_clause(persona_id)
@@ -301,9 +331,9 @@ class SemanticLayer(Embedding):
                 return done
             entries = [IndexEntry(r.memory_id, r.persona_id, r.visibility, r.kind, r.vector) for r in rows]  # type: ignore[arg-type]
             try:
-                await anyio.to_thread.run_sync(index.upsert, entries)
+                await call_index(index.upsert, entries)
             except Exception as exc:  # e.g. its folder was deleted: chromadb's file is now read-only
-                self._index_failed(exc)
+                await self._index_failed(exc)
                 return done
             async with self._db.transaction() as tx:
                 await MemoryRepository.mark_indexed(
@@ -318,7 +348,7 @@ class SemanticLayer(Embedding):
         if persona_id:
             scopes = [persona_id]
         else:
-            held_scopes = await anyio.to_thread.run_sync(index.scopes)
+            held_scopes = await call_index(index.scopes)
             scopes = sorted(set(held_scopes) | set(await self._repo.persona_ids_with_memories()) | {COMMONS})
         removed = 0
         for scope in scopes:
@@ -330,9 +360,9 @@ class SemanticLayer(Embedding):
             live = await self._repo.live_ids(shared_only=True)
         else:
             live = await self._repo.live_ids(scope)
-        held = await anyio.to_thread.run_sync(index.ids, scope)
+        held = await call_index(index.ids, scope)
         orphans = sorted(held - live)
-        await anyio.to_thread.run_sync(index.delete, scope, orphans)
+        await call_index(index.delete, scope, orphans)
         missing = sorted(live - held)
         if missing:
             async with self._db.transaction() as tx:
@@ -357,8 +387,8 @@ class SemanticLayer(Embedding):
             "SELECT count(*) FROM memories WHERE archived_at IS NULL AND indexed_at IS NOT NULL "
             "AND visibility != 'private'"
         )
-        for scope in set(expected) | set(await anyio.to_thread.run_sync(index.scopes)):
-            held = await anyio.to_thread.run_sync(index.count, scope)
+        for scope in set(expected) | set(await call_index(index.scopes)):
+            held = await call_index(index.count, scope)
             if held != expected.get(scope, 0):
                 logger.info(
                     "vector index %s holds %d entries, SQLite expects %d: reconciling",
@@ -367,11 +397,3 @@ class SemanticLayer(Embedding):
                     expected.get(scope, 0),
                 )
                 await self._reconcile_scope(index, scope)
-
-
-def _top(ids: list[str], matrix: np.ndarray | None, query: np.ndarray, n: int) -> dict[str, float]:
-    if matrix is None or not ids:
-        return {}
-    scores = matrix @ query
-    keep = np.argpartition(-scores, n - 1)[:n] if len(ids) > n else np.arange(len(ids))
-    return {ids[i]: float(scores[i]) for i in keep if math.isfinite(float(scores[i]))}
