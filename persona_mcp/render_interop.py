@@ -1,7 +1,8 @@
-"""Text renderings of persona.import / persona.export and state.save / state.load results."""
+"""Text renderings of persona.import / persona.export, state.save / state.load and keys.* results."""
 
 from __future__ import annotations
 
+from core.keys import KeyInfo, KeyList, KeyRemoved, KeySet
 from core.personas.transfer import ExportResult, ImportResult
 from core.state import LoadResult, SaveResult
 from persona_mcp.render import register_renderer
@@ -53,3 +54,29 @@ def _loaded(result: LoadResult) -> str:
         f"Loaded {result.path}{made} by {result.mode}. Written: {_counts(result.written) or 'nothing new'}. "
         f"Now: {_counts(result.counts)}. Vectors: {result.vectors}."
     )
+
+
+def _key_line(key: KeyInfo) -> str:
+    where = f" at {key.base_url}" if key.base_url else ""
+    sealed = "" if key.readable else " [sealed under another master key: unreadable]"
+    return f"{key.name} ({key.provider}{where}): {key.masked}, updated {key.updated_at}{sealed}"
+
+
+@register_renderer
+def _key_set(result: KeySet) -> str:
+    verb = "Replaced" if result.replaced else "Stored"
+    return f"{verb} {_key_line(result)}. The key is stored encrypted and never shown again."
+
+
+@register_renderer
+def _key_list(result: KeyList) -> str:
+    if not result.keys:
+        return f"No provider keys stored. Master key: {result.master_key}."
+    lines = [f"{len(result.keys)} provider key(s); master key: {result.master_key}."]
+    lines.extend(_key_line(key) for key in result.keys)
+    return "\n".join(lines)
+
+
+@register_renderer
+def _key_removed(result: KeyRemoved) -> str:
+    return f"Removed the provider key {result.name}."

@@ -52,6 +52,7 @@ async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, 
     assert listed["master_key"] == f"key file {settings.data_dir / 'master.key'}"
     result = await client.call_tool("keys.list", {})
     assert OPENAI_KEY not in str(result.content) + str(result.structured_content)
+    assert "openai (openai at https://api.openai.com/v1): sk-…J9k0" in result.content[0].text  # type: ignore[union-attr]
 
     key_file = settings.data_dir / "master.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
