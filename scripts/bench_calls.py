@@ -1,0 +1,238 @@
+"""Tool-call round trip: a trivial persona-mcp tool against a bare MCPServer echo tool, over the
+in-memory transport, stdio (a real subprocess) and streamable HTTP (a real subprocess).
+
+The baseline is the SDK's own floor on the same transport in the same run, so the ratio says
+what persona-mcp adds. Calls are sequential (one client), after a warm-up.
+
+Usage: python scripts/bench_calls.py [--calls 300] [--json FILE|-]
+Prints a table (p50, p99, calls/s, p50 ratio to baseline); the JSON holds every sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import emit
+
+from core.config import Settings
+from persona_mcp import build_server
+
+TRIVIAL = ("persona.templates", {})  # reads the shipped template list: no database, no model
+ECHO = ("echo", {"text": "hi"})
+TARGET_STDIO_P50_MS = 2.0
+_WARMUP = 20
+
+BASELINE_SERVER = """
+import sys
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("echo")
+
+@server.tool()
+def echo(text: str) -> str:
+    return text
+
+if len(sys.argv) > 1:
+    import uvicorn
+    uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+else:
+    server.run()
+"""
+
+
+def _echo_server() -> MCPServer:
+    server = MCPServer("echo")
+
+    @server.tool()
+    def echo(text: str) -> str:
+        return text
+
+    return server
+
+
+async def _settled(client: Client) -> None:
+    """Wait until persona-mcp's background start-up (loading the embedding model) is done, so
+    the calls measure a running server, not one still importing torch (bench_startup measures that)."""
+    with anyio.fail_after(120):
+        while True:
+            result = await client.call_tool("system.status", {})
+            if (result.structured_content or {}).get("embedder", {}).get("loaded"):
+                return
+            await anyio.sleep(0.2)
+
+
+async def _time_calls(client: Client, tool: tuple[str, dict[str, Any]], calls: int) -> list[float]:
+    name, arguments = tool
+    if name != ECHO[0]:
+        await _settled(client)
+    for _ in range(_WARMUP):
+        await client.call_tool(name, arguments)
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        result = await client.call_tool(name, arguments)
+        samples.append(time.perf_counter() - started)
+        if result.is_error:
+            raise RuntimeError(f"{name} failed: {result.content}")
+    return samples
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _listening(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command} did not start") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@asynccontextmanager
+async def _http(url: str) -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http), mode="legacy") as client,  # type: ignore[arg-type]
+    ):
+        yield client
+
+
+async def run(calls: int) -> dict[str, Any]:
+    samples: dict[str, dict[str, list[float]]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        baseline_file = root / "echo_server.py"
+        baseline_file.write_text(BASELINE_SERVER)
+        env = {
+            **os.environ,
+            "PERSONA_MCP_DATA_DIR": str(root / "data"),
+            "PERSONA_MCP_LOG_LEVEL": "WARNING",
+            "PERSONA_MCP_RATE_LIMIT_PER_MINUTE": "0",  # one client calling flat out is the point here
+        }
+        settings = Settings(data_dir=root / "data")
+
+        async with Client(_echo_server(), mode="legacy") as client:
+            baseline = await _time_calls(client, ECHO, calls)
+        async with Client(build_server(settings), mode="legacy") as client:
+            samples["in-memory"] = {
+                "baseline": baseline,
+                "persona-mcp": await _time_calls(client, TRIVIAL, calls),
+            }
+
+        stdio_base = StdioServerParameters(command=sys.executable, args=[str(baseline_file)], env=env)
+        stdio_ours = StdioServerParameters(command=sys.executable, args=["-m", "persona_mcp"], env=env)
+        async with Client(stdio_base, mode="legacy") as client:
+            baseline = await _time_calls(client, ECHO, calls)
+        async with Client(stdio_ours, mode="legacy") as client:
+            samples["stdio"] = {
+                "baseline": baseline,
+                "persona-mcp": await _time_calls(client, TRIVIAL, calls),
+            }
+
+        port = _free_port()
+        with _listening([sys.executable, str(baseline_file), str(port)], env, port) as url:
+            async with _http(url) as client:
+                baseline = await _time_calls(client, ECHO, calls)
+        port = _free_port()
+        serve = [sys.executable, "-m", "persona_mcp", "serve", "--transport", "http", "--port", str(port)]
+        with _listening(serve, env, port) as url:
+            async with _http(url) as client:
+                samples["http"] = {
+                    "baseline": baseline,
+                    "persona-mcp": await _time_calls(client, TRIVIAL, calls),
+                }
+
+    summary: dict[str, dict[str, Any]] = {}
+    for transport, cases in samples.items():
+        summary[transport] = {name: _stats(values) for name, values in cases.items()}
+        ours, base = summary[transport]["persona-mcp"], summary[transport]["baseline"]
+        ours["p50_ratio_to_baseline"] = ours["p50_ms"] / base["p50_ms"]
+    return {
+        "benchmark": "tool call round trip",
+        "tool": TRIVIAL[0],
+        "calls": calls,
+        "python": sys.version.split()[0],
+        "summary": summary,
+        "target": {
+            "stdio_p50_ms": TARGET_STDIO_P50_MS,
+            "met": summary["stdio"]["persona-mcp"]["p50_ms"] < TARGET_STDIO_P50_MS,
+        },
+        "samples_ms": {
+            t: {n: [round(v * 1000, 4) for v in vs] for n, vs in c.items()} for t, c in samples.items()
+        },
+    }
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
+        "calls_per_s": len(ordered) / sum(ordered),
+    }
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [
+        f"Tool-call round trip, {result['calls']} sequential calls each: "
+        f"{result['tool']} vs a bare echo tool",
+        f"{'transport':<10} {'server':<12} {'p50':>8} {'p99':>8} {'calls/s':>8} {'p50 x base':>11}",
+    ]
+    for transport, cases in result["summary"].items():
+        for name, stats in cases.items():
+            ratio = f"{stats['p50_ratio_to_baseline']:.2f}" if "p50_ratio_to_baseline" in stats else "1.00"
+            lines.append(
+                f"{transport:<10} {name:<12} {stats['p50_ms']:>6.2f}ms {stats['p99_ms']:>6.2f}ms "
+                f"{stats['calls_per_s']:>8.0f} {ratio:>11}"
+            )
+    target = result["target"]
+    verdict = "met" if target["met"] else "MISSED"
+    lines.append(f"target: stdio p50 under {target['stdio_p50_ms']:.0f} ms -> {verdict}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--json", help="write the JSON report to this file ('-' for stdout)")
+    args = parser.parse_args()
+    result = anyio.run(run, args.calls)
+    emit(result, _table(result), args.json)
+
+
+if __name__ == "__main__":
+    main()
