@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -24,6 +24,7 @@ __all__ = [
     "KindRates",
     "SearchWeights",
     "Settings",
+    "is_secret",
     "load_settings",
 ]
 
@@ -37,8 +38,12 @@ NAMESPACES: tuple[str, ...] = (
     "state",
     "keys",
 )
-# Settings never written to an archive, a report or a log.
-SECRET_FIELDS = frozenset({"token", "master_key"})
+
+
+def is_secret(annotation: Any) -> bool:
+    """Whether a type is, or wraps (Optional, Annotated, ...), pydantic's SecretStr: the mark of
+    a value never shown in a result, an error message, an archive or a log."""
+    return annotation is SecretStr or any(is_secret(arg) for arg in get_args(annotation))
 
 
 class ConfigError(PersonaMCPError):
@@ -287,6 +292,11 @@ class Settings(BaseModel):
         """The registered name of a tool, e.g. `persona.list` or `persona_list`."""
         return f"{namespace}{self.tool_separator}{name}"
 
+
+# Settings never written to an archive, a report or a log.
+SECRET_FIELDS = frozenset(
+    name for name, field in Settings.model_fields.items() if is_secret(field.annotation)
+)
 
 # Environment variable -> Settings field: PERSONA_MCP_<FIELD>, except the two names other tools
 # already use. Lists are comma-separated.

@@ -28,6 +28,7 @@ import numpy as np
 import ollama
 
 from core.errors import Unavailable
+from core.llm.chat import RETRYABLE_STATUS
 
 __all__ = [
     "DEFAULT_OLLAMA_EMBEDDING_MODEL",
@@ -49,7 +50,6 @@ DEFAULT_OLLAMA_EMBEDDING_MODEL = "nomic-embed-text"
 # thread for more than a fraction of a second (MiniLM runs about 670 sentences/s on 2 cores).
 _BATCH_SIZE = 64
 _OLLAMA_TIMEOUT_S = 30.0
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _PROBE_TEXT = "dimension probe"
 
 
@@ -134,7 +134,7 @@ class OllamaEmbedder:
             try:
                 return (await self.client.embed(model=self.model, input=batch)).embeddings
             except ollama.ResponseError as exc:
-                if exc.status_code not in _RETRYABLE_STATUS:
+                if exc.status_code not in RETRYABLE_STATUS:
                     raise Unavailable(
                         f"Ollama at {self.host} refused to embed with {self.model} "
                         f"(HTTP {exc.status_code}: {exc.error})."

@@ -51,11 +51,9 @@ def validation_problems(error: ValidationError, prefix: str = "", hidden: Iterab
     equal to 1; missing required argument `name`". `prefix` names the enclosing argument; the
     values of `hidden` arguments (secrets) are never shown."""
     problems = []
-    hidden = frozenset(hidden)
     for item in error.errors()[:_MAX_PROBLEMS_SHOWN]:
         argument = _argument_path(item["loc"], prefix)
-        if argument.split(".")[0] in hidden:
-            item = {**item, "input": _Hidden()}
+        item = {**item, "input": _shown(argument, item.get("input"), hidden)}
         if item["type"] == "missing":
             problems.append(f"missing required argument `{argument}`")
         elif item["type"] == "extra_forbidden":
@@ -69,6 +67,12 @@ def validation_problems(error: ValidationError, prefix: str = "", hidden: Iterab
 class _Hidden:
     def __repr__(self) -> str:
         return "(hidden)"
+
+
+def _shown(argument: str, value: Any, hidden: Iterable[str]) -> Any:
+    """The value as an error may show it: hidden when the argument (or the one it is part of) is
+    a secret."""
+    return _Hidden() if argument.split(".")[0] in hidden else value
 
 
 class PersonaMCPError(Exception):
@@ -94,8 +98,7 @@ class InvalidInput(PersonaMCPError):
         """The same error, phrased as the MCP adapter phrases invalid tool arguments."""
         first = error.errors()[0]
         argument = _argument_path(first["loc"], prefix)
-        shown = _Hidden() if argument.split(".")[0] in hidden else first.get("input")
-        invalid = cls(argument, shown, "")
+        invalid = cls(argument, _shown(argument, first.get("input"), hidden), "")
         problems = validation_problems(error, prefix, hidden)
         PersonaMCPError.__init__(invalid, f"invalid arguments: {problems}. Fix the arguments and call again.")
         return invalid

@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from core import __version__
 from core.app import PersonaCore
-from core.config import Settings
+from core.config import Settings, is_secret
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.ratelimit import RateLimiter
@@ -74,9 +74,7 @@ class PersonaServer(MCPServer[AppState]):
         self._accepted[name or fn.__name__] = frozenset(
             p.name for p in parameters if p.annotation is not Context and p.kind is not p.VAR_KEYWORD
         )
-        self._secret[name or fn.__name__] = frozenset(
-            p.name for p in parameters if "SecretStr" in str(p.annotation)
-        )
+        self._secret[name or fn.__name__] = frozenset(p.name for p in parameters if is_secret(p.annotation))
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None

@@ -27,9 +27,9 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.mcpserver import MCPServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline import BASELINE_SERVER, echo_server
 from _report import emit
 
 from core.config import Settings
@@ -39,33 +39,6 @@ TRIVIAL = ("persona.templates", {})  # reads the shipped template list: no datab
 ECHO = ("echo", {"text": "hi"})
 TARGET_STDIO_P50_MS = 2.0
 _WARMUP = 20
-
-BASELINE_SERVER = """
-import sys
-from mcp.server.mcpserver import MCPServer
-
-server = MCPServer("echo")
-
-@server.tool()
-def echo(text: str) -> str:
-    return text
-
-if len(sys.argv) > 1:
-    import uvicorn
-    uvicorn.run(server.streamable_http_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-else:
-    server.run()
-"""
-
-
-def _echo_server() -> MCPServer:
-    server = MCPServer("echo")
-
-    @server.tool()
-    def echo(text: str) -> str:
-        return text
-
-    return server
 
 
 async def _settled(client: Client) -> None:
@@ -143,7 +116,7 @@ async def run(calls: int) -> dict[str, Any]:
         }
         settings = Settings(data_dir=root / "data")
 
-        async with Client(_echo_server(), mode="legacy") as client:
+        async with Client(echo_server(), mode="legacy") as client:
             baseline = await _time_calls(client, ECHO, calls)
         async with Client(build_server(settings), mode="legacy") as client:
             samples["in-memory"] = {

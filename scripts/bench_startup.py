@@ -24,16 +24,8 @@ from typing import Any
 import anyio
 from mcp import Client, StdioServerParameters
 
-BASELINE_SERVER = """
-from mcp.server.mcpserver import MCPServer
-server = MCPServer("echo")
-
-@server.tool()
-def echo(text: str) -> str:
-    return text
-
-server.run()
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _baseline import BASELINE_SERVER
 
 
 async def _time_to_tools_list(params: StdioServerParameters) -> float:

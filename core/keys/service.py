@@ -121,6 +121,7 @@ class KeyService:
                 "base_url", base_url, "Give an http:// or https:// URL, e.g. https://api.openai.com/v1."
             )
         remember(value)
+        hint = mask(value)
         master = await self._master_key(create=True)
         assert master is not None
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -136,14 +137,14 @@ class KeyService:
                 "provider = excluded.provider, base_url = excluded.base_url, hint = excluded.hint, "
                 "master_key_id = excluded.master_key_id, nonce = excluded.nonce, "
                 "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
-                (name, provider, base_url, mask(value), master.key_id, nonce, sealed, now, now),
+                (name, provider, base_url, hint, master.key_id, nonce, sealed, now, now),
             )
         created = existing[0] if existing else now
         return KeySet(
             name=name,
             provider=provider,
             base_url=base_url,
-            masked=mask(value),
+            masked=hint,
             readable=True,
             created_at=created,
             updated_at=now,

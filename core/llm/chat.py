@@ -19,14 +19,15 @@ import ollama
 
 from core.errors import Unavailable
 
-__all__ = ["ChatModel", "Completion", "OllamaChat", "PromptMessage"]
+__all__ = ["RETRYABLE_STATUS", "ChatModel", "Completion", "OllamaChat", "PromptMessage"]
 
 logger = logging.getLogger(__name__)
 
 OnChunk = Callable[[str], Awaitable[None]]
 # The API key to send (as `Authorization: Bearer`), looked up at each call; None sends none.
 Credentials = Callable[[], Awaitable[str | None]]
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Ollama answers worth retrying (busy, or a proxy in front of it failing): chat and embeddings.
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _PROBE_TIMEOUT_S = 1.0
 
 
@@ -141,7 +142,7 @@ class OllamaChat:
                         "the persona's llm.model or PERSONA_MCP_CHAT_MODEL to one `ollama list` shows."
                     ) from None
                 error: Exception = exc
-                retryable = exc.status_code in _RETRYABLE_STATUS
+                retryable = exc.status_code in RETRYABLE_STATUS
                 why = f"HTTP {exc.status_code}: {exc.error}"
             except (ConnectionError, OSError, httpx.TransportError) as exc:
                 error, retryable, why = exc, True, type(exc).__name__

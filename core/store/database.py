@@ -153,26 +153,17 @@ class Database:
                 await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
-            except BaseException as exc:
                 with anyio.CancelScope(shield=True):
-                    await self._rollback()
+                    await self._writer.execute("COMMIT")
+            except BaseException as exc:
+                # Also after a failed COMMIT, which SQLite may leave open: unended, every later
+                # write would fail with "cannot start a transaction within a transaction".
+                with anyio.CancelScope(shield=True):
+                    if self._writer.in_transaction:
+                        await self._writer.execute("ROLLBACK")
                 if (full := _storage_error(self.path, exc)) is not None:
                     raise full from None
                 raise
-            with anyio.CancelScope(shield=True):
-                try:
-                    await self._writer.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    # SQLite may keep the transaction open after a failed COMMIT: end it, or
-                    # every later write would fail with "cannot start a transaction within one"
-                    await self._rollback()
-                    if (full := _storage_error(self.path, exc)) is not None:
-                        raise full from None
-                    raise
-
-    async def _rollback(self) -> None:
-        if self._writer.in_transaction:
-            await self._writer.execute("ROLLBACK")
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """The first row of a read-only query, or None."""
