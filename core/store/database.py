@@ -166,15 +166,17 @@ class Database:
                 raise
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """The first row of a read-only query, or None."""
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
+        """The first row of a read-only query (the queries asking for one return one), or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        """Every row of a read-only query."""
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """Every row of a read-only query, run and read to the end in one step on the reader's
+        thread, so the statement, and with it the read transaction, is over before another query
+        uses the connection. (With a cursor left open between awaits, concurrent requests kept a
+        reader's read transaction open under load: a search could then read a snapshot older than
+        a write it had already been told about.)"""
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row of a read-only query (None when no row)."""
