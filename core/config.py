@@ -156,6 +156,9 @@ class Settings(BaseModel):
         None,
         description="sentence-transformers: a local model folder; ollama: a model name (nomic-embed-text).",
     )
+    cache_dir: Path | None = Field(
+        None, description="Where built model graphs are kept (default: the user's cache folder)."
+    )
 
     chroma_host: str | None = Field(
         None, description="A Chroma server (host:port or URL) to hold vectors instead of the data folder."

@@ -27,6 +27,7 @@ import httpx
 import numpy as np
 import ollama
 
+from core import onnx_bert
 from core.errors import Unavailable
 from core.llm.chat import RETRYABLE_STATUS
 
@@ -173,10 +174,8 @@ _LOADED: dict[str | None, ThreadedEmbedder] = {}
 _LOADING = threading.Lock()
 
 
-async def _sentence_transformers(model_path: str | None) -> Embedder:
+async def _sentence_transformers(model_path: str | None, cache: Path | None) -> Embedder:
     def load_once() -> ThreadedEmbedder:
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         with _LOADING:
             if model_path not in _LOADED:
                 _LOADED[model_path] = load()
@@ -191,33 +190,53 @@ async def _sentence_transformers(model_path: str | None) -> Embedder:
             )
         if not path.is_dir():
             raise Unavailable(f"PERSONA_MCP_EMBEDDING_MODEL={str(path)!r} is not a folder")
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise Unavailable(
-                "sentence-transformers is not installed: pip install 'persona-mcp[offline]'"
-            ) from None
-        import torch
-
-        model = SentenceTransformer(str(path), device="cpu")
-        threads = torch.get_num_threads()
-        # sentence-transformers 6 renamed tokenize to preprocess; 3-5 only have tokenize.
-        preprocess = getattr(model, "preprocess", None) or model.tokenize
-
-        def encode(batch: list[str]) -> np.ndarray:
-            # One short text (a search query) runs faster on one thread than split across several.
-            torch.set_num_threads(1 if len(batch) == 1 else threads)
-            # The model's own modules (tokenizer, transformer, its pooling), without encode()'s
-            # per-call sorting and batching: the caller already batches by length. 1 ms less per query.
-            with torch.inference_mode():
-                vectors = model(preprocess(batch))["sentence_embedding"]
-                vectors = torch.nn.functional.normalize(vectors, dim=1)
-            return vectors.numpy().astype(np.float32, copy=False)
-
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
-        return ThreadedEmbedder(f"sentence-transformers/{name}", len(encode([_PROBE_TEXT])[0]), encode)
+        # The same vectors either way; ONNX Runtime needs neither torch nor its 400 MB.
+        encode, dimension = _onnx_runtime(path, cache) if onnx_bert.supports(path) else _torch_runtime(path)
+        return ThreadedEmbedder(f"sentence-transformers/{name}", dimension, encode)
 
     return await anyio.to_thread.run_sync(load_once)
+
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+def _onnx_runtime(path: Path, cache: Path | None) -> tuple[Encode, int]:
+    """A BERT sentence-transformers folder run by ONNX Runtime (core.onnx_bert)."""
+    try:
+        model = onnx_bert.OnnxBert(path, cache)
+    except ImportError as exc:
+        raise Unavailable(f"{exc.name} is not installed: pip install 'persona-mcp[offline]'") from None
+    return model.encode, model.dimension
+
+
+def _torch_runtime(path: Path) -> tuple[Encode, int]:
+    """Any other sentence-transformers folder, run by sentence-transformers on torch."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise Unavailable(
+            f"{path} is not a BERT model with mean pooling, which runs without torch; "
+            "for other models pip install sentence-transformers"
+        ) from None
+    import torch
+
+    model = SentenceTransformer(str(path), device="cpu")
+    threads = torch.get_num_threads()
+    # sentence-transformers 6 renamed tokenize to preprocess; 3-5 only have tokenize.
+    preprocess = getattr(model, "preprocess", None) or model.tokenize
+
+    def encode(batch: list[str]) -> np.ndarray:
+        # One short text (a search query) runs faster on one thread than split across several.
+        torch.set_num_threads(1 if len(batch) == 1 else threads)
+        with torch.inference_mode():
+            vectors = model(preprocess(batch))["sentence_embedding"]
+            vectors = torch.nn.functional.normalize(vectors, dim=1)
+        return vectors.numpy().astype(np.float32, copy=False)
+
+    return encode, len(encode([_PROBE_TEXT])[0])
 
 
 async def _onnx(_: str | None) -> Embedder:
@@ -257,15 +276,18 @@ async def _ollama(model: str | None, host: str) -> Embedder:
     return OllamaEmbedder(f"ollama/{name}", len(probe.embeddings[0]), name, client, host)
 
 
-async def load_embedder(provider: str, model: str | None, ollama_host: str) -> EmbedderChoice:
+async def load_embedder(
+    provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None
+) -> EmbedderChoice:
     """Load the configured provider, or with 'auto' the first of PROVIDERS that works. Raises
-    Unavailable with every provider's reason when none does."""
+    Unavailable with every provider's reason when none does. `cache_dir` holds built model graphs
+    (default: the user's cache folder)."""
     candidates: tuple[Provider, ...] = PROVIDERS if provider == "auto" else (provider,)  # type: ignore[assignment]
     skipped: dict[str, str] = {}
     for candidate in candidates:
         try:
             if candidate == "sentence-transformers":
-                embedder = await _sentence_transformers(model)
+                embedder = await _sentence_transformers(model, cache_dir)
             elif candidate == "onnx":
                 embedder = await _onnx(model)
             else:
@@ -288,9 +310,11 @@ class EmbedderSlot:
         self.choice: EmbedderChoice | None = None
         self.error: str | None = None
 
-    async def load(self, provider: str, model: str | None, ollama_host: str) -> None:
+    async def load(
+        self, provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None
+    ) -> None:
         try:
-            self.choice = await load_embedder(provider, model, ollama_host)
+            self.choice = await load_embedder(provider, model, ollama_host, cache_dir)
             logger.info("embedder: %s", self.choice.embedder.model_id)
         except Unavailable as exc:
             self.error = exc.message

@@ -81,7 +81,7 @@ class Maintenance:
             try:
                 if s.decay_enabled:
                     await group.start(self._decay_loop, self.interval_seconds)
-                await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host)
+                await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host, s.cache_dir)
                 await semantic.run(self._memories.wait_for_write, s.index_sync_seconds)
             finally:
                 self._group = None
