@@ -217,7 +217,7 @@ def _prune_line(result: PruneResult) -> str:
     verb = "would archive" if result.dry_run else "archived"
     held = f" (held back by {', '.join(result.limited_by)})" if result.limited_by else ""
     return (
-        f"{result.persona_id}: {verb} {len(result.pruned)} of {result.examined} "
+        f"{result.persona_id}: {verb} {result.pruned_count} of {result.examined} "
         f"({result.eligible} eligible){held}; {result.kept} kept."
     )
 

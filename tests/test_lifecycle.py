@@ -180,8 +180,11 @@ async def test_pruning_keeps_its_safety_limits(client: Client) -> None:
     dry = await call(client, "memory.prune", persona_id="bulk", dry_run=True)
     assert dry["examined"] == 50
     assert dry["eligible"] == 40
-    assert len(dry["pruned"]) == 12  # 25% of 50
+    assert len(dry["pruned"]) == dry["pruned_count"] == 12  # 25% of 50
     assert dry["limited_by"] == ["max_fraction"]
+    listed = await call(client, "memory.prune", persona_id="bulk", dry_run=True, limit=3)
+    assert listed["pruned"] == dry["pruned"][:3]  # the weakest three listed, all twelve counted
+    assert listed["pruned_count"] == 12
     assert await _stored(client, "bulk") == before  # a dry run changes nothing
     advice = await call(client, "memory.prune_recommendations", persona_id="bulk", limit=5)
     assert len(advice["candidates"]) == 5
@@ -208,7 +211,7 @@ async def test_pruning_keeps_its_safety_limits(client: Client) -> None:
 
     prune_stats = await call(client, "memory.prune_stats")
     assert prune_stats["runs"] == 3
-    assert prune_stats["dry_runs"] == 1
+    assert prune_stats["dry_runs"] == 2
     assert prune_stats["memories_archived"] == 20
     assert prune_stats["safety_stops"] == 3
     assert prune_stats["archived_now"] == 20

@@ -283,6 +283,7 @@ class Lifecycle:
             examined=live,
             eligible=len(eligible),
             pruned=candidates,
+            pruned_count=len(candidates),
             kept=live - (0 if dry_run else len(chosen)),
             limits=limits,
             limited_by=limited_by,
@@ -303,7 +304,7 @@ class Lifecycle:
         return PruneAllResult(
             dry_run=dry_run,
             personas=results,
-            total_pruned=sum(len(r.pruned) for r in results),
+            total_pruned=sum(r.pruned_count for r in results),
             elapsed_seconds=round(time.perf_counter() - started, 4),
         )
 

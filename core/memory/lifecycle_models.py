@@ -115,12 +115,20 @@ class PruneResult(BaseModel):
     dry_run: bool
     examined: int = Field(description="Live memories of the persona before the run.")
     eligible: int = Field(description="Below both thresholds and not pinned.")
-    pruned: list[PruneCandidate] = Field(description="Archived (or, on a dry run, would be).")
+    pruned: list[PruneCandidate] = Field(
+        description="Archived (or, on a dry run, would be), weakest first; at most `limit` of them."
+    )
+    pruned_count: int = Field(0, description="How many were archived (or would be), listed or not.")
     kept: int = Field(description="Live memories after the run.")
     limits: PruneLimits
     limited_by: list[Literal["min_keep", "max_fraction"]] = Field(
         description="Safety limits that held back eligible memories."
     )
+
+    def listing(self, limit: int) -> PruneResult:
+        """The same result with at most `limit` candidates listed (a prune of 25,000 memories
+        listed in full is megabytes, more than clients accept in one message)."""
+        return self.model_copy(update={"pruned": self.pruned[:limit]})
 
 
 class PruneAllResult(BaseModel):

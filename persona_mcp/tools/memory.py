@@ -223,6 +223,11 @@ def _progress(ctx: Context) -> Progress:
     return report
 
 
+ListLimit = Annotated[
+    int, Field(ge=0, le=10_000, description="Most archived memories to list per persona (all are counted).")
+]
+
+
 async def prune(
     ctx: Context,
     persona_id: PersonaId,
@@ -235,16 +240,21 @@ async def prune(
             description="Largest share of the persona's memories to archive; default from settings.",
         ),
     ] = None,
+    limit: ListLimit = 100,
 ) -> Annotated[CallToolResult, PruneResult]:
     """Archive a persona's weakest, least important memories, within the safety limits: never
     pinned ones, only below the importance and strength thresholds, never below the minimum count,
     at most `max_fraction` per run. Archived memories leave search; memory.restore brings them back."""
-    return respond(await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction))
+    return respond((await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction)).listing(limit))
 
 
-async def prune_all(ctx: Context, dry_run: DryRun = False) -> Annotated[CallToolResult, PruneAllResult]:
+async def prune_all(
+    ctx: Context, dry_run: DryRun = False, limit: ListLimit = 100
+) -> Annotated[CallToolResult, PruneAllResult]:
     """memory.prune for every persona, each under its own safety limits. Sends progress notifications."""
-    return respond(await core_of(ctx).lifecycle.prune_all(dry_run, progress=_progress(ctx)))
+    result = await core_of(ctx).lifecycle.prune_all(dry_run, progress=_progress(ctx))
+    listed = [persona.listing(limit) for persona in result.personas]
+    return respond(result.model_copy(update={"personas": listed}))
 
 
 async def prune_recommendations(
