@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import orjson
 
-__all__ = ["emit", "main_with_memories", "pairs_table"]
+__all__ = ["emit", "pairs_table"]
 
 
 def emit(report: dict[str, Any], table: str, json_target: str | None) -> None:
@@ -29,18 +27,3 @@ def pairs_table(rows: Sequence[tuple[str, str]]) -> str:
     """Two aligned columns: what was measured, and the numbers."""
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
-
-
-def main_with_memories(
-    doc: str | None,
-    run: Callable[[int], Awaitable[dict[str, Any]]],
-    table: Callable[[dict[str, Any]], str],
-    default: int = 10_000,
-) -> None:
-    """The command line of a benchmark over N memories: --memories and --json."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--memories", type=int, default=default)
-    parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
-    args = parser.parse_args()
-    report = anyio.run(run, args.memories)
-    emit(report, table(report), args.json)

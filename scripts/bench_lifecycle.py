@@ -1,13 +1,10 @@
-"""How long decay and pruning take on one persona's memories, through a real MCP client.
+"""How long decay and pruning take on the corpus persona, through a real MCP client.
 
-Stores N memories (importance scored from the text, as in real use), then with the test clock:
-five rounds of "advance 12 days, decay" (every strength changes) each followed by a decay at the
-same instant (nothing changes: the idempotent path), then prune recommendations, dry runs and one
-real prune. The baseline, run in the same process on the same database afterwards, is the least
-any decay could cost: plain sqlite3 reading the decay columns of every memory and writing every
-strength back in one transaction.
-
-    python scripts/bench_lifecycle.py --memories 10000 --json out.json
+With the server's test clock: rounds of "advance 30 days, decay" (every strength changes), each
+followed by a decay at the same instant (nothing changes: the idempotent path); then prune
+recommendations, dry runs and one real prune (held to a quarter of the memories by max_fraction).
+Baseline, in the same run on a copy of the same database: plain sqlite3 reading every memory's
+decay columns and writing every strength back in one transaction, the least any decay could cost.
 """
 
 from __future__ import annotations
@@ -20,121 +17,92 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mcp import Client
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _corpus import PERSONA, Corpus, call
 
-from core.config import load_settings
-from persona_mcp import build_server
-
-sys.path.insert(0, str(Path(__file__).parent))
-from _report import main_with_memories, pairs_table
-from bench_memory import call, sentences
-
-PERSONA = "bench"
-_BATCH = 500
-_ROUNDS = 5
-
-
-def _median_ms(values: list[float]) -> float:
-    return round(statistics.median(values) * 1000, 2)
-
-
-async def _timed(client: Client, tool: str, **arguments: Any) -> tuple[float, dict[str, Any]]:
-    started = time.perf_counter()
-    result = await call(client, tool, **arguments)
-    return time.perf_counter() - started, result
+ROUNDS = 2
+DAYS_PER_ROUND = 30  # two rounds age the memories two months: enough for pruning to find some
 
 
 def _baseline(database: Path) -> float:
-    """Seconds to read every memory's decay columns and write every strength back (sqlite3)."""
-    with sqlite3.connect(database) as db:
-        started = time.perf_counter()
-        rows = db.execute(
-            "SELECT id, kind, importance, pinned, strength, anchor_at, anchor_strength, emotional_intensity "
-            "FROM memories WHERE persona_id = ? AND archived_at IS NULL",
-            (PERSONA,),
-        ).fetchall()
-        db.executemany("UPDATE memories SET strength = ? WHERE id = ?", [(row[4], row[0]) for row in rows])
-        db.commit()
-        return time.perf_counter() - started
+    """Median seconds to read every memory's decay columns and write every strength back, on a copy."""
+    with tempfile.TemporaryDirectory(prefix="bench-decay-") as folder:
+        copy = Path(folder) / "copy.db"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        times = []
+        with sqlite3.connect(copy) as db:
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                rows = db.execute(
+                    "SELECT id, kind, importance, pinned, strength, anchor_at, anchor_strength, "
+                    "emotional_intensity FROM memories WHERE persona_id = ? AND archived_at IS NULL",
+                    (PERSONA,),
+                ).fetchall()
+                db.executemany(
+                    "UPDATE memories SET strength = ? WHERE id = ?", [(row[4], row[0]) for row in rows]
+                )
+                db.commit()
+                times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
-async def run(memories: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as folder:
-        settings = load_settings(
-            {}, data_dir=Path(folder), seed_personas=False, test_clock=True, decay_enabled=False
-        )
-        async with Client(build_server(settings)) as client:
-            await call(client, "persona.create", id=PERSONA, name="Bench")
-            texts = sentences(memories, seed=7)
-            for start in range(0, len(texts), _BATCH):
-                items = [{"content": text, "persona_id": PERSONA} for text in texts[start : start + _BATCH]]
-                await call(client, "memory.store_batch", items=items)
-            stored = (await call(client, "memory.stats", persona_id=PERSONA))["total"]
-            print(f"  stored {stored}", file=sys.stderr, flush=True)
-            decay, decay_server, noop, noop_server = [], [], [], []
-            for _ in range(_ROUNDS):
-                await call(client, "system.clock_advance", days=12)
-                seconds, result = await _timed(client, "memory.decay_force", persona_id=PERSONA)
-                decay.append(seconds)
-                decay_server.append(result["elapsed_seconds"])
-                changed = result["changed"]
-                seconds, result = await _timed(client, "memory.decay_force", persona_id=PERSONA)
-                noop.append(seconds)
-                noop_server.append(result["elapsed_seconds"])
-                assert result["changed"] == 0, "a second decay at the same instant changed something"
-            strength = result["after"]
-            advice_s, advice = await _timed(
-                client, "memory.prune_recommendations", persona_id=PERSONA, limit=100
-            )
-            dry = []
-            for _ in range(_ROUNDS):
-                seconds, planned = await _timed(client, "memory.prune", persona_id=PERSONA, dry_run=True)
-                dry.append(seconds)
-            prune_s, pruned = await _timed(client, "memory.prune", persona_id=PERSONA)
-        baseline = [_baseline(settings.database_path) for _ in range(_ROUNDS)]
+async def _timed(corpus: Corpus, tool: str, **arguments: Any) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    result = await call(corpus.client, tool, **arguments)
+    return time.perf_counter() - started, result
+
+
+def _ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1)
+
+
+async def measure(corpus: Corpus) -> dict[str, Any]:
+    live = (await call(corpus.client, "memory.stats", persona_id=PERSONA))["total"]
+    decay, noop, changed = [], [], 0
+    for _ in range(ROUNDS):
+        await call(corpus.client, "system.clock_advance", days=DAYS_PER_ROUND)
+        seconds, result = await _timed(corpus, "memory.decay_force", persona_id=PERSONA)
+        decay.append(seconds)
+        changed = result["changed"]
+        seconds, again = await _timed(corpus, "memory.decay_force", persona_id=PERSONA)
+        noop.append(seconds)
+        if again["changed"]:
+            raise RuntimeError("a second decay at the same instant changed strengths")
+    advice_s, _ = await _timed(corpus, "memory.prune_recommendations", persona_id=PERSONA, limit=100)
+    dry = []
+    for _ in range(ROUNDS):
+        seconds, planned = await _timed(corpus, "memory.prune", persona_id=PERSONA, dry_run=True)
+        dry.append(seconds)
+    prune_s, pruned = await _timed(corpus, "memory.prune", persona_id=PERSONA)
+    baseline = _baseline(corpus.data_dir / "persona.db")
     return {
-        "memories": stored,
-        "baseline_rewrite_ms": _median_ms(baseline),
-        "decay_ms": _median_ms(decay),
-        "decay_server_ms": _median_ms(decay_server),
+        "memories": live,
+        "baseline_rewrite_ms": round(baseline * 1000, 1),
+        "decay_ms": _ms(decay),
         "decay_changed": changed,
-        "decay_noop_ms": _median_ms(noop),
-        "decay_noop_server_ms": _median_ms(noop_server),
-        "decay_vs_baseline": round(statistics.median(decay_server) / statistics.median(baseline), 2),
-        "strength_after_60_days": strength,
-        "recommendations_ms": round(advice_s * 1000, 2),
-        "recommended": len(advice["candidates"]),
-        "prune_dry_run_ms": _median_ms(dry),
-        "prune_ms": round(prune_s * 1000, 2),
+        "decay_vs_baseline": round(statistics.median(decay) / baseline, 2),
+        "decay_noop_ms": _ms(noop),
+        "recommendations_ms": round(advice_s * 1000, 1),
+        "prune_dry_run_ms": _ms(dry),
         "eligible": planned["eligible"],
-        "archived": len(pruned["pruned"]),
-        "limited_by": pruned["limited_by"],
+        "prune_ms": round(prune_s * 1000, 1),
+        "archived": pruned["pruned_count"],
     }
 
 
-def table(report: dict[str, Any]) -> str:
-    rows = [
-        ("memories", f"{report['memories']}"),
-        ("baseline: rewrite every strength (sqlite3)", f"{report['baseline_rewrite_ms']} ms"),
-        (
-            f"decay, every strength changes ({report['decay_changed']})",
-            f"{report['decay_ms']} ms (server {report['decay_server_ms']} ms, "
-            f"{report['decay_vs_baseline']}x baseline)",
-        ),
-        ("decay again at the same instant (no change)", f"{report['decay_noop_ms']} ms"),
-        ("prune recommendations (100)", f"{report['recommendations_ms']} ms"),
-        (f"prune dry run ({report['eligible']} eligible)", f"{report['prune_dry_run_ms']} ms"),
-        (
-            f"prune, archiving {report['archived']} ({', '.join(report['limited_by']) or 'no limit'})",
-            f"{report['prune_ms']} ms",
-        ),
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| memories | baseline rewrite (sqlite3) | decay, all change | x baseline | decay, no change "
+        "| recommendations (100) | prune dry run | prune (archived) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    return pairs_table(rows)
-
-
-def main() -> None:
-    main_with_memories(__doc__, run, table)
-
-
-if __name__ == "__main__":
-    main()
+    for row in rows:
+        lines.append(
+            f"| {row['memories']:,} | {row['baseline_rewrite_ms']:.0f} ms | {row['decay_ms']:.0f} ms "
+            f"| {row['decay_vs_baseline']:.2f} | {row['decay_noop_ms']:.0f} ms "
+            f"| {row['recommendations_ms']:.0f} ms "
+            f"| {row['prune_dry_run_ms']:.0f} ms ({row['eligible']:,} eligible) "
+            f"| {row['prune_ms']:.0f} ms ({row['archived']:,}) |"
+        )
+    return "\n".join(lines)

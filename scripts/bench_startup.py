@@ -12,7 +12,6 @@ Prints a table; writes JSON with every sample, medians, p95 and ratios to baseli
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -26,6 +25,7 @@ from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import BASELINE_SERVER
+from _report import emit
 
 
 async def _time_to_tools_list(params: StdioServerParameters) -> float:
@@ -79,19 +79,24 @@ async def run(runs: int) -> dict[str, Any]:
     }
 
 
-def _table(result: dict[str, Any]) -> str:
+def table(result: dict[str, Any]) -> str:
     lines = [
-        f"Cold start to first tools/list reply ({result['runs']} runs each)",
-        f"{'case':<10} {'median':>9} {'p95':>9} {'min':>9} {'x baseline':>11}",
+        f"Spawn to first tools/list reply over stdio, {result['runs']} runs each.",
+        "",
+        "| case | median | p95 | min | x baseline |",
+        "|---|---|---|---|---|",
     ]
+    names = {
+        "baseline": "bare MCPServer (baseline)",
+        "cold": "persona-mcp, new data folder",
+        "warm": "persona-mcp, existing data folder",
+    }
     for name, stats in result["summary"].items():
-        ratio = f"{stats['ratio_to_baseline']:.2f}" if "ratio_to_baseline" in stats else "1.00"
+        ratio = stats.get("ratio_to_baseline", 1.0)
         lines.append(
-            f"{name:<10} {stats['median_s'] * 1000:>7.0f}ms {stats['p95_s'] * 1000:>7.0f}ms "
-            f"{stats['min_s'] * 1000:>7.0f}ms {ratio:>11}"
+            f"| {names[name]} | {stats['median_s'] * 1000:,.0f} ms | {stats['p95_s'] * 1000:,.0f} ms "
+            f"| {stats['min_s'] * 1000:,.0f} ms | {ratio:.2f} |"
         )
-    verdict = "met" if result["summary"]["cold"]["median_s"] < result["target_s"] else "MISSED"
-    lines.append(f"target: cold median under {result['target_s']:.0f} s -> {verdict}")
     return "\n".join(lines)
 
 
@@ -100,14 +105,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--json", type=Path, help="also write the JSON result to this file")
+    parser.add_argument("--json", help="write the JSON report to this file ('-' for stdout)")
     args = parser.parse_args()
     result = anyio.run(run, args.runs)
-    print(_table(result))
-    text = json.dumps(result, indent=2)
-    if args.json:
-        args.json.write_text(text)
-    print(text)
+    emit(result, table(result), args.json)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,249 @@
+"""persona-mcp's benchmark suite: every figure, or the named ones, each beside a baseline measured
+in the same run, checked against the targets, written as JSON plus readable tables.
+
+    python scripts/bench.py                       # everything (about 8 minutes on 2 cores)
+    python scripts/bench.py calls search          # just these
+    python scripts/bench.py --sizes 1000 10000    # a smaller corpus
+    python scripts/bench.py --plot bench-charts   # also PNG charts (pip install 'persona-mcp[bench]')
+
+Benchmarks:
+  startup    spawn to first tools/list over stdio, against a bare MCPServer       (bench_startup.py)
+  calls      trivial tool round trip, in-memory / stdio / HTTP, against an echo tool (bench_calls.py)
+  search     store_batch rate and search p50/p95 at each size, against the embedder,
+             raw FTS5 and raw Chroma                                              (bench_search.py)
+  load       50 and 200 concurrent HTTP sessions at 10k memories, and flat out    (bench_load.py)
+  chat       persona.chat around an instant model at 10k memories                (bench_chat.py)
+  lifecycle  decay and prune at 10k and 100k, against a raw sqlite3 rewrite       (bench_lifecycle.py)
+  rss        resident memory idle (model loaded) and at each size
+The corpus benchmarks share one server process over HTTP whose persona grows 1k -> 10k -> 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_calls
+import bench_chat
+import bench_lifecycle
+import bench_load
+import bench_search
+import bench_startup
+from _corpus import Corpus, corpus, facts, rss_mb
+from _report import emit
+
+from core.embeddings import load_embedder
+from tests.ollama_standin import echo_reply, run_standin
+
+NAMES = ("startup", "calls", "search", "load", "chat", "lifecycle", "rss")
+CORPUS_NAMES = {"search", "load", "chat", "lifecycle", "rss"}
+LOAD_SIZE = 10_000  # load, chat and the first lifecycle run happen at this size
+LOAD_SECONDS = 10.0
+THINK_S = 5.0  # mean pause between one session's tool calls (also run at twice this)
+
+
+async def _embed_rate() -> tuple[Any, float]:
+    """The embedder in this process, and its batch rate on the corpus's kind of text."""
+    embedder = (await load_embedder("auto", None, "http://127.0.0.1:9")).embedder
+    texts = facts(2_000, seed=424242)
+    await embedder.embed(texts[:64])
+    started = time.perf_counter()
+    await embedder.embed(texts)
+    return embedder, len(texts) / (time.perf_counter() - started)
+
+
+async def _at_size(
+    size: int, store: Corpus, wanted: set[str], report: dict[str, Any], context: dict[str, Any]
+) -> None:
+    """Everything measured once the persona holds `size` memories."""
+    fill = await store.fill_to(size)
+    if "search" in wanted:
+        row = await bench_search.measure(store, context["baselines"], own_index=size != context["largest"])
+        report["search"]["sizes"][str(size)] = {**row, "store_batch_per_s": fill["per_s"]}
+    if "rss" in wanted:
+        await store.settled()
+        report["rss"][str(size)] = rss_mb(store.server.process.pid)
+    if size == min(LOAD_SIZE, context["largest"]):
+        if "load" in wanted:
+            runs = report["load"]["runs"]
+            for sessions, think in ((50, THINK_S), (200, THINK_S), (200, 2 * THINK_S), (40, 0.0)):
+                print(f"  load: {sessions} sessions, think {think:g} s", file=sys.stderr, flush=True)
+                runs.append(await bench_load.load(store.server.url, sessions, LOAD_SECONDS, think))
+        if "chat" in wanted:
+            print("  chat", file=sys.stderr, flush=True)
+            report["chat"] = await bench_chat.measure(store, context["standin"])
+    if "lifecycle" in wanted and size in (min(LOAD_SIZE, context["largest"]), context["largest"]):
+        print("  decay and prune", file=sys.stderr, flush=True)
+        report["lifecycle"].append(await bench_lifecycle.measure(store))
+
+
+async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    began = time.perf_counter()
+    if "startup" in wanted:
+        print("startup", file=sys.stderr, flush=True)
+        report["startup"] = await bench_startup.run(runs)
+    if "calls" in wanted:
+        print("calls", file=sys.stderr, flush=True)
+        report["calls"] = await bench_calls.run(calls)
+    if wanted & CORPUS_NAMES:
+        needed = sizes if wanted & {"search", "rss", "lifecycle"} else [min(LOAD_SIZE, max(sizes))]
+        embedder, rate = await _embed_rate()
+        report["search"] = {"embed_per_s": round(rate, 1), "sizes": {}}
+        report["load"] = {"think_s": THINK_S, "seconds": LOAD_SECONDS, "runs": []}
+        report["rss"], report["lifecycle"] = {}, []
+        baselines = bench_search.RawBaselines(embedder)
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-corpus-") as folder,
+            run_standin(chat_models={bench_chat.MODEL: echo_reply}) as standin,
+        ):
+            async with corpus(Path(folder), standin.url) as store:
+                report["rss"]["idle"] = rss_mb(store.server.process.pid)
+                context = {"baselines": baselines, "standin": standin, "largest": max(needed)}
+                for size in sorted(needed):
+                    print(f"corpus: {size:,} memories", file=sys.stderr, flush=True)
+                    await _at_size(size, store, wanted, report, context)
+                report["search"]["fills"] = store.fill_log
+            largest = report["search"]["sizes"].get(str(max(needed)))
+            if largest:  # the server has stopped: its own index can be opened now
+                largest["baseline"].update(baselines.chroma_on_server(Path(folder)))
+                bench_search.with_floor(largest)
+        baselines.close()
+    report["seconds"] = round(time.perf_counter() - began, 1)
+    report["targets"] = targets(report)
+    return report
+
+
+def _target(name: str, value: float | None, limit: float, unit: str) -> dict[str, Any]:
+    return {
+        "target": name,
+        "value": value,
+        "limit": limit,
+        "unit": unit,
+        "met": value is not None and value < limit,
+    }
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the performance issue that this run measured: the value and met or missed."""
+    found = []
+    if "calls" in report:
+        found.append(
+            _target(
+                "stdio trivial call p50",
+                report["calls"]["summary"]["stdio"]["persona-mcp"]["p50_ms"],
+                2,
+                "ms",
+            )
+        )
+    if "startup" in report:
+        found.append(_target("cold start median", report["startup"]["summary"]["cold"]["median_s"], 2, "s"))
+    largest = max(report.get("search", {}).get("sizes", {}) or [0], key=int)
+    if largest != 0:
+        row = report["search"]["sizes"][largest]
+        found.append(
+            _target(f"search p50 at {int(largest):,} (server)", row["search_server_ms"]["p50"], 30, "ms")
+        )
+        found.append(
+            _target(f"search p50 at {int(largest):,} (client)", row["search_client_ms"]["p50"], 30, "ms")
+        )
+    if "idle" in report.get("rss", {}):
+        found.append(_target("idle RSS, model loaded", report["rss"]["idle"]["rss"], 300, "MB"))
+    for run in report.get("load", {}).get("runs", []):
+        if run["sessions"] == 200:
+            each = f"200 HTTP sessions, a call per {run['think_s']:g} s each"
+            found.append(_target(f"{each}: errors", run["errors"], 1, "errors"))
+            found.append(_target(f"{each}: search p99", run.get("search_ms", {}).get("p99"), 250, "ms"))
+    return found
+
+
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.3g}" if value < 10 else f"{value:,.0f}"
+
+
+def tables(report: dict[str, Any]) -> str:
+    parts = []
+    if "startup" in report:
+        parts += ["## Startup", bench_startup.table(report["startup"])]
+    if "calls" in report:
+        parts += ["## Tool-call round trip", bench_calls.table(report["calls"])]
+    if report.get("search", {}).get("sizes"):
+        search = report["search"]
+        parts += [
+            "## Store and search",
+            bench_search.table(search["sizes"], search["fills"], search["embed_per_s"]),
+        ]
+    if report.get("load", {}).get("runs"):
+        parts += [
+            f"## HTTP load ({report['load']['seconds']:g} s per run)",
+            bench_load.table(report["load"]["runs"]),
+        ]
+    if report.get("chat"):
+        parts += ["## Chat overhead", bench_chat.table(report["chat"])]
+    if report.get("lifecycle"):
+        parts += ["## Decay and prune", bench_lifecycle.table(report["lifecycle"])]
+    if report.get("rss"):
+        rows = [
+            f"| {state} | {v['rss']:.0f} MB | {v['peak']:.0f} MB |"
+            for state, v in (
+                (s if s == "idle" else f"{int(s):,} memories", v) for s, v in report["rss"].items()
+            )
+        ]
+        parts += [
+            "## Resident memory (server process)",
+            "| state | RSS | peak |\n|---|---|---|\n" + "\n".join(rows),
+        ]
+    marks = [
+        f"| {t['target']} | {_value(t['value'])} {t['unit']} | < {t['limit']:g} {t['unit']} "
+        f"| {'met' if t['met'] else 'MISSED'} |"
+        for t in report["targets"]
+    ]
+    parts += ["## Targets", "| target | measured | limit | |\n|---|---|---|---|\n" + "\n".join(marks)]
+    parts.append(f"Total run time: {report['seconds']:.0f} s.")
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(NAMES)} (default: all)")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1_000, 10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3, help="startup: spawns per case")
+    parser.add_argument("--calls", type=int, default=200, help="calls: calls per transport")
+    parser.add_argument("--json", default="bench-results.json", help="JSON report path ('-' for stdout)")
+    parser.add_argument("--plot", type=Path, help="write PNG charts to this folder (needs matplotlib)")
+    args = parser.parse_args()
+    if unknown := set(args.names) - set(NAMES):
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}: give any of {', '.join(NAMES)}")
+    wanted = set(args.names) or set(NAMES)
+    for name in ("httpx", "httpx2"):  # one INFO line per request otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
+    report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
+    emit(report, tables(report), args.json)
+    if args.plot:
+        from _plot import plot
+
+        for path in plot(report, args.plot):
+            print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
