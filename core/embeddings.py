@@ -219,7 +219,7 @@ def _torch_runtime(path: Path) -> tuple[Encode, int]:
     except ImportError:
         raise Unavailable(
             f"{path} is not a BERT model with mean pooling, which runs without torch; "
-            "for other models pip install sentence-transformers"
+            "for other models pip install sentence-transformers torch"
         ) from None
     import torch
 
