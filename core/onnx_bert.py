@@ -199,13 +199,15 @@ def default_cache_dir() -> Path:
 
 
 def _cache_path(folder: Path, root: Path) -> Path:
-    """Where the graph of `folder` is cached: keyed by the weights and config it was built from."""
-    weights = (folder / "model.safetensors").stat()
-    key = hashlib.sha256(
-        f"{GRAPH_VERSION}|{folder.resolve()}|{weights.st_size}|{weights.st_mtime_ns}|".encode()
-        + (folder / "config.json").read_bytes()
-    ).hexdigest()[:16]
-    return root / "onnx" / f"{folder.parent.name}-{folder.name}-{key}.onnx"
+    """Where the graph of `folder` is cached: keyed by the content of the weights and config it is
+    built from (not the folder's path), so every install of the same model shares one file."""
+    digest = hashlib.blake2b(
+        f"{GRAPH_VERSION}|".encode() + (folder / "config.json").read_bytes(), digest_size=8
+    )
+    with (folder / "model.safetensors").open("rb") as weights:
+        while chunk := weights.read(1 << 22):
+            digest.update(chunk)
+    return root / "onnx" / f"{folder.parent.name}-{folder.name}-{digest.hexdigest()}.onnx"
 
 
 def _graph_file(folder: Path, cache: Path | None) -> Path:
@@ -226,6 +228,10 @@ def _write_graph(folder: Path, path: Path) -> Path:
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".partial", delete=False) as handle:
         handle.write(build_graph(folder))
     os.replace(handle.name, path)
+    prefix = path.name.rsplit("-", 1)[0] + "-"
+    for stale in path.parent.glob(f"{prefix}*.onnx"):  # an older version of this model's graph
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return path
 
 

@@ -56,6 +56,11 @@ def test_the_graph_is_built_once_then_reused_and_rebuilt_when_damaged(cache: Pat
     assert graph.stat().st_size > 50_000_000
     assert np.abs(first - again).max() < 1e-6
     assert not list((cache / "onnx").glob("*.partial"))
+    stale = graph.with_name(graph.name.rsplit("-", 1)[0] + "-0000000000000000.onnx")
+    stale.write_bytes(b"a graph of an older version")
+    graph.unlink()
+    onnx_bert.OnnxBert(MODEL, cache)
+    assert [p.name for p in (cache / "onnx").iterdir()] == [graph.name]  # rebuilt, the stale one gone
 
 
 def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path: Path) -> None:
