@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.config import SearchWeights
 from core.memory.models import ScoreComponents
 
@@ -83,33 +85,58 @@ def rank(
     weights: SearchWeights,
     now_ts: float,
     half_life_days: float,
+    limit: int | None = None,
 ) -> list[Scored]:
-    """Every candidate, scored and sorted best first (ties: newer first, then id)."""
+    """The best `limit` candidates (all when None), scored and sorted best first (ties: newer
+    first, then id). Scored as arrays: a search ranks up to a few thousand candidates twice, and
+    a Python loop over them was the largest share of a search's own CPU."""
+    if not candidates:
+        return []
     best_lexical = max(evidence.lexical.values(), default=0.0)
-    scored = []
-    for candidate in candidates:
-        memory_id = candidate.memory_id
-        age_days = max(0.0, (now_ts - candidate.created_ts) / _SECONDS_PER_DAY)
-        context = max(
+    ids = [candidate.memory_id for candidate in candidates]
+    created = np.fromiter((c.created_ts for c in candidates), dtype=np.float64, count=len(ids))
+    importance = np.fromiter(
+        (c.importance * c.strength for c in candidates), dtype=np.float64, count=len(ids)
+    )
+    mood = np.fromiter((c.mood for c in candidates), dtype=np.float64, count=len(ids))
+    semantic = np.maximum(
+        0.0, np.fromiter((evidence.semantic.get(i, 0.0) for i in ids), np.float64, len(ids))
+    )
+    lexical = np.fromiter((evidence.lexical.get(i, 0.0) for i in ids), np.float64, len(ids))
+    lexical = lexical / best_lexical if best_lexical > 0 else np.zeros_like(lexical)
+    recency = 0.5 ** (np.maximum(0.0, (now_ts - created) / _SECONDS_PER_DAY) / half_life_days)
+    context = np.zeros(len(ids))
+    for position, memory_id in enumerate(ids):
+        if memory_id in neighbours:
+            context[position] = max(
+                (
+                    share * evidence.relevance(other, weights, best_lexical)
+                    for other, share in neighbours[memory_id]
+                ),
+                default=0.0,
+            )
+    score = (
+        weights.semantic * semantic
+        + weights.lexical * lexical
+        + weights.importance * importance
+        + weights.recency * recency
+        + weights.context * context
+        + weights.mood * mood
+    )
+    order = np.lexsort((np.array(ids), -created, -score))[:limit]
+    return [
+        Scored(
+            ids[i],
+            float(score[i]),
             (
-                share * evidence.relevance(other, weights, best_lexical)
-                for other, share in neighbours.get(memory_id, ())
+                float(semantic[i]),
+                float(lexical[i]),
+                float(importance[i]),
+                float(recency[i]),
+                float(context[i]),
+                float(mood[i]),
             ),
-            default=0.0,
+            float(created[i]),
         )
-        semantic = max(0.0, evidence.semantic.get(memory_id, 0.0))
-        lexical = evidence.lexical.get(memory_id, 0.0) / best_lexical if best_lexical > 0 else 0.0
-        importance = candidate.importance * candidate.strength
-        recency = 0.5 ** (age_days / half_life_days)
-        score = (
-            weights.semantic * semantic
-            + weights.lexical * lexical
-            + weights.importance * importance
-            + weights.recency * recency
-            + weights.context * context
-            + weights.mood * candidate.mood
-        )
-        components = (semantic, lexical, importance, recency, context, candidate.mood)
-        scored.append(Scored(memory_id, score, components, candidate.created_ts))
-    scored.sort(key=lambda item: (-item.score, -item.created_ts, item.memory_id))
-    return scored
+        for i in order
+    ]

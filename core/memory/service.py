@@ -242,8 +242,8 @@ class MemoryService(MemoryWriter):
         valence = (await self._personas.emotional_state(persona)).valence
         candidates = _candidates(rows, valence)
         if weights.context > 0 and rows:
-            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life)
-            pool = [item.memory_id for item in preliminary[:_CONTEXT_POOL]]
+            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _CONTEXT_POOL)
+            pool = [item.memory_id for item in preliminary]
             links = {
                 key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
                 for key, others in (await self._repo.neighbours(pool)).items()
@@ -254,7 +254,7 @@ class MemoryService(MemoryWriter):
             rows.update(new)
             candidates += _candidates(new, valence)
             neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
-        ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life)
+        ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life, options.n_results)
         if options.reinforce:
             own = [
                 i.memory_id
@@ -271,7 +271,7 @@ class MemoryService(MemoryWriter):
                 )
                 for item in ranked[: options.n_results]
             ],
-            total_results=len(ranked),
+            total_results=len(candidates),
             query=text,
             persona_id=persona.id,
             semantic=query_vector is not None,
