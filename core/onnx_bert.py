@@ -95,9 +95,8 @@ def build_graph(folder: Path) -> bytes:
     def weight(name: str) -> np.ndarray:
         return np.asarray(weights[name], dtype=np.float32)
 
-    def linear(x: str, prefix: str, out: str, matrix: np.ndarray | None = None) -> str:
-        matrix = weight(prefix + ".weight").T if matrix is None else matrix
-        product = op("MatMul", [x, const(out + ".w", matrix)], out + ".mm")
+    def linear(x: str, prefix: str, out: str) -> str:
+        product = op("MatMul", [x, const(out + ".w", weight(prefix + ".weight").T)], out + ".mm")
         return op("Add", [product, const(out + ".b", weight(prefix + ".bias"))], out)
 
     def norm(x: str, prefix: str, out: str) -> str:
@@ -198,29 +197,30 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("persona-mcp", appauthor=False))
 
 
-def _cache_path(folder: Path, root: Path) -> Path:
-    """Where the graph of `folder` is cached: keyed by the content of the weights and config it is
-    built from (not the folder's path), so every install of the same model shares one file."""
+def _graph_name(folder: Path) -> str:
+    """The cached graph's file name: keyed by the content of the weights and config it is built
+    from (not the folder's path), so every install of the same model shares one file."""
     digest = hashlib.blake2b(
         f"{GRAPH_VERSION}|".encode() + (folder / "config.json").read_bytes(), digest_size=8
     )
     with (folder / "model.safetensors").open("rb") as weights:
         while chunk := weights.read(1 << 22):
             digest.update(chunk)
-    return root / "onnx" / f"{folder.parent.name}-{folder.name}-{digest.hexdigest()}.onnx"
+    return f"{folder.parent.name}-{folder.name}-{digest.hexdigest()}.onnx"
 
 
 def _graph_file(folder: Path, cache: Path | None) -> Path:
     """The cached graph, built first if missing. It is written to a temporary file and renamed,
     so two processes starting at once never read half a file. A cache folder that cannot be
     written (read-only home, full disk) gives way to a private temporary folder."""
-    path = _cache_path(folder, cache or default_cache_dir())
+    name = _graph_name(folder)  # reads the 90 MB of weights once
+    path = (cache or default_cache_dir()) / "onnx" / name
     if path.is_file():
         return path
     try:
         return _write_graph(folder, path)
     except OSError:
-        return _write_graph(folder, _cache_path(folder, Path(tempfile.mkdtemp(prefix="persona-mcp-"))))
+        return _write_graph(folder, Path(tempfile.mkdtemp(prefix="persona-mcp-")) / "onnx" / name)
 
 
 def _write_graph(folder: Path, path: Path) -> Path:
@@ -248,18 +248,17 @@ class OnnxBert:
         # Idle pool threads sleep instead of spinning: a server embeds a query now and then, and a
         # spinning thread burned 20 ms of CPU per search (half a core under load) for nothing.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Loaded from a file path: ONNX Runtime's Python wrapper keeps a bytes model alive (90 MB).
+
+        def session(graph: Path) -> Any:
+            # From a file path: ONNX Runtime's Python wrapper keeps a bytes model alive (90 MB).
+            return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+
         graph = _graph_file(folder, cache)
         try:
-            self._session = onnxruntime.InferenceSession(
-                str(graph), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = session(graph)
         except Exception:  # a damaged cache file (ONNX Runtime raises its own Fail types): build it again
             graph.unlink(missing_ok=True)
-            graph = _graph_file(folder, cache)
-            self._session = onnxruntime.InferenceSession(
-                str(graph), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = session(_graph_file(folder, cache))
         settings = folder / "sentence_bert_config.json"
         max_length = int(_json(settings).get("max_seq_length", 512)) if settings.is_file() else 512
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))

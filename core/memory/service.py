@@ -256,11 +256,7 @@ class MemoryService(MemoryWriter):
             neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
         ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life, options.n_results)
         if options.reinforce:
-            own = [
-                i.memory_id
-                for i in ranked[: options.n_results]
-                if rows[i.memory_id]["persona_id"] == persona.id
-            ]
+            own = [i.memory_id for i in ranked if rows[i.memory_id]["persona_id"] == persona.id]
             rows.update(await self._recalled(own, where))
         return SearchResult(
             memories=[
@@ -269,7 +265,7 @@ class MemoryService(MemoryWriter):
                     score=round(item.score, 6),
                     components=item.model(),
                 )
-                for item in ranked[: options.n_results]
+                for item in ranked
             ],
             total_results=len(candidates),
             query=text,
