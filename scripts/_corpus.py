@@ -9,7 +9,6 @@ and the tests' Ollama stand-in as its chat model.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +21,8 @@ import anyio
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' process and stand-in helpers
+from _report import percentiles
+
 from tests.processes import ServerProcess, http_client, http_server
 
 __all__ = ["PERSONA", "Corpus", "call", "facts", "percentiles", "queries", "rss_mb"]
@@ -190,21 +191,6 @@ def facts(count: int, seed: int) -> list[str]:
 
 def queries(count: int) -> list[str]:
     return [_QUERIES[i % len(_QUERIES)] for i in range(count)]
-
-
-def percentiles(values_ms: list[float]) -> dict[str, float]:
-    """p50/p95/p99 (nearest rank) in ms, rounded for reading."""
-    ordered = sorted(values_ms)
-
-    def rank(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
-
-    return {
-        "p50": round(statistics.median(ordered), 2),
-        "p95": rank(0.95),
-        "p99": rank(0.99),
-        "n": len(ordered),
-    }
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

@@ -10,30 +10,29 @@ Prints a table (p50, p99, calls/s, p50 ratio to baseline); the JSON holds every 
 
 from __future__ import annotations
 
-import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx2
 from mcp import Client, StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' process helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import BASELINE_SERVER, echo_server
-from _report import emit
+from _report import main as cli
+from _report import nearest_rank
 
 from core.config import Settings
 from persona_mcp import build_server
+from tests.processes import free_port, http_client, wait_until_listening
 
 TRIVIAL = ("persona.templates", {})  # reads the shipped template list: no database, no model
 ECHO = ("echo", {"text": "hi"})
@@ -68,38 +67,15 @@ async def _time_calls(client: Client, tool: tuple[str, dict[str, Any]], calls: i
     return samples
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _listening(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command} did not start") from None
-                time.sleep(0.05)
+        wait_until_listening(process, port, None)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
         process.wait(timeout=30)
-
-
-@asynccontextmanager
-async def _http(url: str) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(timeout=60) as http,
-        Client(streamable_http_client(url, http_client=http), mode="legacy") as client,  # type: ignore[arg-type]
-    ):
-        yield client
 
 
 async def run(calls: int) -> dict[str, Any]:
@@ -134,14 +110,14 @@ async def run(calls: int) -> dict[str, Any]:
                 "persona-mcp": await _time_calls(client, TRIVIAL, calls),
             }
 
-        port = _free_port()
+        port = free_port()
         with _listening([sys.executable, str(baseline_file), str(port)], env, port) as url:
-            async with _http(url) as client:
+            async with http_client(url, mode="legacy") as client:
                 baseline = await _time_calls(client, ECHO, calls)
-        port = _free_port()
+        port = free_port()
         serve = [sys.executable, "-m", "persona_mcp", "serve", "--transport", "http", "--port", str(port)]
         with _listening(serve, env, port) as url:
-            async with _http(url) as client:
+            async with http_client(url, mode="legacy") as client:
                 samples["http"] = {
                     "baseline": baseline,
                     "persona-mcp": await _time_calls(client, TRIVIAL, calls),
@@ -172,7 +148,7 @@ def _stats(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
         "p50_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
+        "p99_ms": nearest_rank(ordered, 0.99) * 1000,
         "calls_per_s": len(ordered) / sum(ordered),
     }
 
@@ -195,14 +171,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--json", help="write the JSON report to this file ('-' for stdout)")
-    args = parser.parse_args()
-    result = anyio.run(run, args.calls)
-    emit(result, table(result), args.json)
+    cli(__doc__, run, table, "--calls", 300)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Prints a table; writes JSON with every sample, medians, p95 and ratios to baseli
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -20,12 +19,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baseline import BASELINE_SERVER
-from _report import emit
+from _report import main as cli
+from _report import nearest_rank
 
 
 async def _time_to_tools_list(params: StdioServerParameters) -> float:
@@ -40,7 +39,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "median_s": statistics.median(ordered),
-        "p95_s": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "p95_s": nearest_rank(ordered, 0.95),
         "min_s": ordered[0],
     }
 
@@ -101,14 +100,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--json", help="write the JSON report to this file ('-' for stdout)")
-    args = parser.parse_args()
-    result = anyio.run(run, args.runs)
-    emit(result, table(result), args.json)
+    cli(__doc__, run, table, "--runs", 10)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-__all__ = ["ServerProcess", "free_port", "http_client", "http_server", "server_env"]
+__all__ = ["ServerProcess", "free_port", "http_client", "http_server", "server_env", "wait_until_listening"]
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -54,7 +54,7 @@ class ServerProcess:
                 raise
 
 
-def _wait_until_listening(process: subprocess.Popen[bytes], port: int, stderr: IO[bytes] | None) -> None:
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, stderr: IO[bytes] | None) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
         try:
@@ -85,7 +85,7 @@ def http_server(
         stderr=stderr,
     )
     try:
-        _wait_until_listening(process, port, process.stderr)
+        wait_until_listening(process, port, process.stderr)
         yield ServerProcess(process, f"http://127.0.0.1:{port}/mcp", port)
     finally:
         if process.poll() is None:
