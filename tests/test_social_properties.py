@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.conversations.speakers import choose_speaker
@@ -60,6 +60,7 @@ def test_familiarity_and_count_only_grow(bond: Bond, kind: str, quality: float) 
 
 
 @given(st.floats(0.25, 1.0), st.floats(0.05, 1.0), kinds)
+@example(0.9999940436136343, 1.0, "chat")  # found in CI: the gain rounded to 6 places went negative
 def test_trust_falls_faster_than_it_rises(trust: float, quality: float, kind: str) -> None:
     bond = replace(NEUTRAL, trust=trust)
     gain = apply(bond, kind, quality).trust - trust

@@ -57,8 +57,11 @@ class Bond:
 NEUTRAL = Bond(type="stranger", affinity=0.0, trust=0.3, familiarity=0.0, interaction_count=0)
 
 
-def _clip(value: float, low: float, high: float) -> float:
-    return round(min(high, max(low, value)), 6)
+def _clip(value: float, low: float, high: float, old: float) -> float:
+    """`value` within [low, high], rounded to 6 places; a move smaller than that rounding keeps
+    `old` rather than rounding the wrong way (trust 0.99999404 plus a tiny gain rounded down)."""
+    settled = round(min(high, max(low, value)), 6)
+    return old if (settled - old) * (value - old) < 0 else settled
 
 
 def _qualifies(kind: str, bond: Bond, slack: float = 0.0) -> bool:
@@ -105,9 +108,9 @@ def apply(bond: Bond, kind: str, quality: float) -> Bond:
     familiarity = bond.familiarity + _FAMILIARITY_STEP * (1 - bond.familiarity) * (0.5 + 0.5 * abs(quality))
     moved = replace(
         bond,
-        affinity=_clip(affinity, -1.0, 1.0),
-        trust=_clip(trust, 0.0, 1.0),
-        familiarity=_clip(familiarity, 0.0, 1.0),
+        affinity=_clip(affinity, -1.0, 1.0, bond.affinity),
+        trust=_clip(trust, 0.0, 1.0, bond.trust),
+        familiarity=_clip(familiarity, 0.0, 1.0, bond.familiarity),
         interaction_count=bond.interaction_count + 1,
     )
     if bond.type_locked:
