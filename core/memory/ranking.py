@@ -17,26 +17,51 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from core.clock import parse_iso
 from core.config import SearchWeights
 from core.memory.models import ScoreComponents
 
-__all__ = ["Candidate", "Evidence", "Scored", "rank"]
+__all__ = ["Candidates", "Evidence", "Scored", "rank"]
 
 _SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """The fields of a memory that ranking reads."""
+class Candidates:
+    """What ranking reads of the candidate memories, as columns: `ids[i]` goes with `weight[i]`,
+    `created_ts[i]` and `mood[i]`."""
 
-    memory_id: str
-    importance: float
-    strength: float
-    created_ts: float  # seconds since the epoch
-    mood: float = 0.5  # congruence of the persona's mood now with its mood when this was stored
+    ids: list[str]
+    weight: np.ndarray  # importance x strength
+    created_ts: np.ndarray  # seconds since the epoch
+    mood: np.ndarray  # congruence of the persona's mood now with its mood when this was stored
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[Any]], valence: float) -> Candidates:
+        """From (id, importance x strength, created_at, valence when stored or None) rows, for a
+        persona whose mood now has `valence`."""
+        stored = np.array([np.nan if row[3] is None else row[3] for row in rows], dtype=np.float64)
+        return cls(
+            [row[0] for row in rows],
+            np.array([row[1] for row in rows], dtype=np.float64),
+            np.array([parse_iso(row[2]).timestamp() for row in rows], dtype=np.float64),
+            np.where(np.isnan(stored), 0.5, 1.0 - np.abs(valence - stored) / 2.0),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __add__(self, other: Candidates) -> Candidates:
+        return Candidates(
+            self.ids + other.ids,
+            np.concatenate((self.weight, other.weight)),
+            np.concatenate((self.created_ts, other.created_ts)),
+            np.concatenate((self.mood, other.mood)),
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +104,7 @@ class Scored:
 
 
 def rank(
-    candidates: Sequence[Candidate],
+    candidates: Candidates,
     evidence: Evidence,
     neighbours: Mapping[str, Sequence[tuple[str, float]]],
     weights: SearchWeights,
@@ -93,12 +118,12 @@ def rank(
     if not candidates:
         return []
     best_lexical = max(evidence.lexical.values(), default=0.0)
-    ids = [candidate.memory_id for candidate in candidates]
-    created = np.fromiter((c.created_ts for c in candidates), dtype=np.float64, count=len(ids))
-    importance = np.fromiter(
-        (c.importance * c.strength for c in candidates), dtype=np.float64, count=len(ids)
+    ids, created, importance, mood = (
+        candidates.ids,
+        candidates.created_ts,
+        candidates.weight,
+        candidates.mood,
     )
-    mood = np.fromiter((c.mood for c in candidates), dtype=np.float64, count=len(ids))
     semantic = np.maximum(
         0.0, np.fromiter((evidence.semantic.get(i, 0.0) for i in ids), np.float64, len(ids))
     )

@@ -126,27 +126,30 @@ class MemoryRepository:
         """The memories with these ids (that pass `where`, when given)."""
         return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}
 
-    async def rows(
-        self, ids: Sequence[str], where: MemoryFilter | None = None, model_id: str | None = None
-    ) -> dict[str, aiosqlite.Row]:
-        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them.
-        With `model_id`, each row also has `vector`: its vector of that model as stored, or None."""
+    async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
+        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
         found: dict[str, aiosqlite.Row] = {}
         clause, params = where.sql(probe=True) if where else ("1", [])
-        vector, join, join_params = ", NULL AS vector", "", []
-        if model_id is not None:
-            vector = ", v.vector AS vector"
-            join, join_params = (
-                "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?",
-                [model_id],
-            )
         for chunk in _chunks(list(ids)):
             rows = await self._db.fetch_all(
-                f"SELECT {_COLUMNS}{vector} FROM memories m {join} "
-                f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
-                (*join_params, *chunk, *params),
+                f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
+                (*chunk, *params),
             )
             found.update((row["id"], row) for row in rows)
+        return found
+
+    async def ranking_fields(self, ids: Sequence[str], where: MemoryFilter) -> list[aiosqlite.Row]:
+        """(id, importance x strength, created_at, emotion_valence) of these memories that pass
+        `where`: what ranking reads, without the columns only a result shows (a search ranks a few
+        hundred candidates and shows ten)."""
+        clause, params = where.sql(probe=True)
+        found: list[aiosqlite.Row] = []
+        for chunk in _chunks(list(ids)):
+            found += await self._db.fetch_all(
+                f"SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence FROM memories m "
+                f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
+                (*chunk, *params),
+            )
         return found
 
     async def top(self, persona_id: str, order: str, limit: int) -> list[Memory]:
@@ -163,17 +166,17 @@ class MemoryRepository:
         )
         return [to_memory(row) for row in rows]
 
-    async def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
-        """Stored vectors of these memories for one model."""
-        found: dict[str, np.ndarray] = {}
+    async def vectors(self, ids: Sequence[str], model_id: str) -> tuple[list[str], np.ndarray | None]:
+        """Stored vectors of these memories for one model, as ids and one matrix (None when none
+        has a vector)."""
+        rows: list[aiosqlite.Row] = []
         for chunk in _chunks(list(ids)):
-            rows = await self._db.fetch_all(
+            rows += await self._db.fetch_all(
                 f"SELECT memory_id, vector FROM memory_vectors WHERE model_id = ? "
                 f"AND memory_id IN ({_marks(len(chunk))})",
                 (model_id, *chunk),
             )
-            found.update((row[0], decode_vector(row[1])) for row in rows)
-        return found
+        return ids_and_matrix(rows)
 
     async def scan(self, where: MemoryFilter, model_id: str) -> tuple[list[str], np.ndarray | None]:
         """Every vector that passes `where`, as ids and a matrix (the no-index fallback)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -12,7 +12,7 @@ import aiosqlite
 import anyio
 import numpy as np
 
-from core.clock import iso, parse_iso
+from core.clock import iso
 from core.errors import InvalidInput, NotFound
 from core.memory import witnesses
 from core.memory.filters import MemoryFilter
@@ -27,8 +27,8 @@ from core.memory.models import (
     SearchResult,
     SharedStats,
 )
-from core.memory.ranking import Candidate, Evidence, rank
-from core.memory.repository import MemoryRepository, decode_vector, to_memory
+from core.memory.ranking import Candidates, Evidence, rank
+from core.memory.repository import MemoryRepository, to_memory
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
@@ -58,30 +58,6 @@ class SearchOptions:
     include_witnessed: bool = False  # others' memories the persona was present for or told about
     reinforce: bool = False  # count the persona's own results as recalled
     lexical_rows: int = _LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
-
-
-def _candidates(rows: Mapping[str, aiosqlite.Row], valence: float) -> list[Candidate]:
-    return [
-        Candidate(
-            memory_id,
-            row["importance"],
-            row["strength"],
-            parse_iso(row["created_at"]).timestamp(),
-            0.5 if row["emotion_valence"] is None else 1.0 - abs(valence - row["emotion_valence"]) / 2.0,
-        )
-        for memory_id, row in rows.items()
-    ]
-
-
-def _complete(
-    rows: Mapping[str, aiosqlite.Row], semantic: dict[str, float], query_vector: np.ndarray | None
-) -> None:
-    """Fill in the similarity of candidates only the word search found, from their stored vectors."""
-    if query_vector is None:
-        return
-    for memory_id, row in rows.items():
-        if memory_id not in semantic and row["vector"] is not None:
-            semantic[memory_id] = float(decode_vector(row["vector"]) @ query_vector)
 
 
 class MemoryService(MemoryWriter):
@@ -231,30 +207,35 @@ class MemoryService(MemoryWriter):
         async with anyio.create_task_group() as group:
             group.start_soon(by_meaning)
             group.start_soon(by_words)
+        valence = (await self._personas.emotional_state(persona)).valence
         model_id = await self.semantic.model_id() if query_vector is not None else None
-        rows = await self._repo.rows(list(semantic.keys() | lexical.keys()), where, model_id)
-        _complete(rows, semantic, query_vector)
+        candidates = Candidates.of(
+            await self._repo.ranking_fields(list(semantic.keys() | lexical.keys()), where), valence
+        )
+        await self._complete(candidates.ids, semantic, query_vector, model_id)
         evidence = Evidence(semantic, lexical)
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
         neighbours: dict[str, list[tuple[str, float]]] = {}
-        valence = (await self._personas.emotional_state(persona)).valence
-        candidates = _candidates(rows, valence)
-        if weights.context > 0 and rows:
+        if weights.context > 0 and candidates:
             preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _CONTEXT_POOL)
             pool = [item.memory_id for item in preliminary]
             links = {
                 key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
                 for key, others in (await self._repo.neighbours(pool)).items()
             }
-            wanted = {other for others in links.values() for other, _ in others} - rows.keys()
-            new = await self._repo.rows(sorted(wanted), where, model_id)  # neighbours must be visible too
-            _complete(new, semantic, query_vector)
-            rows.update(new)
-            candidates += _candidates(new, valence)
-            neighbours = {key: [(o, w) for o, w in others if o in rows] for key, others in links.items()}
+            wanted = {other for others in links.values() for other, _ in others} - set(candidates.ids)
+            # Neighbours must be visible to the persona too.
+            new = Candidates.of(await self._repo.ranking_fields(sorted(wanted), where), valence)
+            await self._complete(new.ids, semantic, query_vector, model_id)
+            candidates += new
+            present = set(candidates.ids)
+            neighbours = {key: [(o, w) for o, w in others if o in present] for key, others in links.items()}
         ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life, options.n_results)
+        # Whole rows for the results only. A memory archived since it was ranked is left out.
+        rows = await self._repo.rows([item.memory_id for item in ranked], where)
+        ranked = [item for item in ranked if item.memory_id in rows]
         if options.reinforce:
             own = [i.memory_id for i in ranked if rows[i.memory_id]["persona_id"] == persona.id]
             rows.update(await self._recalled(own, where))
@@ -273,6 +254,20 @@ class MemoryService(MemoryWriter):
             semantic=query_vector is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    async def _complete(
+        self,
+        ids: list[str],
+        semantic: dict[str, float],
+        query_vector: np.ndarray | None,
+        model_id: str | None,
+    ) -> None:
+        """Fill in the similarity of candidates only the word search found, from their stored vectors."""
+        if query_vector is None or model_id is None:
+            return
+        found, matrix = await self._repo.vectors([i for i in ids if i not in semantic], model_id)
+        if matrix is not None:
+            semantic.update(zip(found, (matrix @ query_vector).tolist(), strict=True))
 
     async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
         """Reinforce memories a search returned; their rows as they are now."""
