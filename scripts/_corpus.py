@@ -25,7 +25,7 @@ from _report import percentiles
 
 from tests.processes import ServerProcess, http_client, http_server
 
-__all__ = ["PERSONA", "Corpus", "call", "facts", "percentiles", "queries", "rss_mb"]
+__all__ = ["NOTE_WORDS", "PERSONA", "Corpus", "call", "facts", "percentiles", "queries", "rss_mb"]
 
 PERSONA = "bench"
 BATCH = 500
@@ -171,6 +171,9 @@ _QUERIES = (
     "a gift wrapped for the festival",
     "boats and paddles",
 )
+
+
+NOTE_WORDS = sorted({w for text in _NAMES + _VERBS + _THINGS for w in text.split()} - {"the", "a", "of"})
 
 
 def facts(count: int, seed: int) -> list[str]:

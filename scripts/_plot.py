@@ -62,7 +62,8 @@ def plot(report: dict[str, Any], folder: Path) -> list[Path]:
     if runs:
         figure, axes = plt.subplots(figsize=(6, 3.5))
         labels = [
-            f"{r['sessions']} sessions\n" + (f"call per {r['think_s']:g} s" if r["think_s"] else "flat out")
+            f"{r['sessions']} {r.get('client', 'sdk')}\n"
+            + (f"call per {r['think_s']:g} s" if r["think_s"] else "flat out")
             for r in runs
         ]
         for offset, key in ((-0.2, "p50"), (0.2, "p99")):

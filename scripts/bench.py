@@ -48,8 +48,15 @@ from tests.ollama_standin import echo_reply, run_standin
 NAMES = ("startup", "calls", "search", "load", "chat", "lifecycle", "rss")
 CORPUS_NAMES = {"search", "load", "chat", "lifecycle", "rss"}
 LOAD_SIZE = 10_000  # load, chat and the first lifecycle run happen at this size
-LOAD_SECONDS = 10.0
-THINK_S = 5.0  # mean pause between one session's tool calls (also run at twice this)
+# HTTP load runs: sessions, mean think time between one session's calls (0: flat out), client
+# (see bench_load), seconds measured. A session calling every 10 s stands for a busy user: an
+# assistant calls memory once or twice a chat turn, and people take longer than that between turns.
+LOAD_RUNS = (
+    (50, 5.0, "sdk", 10.0),
+    (200, 10.0, "sdk", 20.0),
+    (200, 10.0, "wire", 30.0),
+    (40, 0.0, "sdk", 10.0),
+)
 
 
 async def _embed_rate() -> tuple[Any, float]:
@@ -76,9 +83,11 @@ async def _at_size(
     if size == min(LOAD_SIZE, context["largest"]):
         if "load" in wanted:
             runs = report["load"]["runs"]
-            for sessions, think in ((50, THINK_S), (200, THINK_S), (200, 2 * THINK_S), (40, 0.0)):
-                print(f"  load: {sessions} sessions, think {think:g} s", file=sys.stderr, flush=True)
-                runs.append(await bench_load.load(store.server.url, sessions, LOAD_SECONDS, think))
+            for sessions, think, client, seconds in LOAD_RUNS:
+                print(f"  load: {sessions} {client} sessions, think {think:g} s", file=sys.stderr, flush=True)
+                runs.append(
+                    await bench_load.load(store.server.url, sessions, seconds, think, client == "wire")
+                )
         if "chat" in wanted:
             print("  chat", file=sys.stderr, flush=True)
             report["chat"] = await bench_chat.measure(store, context["standin"])
@@ -107,7 +116,7 @@ async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict
         needed = sizes if wanted & {"search", "rss", "lifecycle"} else [min(LOAD_SIZE, max(sizes))]
         embedder, rate = await _embed_rate()
         report["search"] = {"embed_per_s": round(rate, 1), "sizes": {}}
-        report["load"] = {"think_s": THINK_S, "seconds": LOAD_SECONDS, "runs": []}
+        report["load"] = {"runs": []}
         report["rss"], report["lifecycle"] = {}, []
         baselines = bench_search.RawBaselines(embedder)
         with (
@@ -168,7 +177,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         found.append(_target("idle RSS, model loaded", report["rss"]["idle"]["rss"], 300, "MB"))
     for run in report.get("load", {}).get("runs", []):
         if run["sessions"] == 200:
-            each = f"200 HTTP sessions, a call per {run['think_s']:g} s each"
+            each = f"200 HTTP sessions ({run['client']} client), a call per {run['think_s']:g} s each"
             found.append(_target(f"{each}: errors", run["errors"], 1, "errors"))
             found.append(_target(f"{each}: search p99", run.get("search_ms", {}).get("p99"), 250, "ms"))
     return found
@@ -192,7 +201,7 @@ def tables(report: dict[str, Any]) -> str:
         ]
     if report.get("load", {}).get("runs"):
         parts += [
-            f"## HTTP load ({report['load']['seconds']:g} s per run)",
+            "## HTTP load",
             bench_load.table(report["load"]["runs"]),
         ]
     if report.get("chat"):

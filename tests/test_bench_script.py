@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
+
+from tests.conftest import call
+from tests.processes import http_client, http_server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +44,32 @@ def test_bench_runs_and_reports_every_figure_it_was_asked_for(tmp_path: Path) ->
     }
     assert "| memories | store_batch |" in done.stdout  # the readable tables
     assert "## Targets" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_both_load_clients_drive_a_real_server_and_count_its_errors(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_load
+
+    settings = {"PERSONA_MCP_RATE_LIMIT_PER_MINUTE": "0", "PERSONA_MCP_SEED_PERSONAS": "false"}
+    with http_server(tmp_path / "data", **settings) as server:
+        async with http_client(server.url, mode="legacy") as client:
+            with anyio.fail_after(120):
+                while not (await call(client, "system.status"))["embedder"]["loaded"]:  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            # No persona "bench" yet: every call is a tool error, and each one is counted.
+            failing = await bench_load.load(server.url, 3, 2.0, 0.1, wire=True)
+            assert failing["calls"] > 5
+            assert failing["errors"] == failing["calls"]
+            assert "bench" in failing["error_samples"][0]
+            await call(client, "persona.create", id="bench", name="Bench")
+            stored = 0
+            for wire in (True, False):
+                run = await bench_load.load(server.url, 4, 2.0, 0.1, wire=wire)
+                assert run["errors"] == 0, run["error_samples"]
+                assert run["client"] == ("wire" if wire else "sdk")
+                assert run["search_ms"]["n"] > 5
+                stored += run.get("store_ms", {}).get("n", 0)
+            # Every store the clients timed really landed.
+            assert (await call(client, "memory.stats", persona_id="bench"))["total"] == stored > 0
