@@ -1,10 +1,11 @@
 """persona-mcp's benchmark suite: every figure, or the named ones, each beside a baseline measured
 in the same run, checked against the targets, written as JSON plus readable tables.
 
-    python scripts/bench.py                       # everything (about 8 minutes on 2 cores)
+    python scripts/bench.py                       # everything (under ten minutes on 2 cores)
     python scripts/bench.py calls search          # just these
     python scripts/bench.py --sizes 1000 10000    # a smaller corpus
     python scripts/bench.py --plot bench-charts   # also PNG charts (pip install 'persona-mcp[bench]')
+    python scripts/bench.py --readme README.md    # also put the tables into README.md's markers
 
 Benchmarks:
   startup    spawn to first tools/list over stdio, against a bare MCPServer       (bench_startup.py)
@@ -187,27 +188,29 @@ def _value(value: float | None) -> str:
     return "-" if value is None else f"{value:,.3g}" if value < 10 else f"{value:,.0f}"
 
 
-def tables(report: dict[str, Any]) -> str:
-    parts = []
+def _limit(target: dict[str, Any]) -> str:
+    if target["unit"] == "errors" and target["limit"] == 1:
+        return "none"
+    return f"< {target['limit']:g} {target['unit']}"
+
+
+def sections(report: dict[str, Any]) -> dict[str, str]:
+    """The readable table of each benchmark this run measured, by name, plus the targets and a
+    line saying when, where and how long."""
+    found: dict[str, str] = {}
     if "startup" in report:
-        parts += ["## Startup", bench_startup.table(report["startup"])]
+        found["startup"] = bench_startup.table(report["startup"])
     if "calls" in report:
-        parts += ["## Tool-call round trip", bench_calls.table(report["calls"])]
+        found["calls"] = bench_calls.table(report["calls"])
     if report.get("search", {}).get("sizes"):
         search = report["search"]
-        parts += [
-            "## Store and search",
-            bench_search.table(search["sizes"], search["fills"], search["embed_per_s"]),
-        ]
+        found["search"] = bench_search.table(search["sizes"], search["fills"], search["embed_per_s"])
     if report.get("load", {}).get("runs"):
-        parts += [
-            "## HTTP load",
-            bench_load.table(report["load"]["runs"]),
-        ]
+        found["load"] = bench_load.table(report["load"]["runs"])
     if report.get("chat"):
-        parts += ["## Chat overhead", bench_chat.table(report["chat"])]
+        found["chat"] = bench_chat.table(report["chat"])
     if report.get("lifecycle"):
-        parts += ["## Decay and prune", bench_lifecycle.table(report["lifecycle"])]
+        found["lifecycle"] = bench_lifecycle.table(report["lifecycle"])
     if report.get("rss"):
         rows = [
             f"| {state} | {v['rss']:.0f} MB | {v['peak']:.0f} MB |"
@@ -215,18 +218,55 @@ def tables(report: dict[str, Any]) -> str:
                 (s if s == "idle" else f"{int(s):,} memories", v) for s, v in report["rss"].items()
             )
         ]
-        parts += [
-            "## Resident memory (server process)",
-            "| state | RSS | peak |\n|---|---|---|\n" + "\n".join(rows),
-        ]
+        found["rss"] = "| state | RSS | peak |\n|---|---|---|\n" + "\n".join(rows)
     marks = [
-        f"| {t['target']} | {_value(t['value'])} {t['unit']} | < {t['limit']:g} {t['unit']} "
+        f"| {t['target']} | {_value(t['value'])} {t['unit']} | {_limit(t)} "
         f"| {'met' if t['met'] else 'MISSED'} |"
         for t in report["targets"]
     ]
-    parts += ["## Targets", "| target | measured | limit | |\n|---|---|---|---|\n" + "\n".join(marks)]
-    parts.append(f"Total run time: {report['seconds']:.0f} s.")
-    return "\n\n".join(parts)
+    found["targets"] = "| target | measured | limit | |\n|---|---|---|---|\n" + "\n".join(marks)
+    machine = report["machine"]
+    found["run"] = (
+        f"From one run on {machine['cpus']} cores, Python {machine['python']}, started "
+        f"{report['started']}, {report['seconds']:.0f} s in all."
+    )
+    return found
+
+
+HEADINGS = {
+    "startup": "Startup",
+    "calls": "Tool-call round trip",
+    "search": "Store and search",
+    "load": "HTTP load",
+    "chat": "Chat overhead",
+    "lifecycle": "Decay and prune",
+    "rss": "Resident memory (server process)",
+    "targets": "Targets",
+}
+
+
+def tables(report: dict[str, Any]) -> str:
+    found = sections(report)
+    parts = [f"## {HEADINGS[name]}\n\n{found[name]}" for name in HEADINGS if name in found]
+    return "\n\n".join([*parts, found["run"]])
+
+
+def splice(text: str, found: dict[str, str]) -> tuple[str, list[str]]:
+    """`text` with what lies between each `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` pair
+    replaced by the table NAME of this run, and the names replaced. Blocks this run did not
+    measure keep their old tables."""
+    replaced = []
+    for name, table in found.items():
+        start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+        head, mark, rest = text.partition(start)
+        if not mark:
+            continue
+        _, closed, tail = rest.partition(end)
+        if not closed:
+            raise ValueError(f"{start} has no {end} after it")
+        text = f"{head}{start}\n\n{table}\n\n{end}{tail}"  # blank lines: a table on its own
+        replaced.append(name)
+    return text, replaced
 
 
 def main() -> None:
@@ -239,6 +279,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="calls: calls per transport")
     parser.add_argument("--json", default="bench-results.json", help="JSON report path ('-' for stdout)")
     parser.add_argument("--plot", type=Path, help="write PNG charts to this folder (needs matplotlib)")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        help="replace the tables between <!-- bench:NAME --> markers in this file (e.g. README.md)",
+    )
     args = parser.parse_args()
     if unknown := set(args.names) - set(NAMES):
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}: give any of {', '.join(NAMES)}")
@@ -247,6 +292,10 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
     emit(report, tables(report), args.json)
+    if args.readme:
+        text, replaced = splice(args.readme.read_text(), sections(report))
+        args.readme.write_text(text)
+        print(f"{args.readme}: replaced {', '.join(replaced) or 'no tables'}", file=sys.stderr)
     if args.plot:
         from _plot import plot
 

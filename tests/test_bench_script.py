@@ -19,9 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bench_runs_and_reports_every_figure_it_was_asked_for(tmp_path: Path) -> None:
     report_file = tmp_path / "report.json"
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# Performance\n<!-- bench:search -->\nold search table\n<!-- /bench:search -->\nprose\n"
+        "<!-- bench:startup -->\nold startup table\n<!-- /bench:startup -->\n"
+    )
     names = ["search", "chat", "lifecycle", "rss"]
     done = subprocess.run(
-        [sys.executable, "scripts/bench.py", *names, "--sizes", "300", "--json", str(report_file)],
+        [
+            *(sys.executable, "scripts/bench.py", *names, "--sizes", "300"),
+            *("--json", str(report_file), "--readme", str(readme)),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -44,6 +52,12 @@ def test_bench_runs_and_reports_every_figure_it_was_asked_for(tmp_path: Path) ->
     }
     assert "| memories | store_batch |" in done.stdout  # the readable tables
     assert "## Targets" in done.stdout
+    # The README's marked tables come from the run; a benchmark it did not run keeps its old table.
+    text = readme.read_text()
+    assert "old search table" not in text
+    assert "| memories | store_batch |" in text.split("<!-- /bench:search -->")[0]
+    assert "prose" in text
+    assert "old startup table" in text
 
 
 @pytest.mark.slow
