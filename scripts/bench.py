@@ -6,6 +6,7 @@ in the same run, checked against the targets, written as JSON plus readable tabl
     python scripts/bench.py --sizes 1000 10000    # a smaller corpus
     python scripts/bench.py --plot bench-charts   # also PNG charts (pip install 'persona-mcp[bench]')
     python scripts/bench.py --readme README.md    # also put the tables into README.md's markers
+    python scripts/bench.py --report bench-results.json --readme README.md   # from a saved run
 
 Benchmarks:
   startup    spawn to first tools/list over stdio, against a bare MCPServer       (bench_startup.py)
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_calls
@@ -97,15 +99,39 @@ async def _at_size(
         report["lifecycle"].append(await bench_lifecycle.measure(store))
 
 
+def loop_ns() -> float:
+    """Nanoseconds per step of a plain Python loop, best of 5: how fast this machine runs Python
+    right now, so runs on different (or differently busy) machines can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        started, total = time.perf_counter_ns(), 0
+        for step in range(1_000_000):
+            total += step
+        best = min(best, time.perf_counter_ns() - started)
+    return round(best / 1_000_000, 1)
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen, all) CPU ticks since boot from /proc/stat: time the hypervisor gave to others.
+    (0, 0) where there is no /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict[str, Any]:
     report: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            "loop_ns_before": loop_ns(),
         },
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    stolen, ticks = cpu_ticks()
     began = time.perf_counter()
     if "startup" in wanted:
         print("startup", file=sys.stderr, flush=True)
@@ -137,6 +163,9 @@ async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict
                 bench_search.with_floor(largest)
         baselines.close()
     report["seconds"] = round(time.perf_counter() - began, 1)
+    stolen_after, ticks_after = cpu_ticks()
+    report["machine"]["loop_ns_after"] = loop_ns()
+    report["machine"]["steal_pct"] = round(100 * (stolen_after - stolen) / max(1, ticks_after - ticks), 1)
     report["targets"] = targets(report)
     return report
 
@@ -228,7 +257,10 @@ def sections(report: dict[str, Any]) -> dict[str, str]:
     machine = report["machine"]
     found["run"] = (
         f"From one run on {machine['cpus']} cores, Python {machine['python']}, started "
-        f"{report['started']}, {report['seconds']:.0f} s in all."
+        f"{report['started']}, {report['seconds']:.0f} s in all. Machine speed: a plain Python loop "
+        f"step took {machine['loop_ns_before']:g} ns before and {machine['loop_ns_after']:g} ns "
+        f"after (best of 5; lower is faster), and the hypervisor took {machine['steal_pct']:g}% "
+        "of CPU time during the run."
     )
     return found
 
@@ -280,6 +312,11 @@ def main() -> None:
     parser.add_argument("--json", default="bench-results.json", help="JSON report path ('-' for stdout)")
     parser.add_argument("--plot", type=Path, help="write PNG charts to this folder (needs matplotlib)")
     parser.add_argument(
+        "--report",
+        type=Path,
+        help="render a saved JSON report (--readme, --plot) instead of running the benchmarks",
+    )
+    parser.add_argument(
         "--readme",
         type=Path,
         help="replace the tables between <!-- bench:NAME --> markers in this file (e.g. README.md)",
@@ -290,8 +327,12 @@ def main() -> None:
     wanted = set(args.names) or set(NAMES)
     for name in ("httpx", "httpx2"):  # one INFO line per request otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
-    report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
-    emit(report, tables(report), args.json)
+    if args.report:
+        report = orjson.loads(args.report.read_bytes())
+        emit(report, tables(report), None)
+    else:
+        report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
+        emit(report, tables(report), args.json)
     if args.readme:
         text, replaced = splice(args.readme.read_text(), sections(report))
         args.readme.write_text(text)

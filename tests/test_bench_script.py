@@ -58,6 +58,19 @@ def test_bench_runs_and_reports_every_figure_it_was_asked_for(tmp_path: Path) ->
     assert "| memories | store_batch |" in text.split("<!-- /bench:search -->")[0]
     assert "prose" in text
     assert "old startup table" in text
+    # A saved report renders the same tables without running anything.
+    again = tmp_path / "again.md"
+    again.write_text("".join(f"<!-- bench:{n} -->\n<!-- /bench:{n} -->\n" for n in ("search", "run")))
+    rendered = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--report", str(report_file), "--readme", str(again)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    assert text.split("<!-- bench:search -->")[1].split("<!-- /bench:search -->")[0] in again.read_text()
+    assert "Machine speed: a plain Python loop step took" in again.read_text()
 
 
 @pytest.mark.slow
