@@ -280,8 +280,8 @@ HEADINGS = {
 }
 
 
-def tables(report: dict[str, Any]) -> str:
-    found = sections(report)
+def tables(found: dict[str, str]) -> str:
+    """The sections as one readable document, under headings."""
     parts = [f"## {HEADINGS[name]}\n\n{found[name]}" for name in HEADINGS if name in found]
     return "\n\n".join([*parts, found["run"]])
 
@@ -332,12 +332,12 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.report:
         report = orjson.loads(args.report.read_bytes())
-        emit(report, tables(report), None)
     else:
         report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
-        emit(report, tables(report), args.json)
+    found = sections(report)
+    emit(report, tables(found), None if args.report else args.json)
     if args.readme:
-        text, replaced = splice(args.readme.read_text(), sections(report))
+        text, replaced = splice(args.readme.read_text(), found)
         args.readme.write_text(text)
         print(f"{args.readme}: replaced {', '.join(replaced) or 'no tables'}", file=sys.stderr)
     if args.plot:
