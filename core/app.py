@@ -25,7 +25,7 @@ __all__ = ["PersonaCore"]
 
 
 async def _rebuild_vectors(memories: MemoryService) -> str:
-    """After a state.load: the vector index again matches SQLite (stale and orphan vectors go)."""
+    """After a state_load: the vector index again matches SQLite (stale and orphan vectors go)."""
     report = await memories.reindex(None)
     return (
         f"rebuilt: {report.indexed} indexed, {report.embedded} embedded, "
@@ -35,7 +35,7 @@ async def _rebuild_vectors(memories: MemoryService) -> str:
 
 logger = logging.getLogger(__name__)
 
-# The provider key persona.chat sends to Ollama (its cloud, or a proxy that wants a token).
+# The provider key persona_chat sends to Ollama (its cloud, or a proxy that wants a token).
 OLLAMA_KEY = "ollama"
 
 

@@ -10,7 +10,7 @@ __all__ = ["Clock", "iso", "parse_iso"]
 class Clock:
     """Wall-clock UTC time, plus an offset that only moves forward. A single instance is shared by
     every service, so memory decay and emotion drift read the same time, and a
-    scripted test can move it on (system.clock_advance, with PERSONA_MCP_TEST_CLOCK=1)."""
+    scripted test can move it on (system_clock_advance, with PERSONA_MCP_TEST_CLOCK=1)."""
 
     def __init__(self) -> None:
         self._offset = timedelta()

@@ -51,7 +51,7 @@ class ConfigError(PersonaMCPError):
 
 
 class SearchWeights(BaseModel):
-    """How memory.search combines its score components (each 0-1) into one score."""
+    """How memory_search combines its score components (each 0-1) into one score."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -90,15 +90,17 @@ class Settings(BaseModel):
     )
     state_dir: Path | None = Field(
         None,
-        description="Folder state.save writes to and state.load reads from (default: <data dir>/backups); "
+        description="Folder state_save writes to and state_load reads from (default: <data dir>/backups); "
         "the tools cannot reach files outside it.",
     )
     default_persona: str = Field(
         "aria", description="Persona used when a call names none and the session switched to none."
     )
     toolsets: tuple[str, ...] = Field(NAMESPACES, description="Tool namespaces to register.")
-    tool_separator: Literal[".", "_"] = Field(
-        ".", description="Separator between namespace and tool name: persona.list or persona_list."
+    tool_separator: Literal["_", "."] = Field(
+        "_",
+        description="Separator between namespace and tool name: persona_list (what Claude Desktop and the "
+        "Anthropic and OpenAI APIs accept) or persona.list.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
     seed_personas: bool = Field(True, description="Seed the shipped personas into a new database.")
@@ -130,7 +132,19 @@ class Settings(BaseModel):
         30.0,
         gt=0.0,
         le=3600.0,
-        description="HTTP: idle keep-alive connections and slow request bodies are cut after this.",
+        description="HTTP: request heads and bodies must arrive within this; idle keep-alive connections "
+        "close after it.",
+    )
+    http_max_connections_per_client: int = Field(
+        128,
+        ge=0,
+        le=100_000,
+        description="HTTP: connections one client address may hold open at once (0: no limit; behind a "
+        "proxy every client shares its address).",
+    )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="HTTP: serve a non-loopback address without PERSONA_MCP_TOKEN (refused otherwise).",
     )
     http_session_idle_minutes: float = Field(
         30.0, gt=0.0, le=10_080.0, description="HTTP: an MCP session nobody used for this long is closed."
@@ -168,7 +182,7 @@ class Settings(BaseModel):
     )
     search_weights: SearchWeights = Field(
         default_factory=SearchWeights,
-        description="Weights of semantic, lexical, importance, recency and context in memory.search.",
+        description="Weights of semantic, lexical, importance, recency and context in memory_search.",
     )
     recency_half_life_days: float = Field(
         30.0, gt=0.0, le=36_500.0, description="Age at which a memory's recency score halves."
@@ -205,7 +219,7 @@ class Settings(BaseModel):
         description="Time for social energy to recover halfway to the baseline with rest.",
     )
     test_clock: bool = Field(
-        False, description="Register system.clock_advance, to move time in scripted tests."
+        False, description="Register system_clock_advance, to move time in scripted tests."
     )
     decay_enabled: bool = Field(True, description="Run decay in the background from the start.")
     decay_interval_seconds: float = Field(
@@ -292,7 +306,7 @@ class Settings(BaseModel):
         return self.data_dir / "vectors"
 
     def tool_name(self, namespace: str, name: str) -> str:
-        """The registered name of a tool, e.g. `persona.list` or `persona_list`."""
+        """The registered name of a tool, e.g. `persona_list` or `persona.list`."""
         return f"{namespace}{self.tool_separator}{name}"
 
 

@@ -65,9 +65,9 @@ class Maintenance:
         )
 
     def describe(self) -> str:
-        """One line for system.status."""
+        """One line for system_status."""
         if not self.decay_running:
-            return "stopped (memory.decay_start starts it)"
+            return "stopped (memory_decay_start starts it)"
         return f"every {self.interval_seconds:g}s" + (
             f", next at {iso(self.next_run_at)}" if self.next_run_at else ""
         )

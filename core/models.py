@@ -235,7 +235,7 @@ class PersonaSummary(BaseModel):
 
 
 class Template(BaseModel):
-    """A shipped starting point for persona.create(template=...)."""
+    """A shipped starting point for persona_create(template=...)."""
 
     id: str
     name: str
@@ -272,7 +272,7 @@ class RelationshipSnapshot(BaseModel):
 
 
 class ChatReply(BaseModel):
-    """What persona.chat returns."""
+    """What persona_chat returns."""
 
     response: str
     conversation_id: str
@@ -318,7 +318,7 @@ class LoreUsed(BaseModel):
 
 
 class ChatContext(BaseModel):
-    """What persona.context returns: exactly what persona.chat would send to the model."""
+    """What persona_context returns: exactly what persona_chat would send to the model."""
 
     system_prompt: str
     messages: list[ChatMessage]

@@ -1,4 +1,4 @@
-"""system.status: one picture of the running server."""
+"""system_status: one picture of the running server."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class IndexStatus(BaseModel):
 
 
 class SystemStatus(BaseModel):
-    """What system.status returns."""
+    """What system_status returns."""
 
     version: str
     uptime_seconds: float

@@ -82,7 +82,7 @@ def _deleted(result: DeleteResult) -> str:
     if result.action == "already_archived":
         return f"{result.persona_id} was already archived; nothing changed."
     what = ", ".join(f"{name}: {count}" for name, count in result.counts.items() if count)
-    verb = "Purged for good" if result.action == "purged" else "Archived (restore with persona.update)"
+    verb = "Purged for good" if result.action == "purged" else "Archived (restore with persona_update)"
     return f"{verb}: {result.persona_id} ({what})."
 
 
@@ -146,7 +146,7 @@ def _search(result: SearchResult) -> str:
 @render.register
 def _memory_deleted(result: DeleteOutcome) -> str:
     return {
-        "archived": f"Archived {result.memory_id} (memory.restore brings it back).",
+        "archived": f"Archived {result.memory_id} (memory_restore brings it back).",
         "already_archived": f"{result.memory_id} was already archived; nothing changed.",
         "purged": f"Deleted {result.memory_id} for good.",
     }[result.action]

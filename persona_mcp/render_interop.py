@@ -1,4 +1,4 @@
-"""Text renderings of persona.import / persona.export, state.save / state.load and keys.* results."""
+"""Text renderings of persona_import / persona_export, state_save / state_load and keys_* results."""
 
 from __future__ import annotations
 

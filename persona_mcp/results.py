@@ -11,7 +11,7 @@ __all__ = ["PersonaList", "SwitchResult", "TemplateList"]
 
 
 class PersonaList(BaseModel):
-    """persona.list: personas ordered by name."""
+    """persona_list: personas ordered by name."""
 
     personas: list[PersonaSummary]
     active_id: str | None = Field(description="The persona calls without persona_id use.")
@@ -19,13 +19,13 @@ class PersonaList(BaseModel):
 
 
 class TemplateList(BaseModel):
-    """persona.templates: starting points for persona.create(template=...)."""
+    """persona_templates: starting points for persona_create(template=...)."""
 
     templates: list[Template]
 
 
 class SwitchResult(BaseModel):
-    """persona.switch: the persona now active for this session."""
+    """persona_switch: the persona now active for this session."""
 
     persona: Persona
     previous_id: str | None

@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
 import anyio
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, Icon, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError
+from mcp.server.mcpserver.prompts.base import Prompt
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, ToolAnnotations
+from pydantic import AnyUrl
 from starlette.requests import Request
 
 from core import __version__
 from core.app import PersonaCore
 from core.config import Settings, is_secret
+from core.errors import PersonaMCPError
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.ratelimit import RateLimiter
 from persona_mcp.session import AppState
 from persona_mcp.tools import conversation, emotional, keys, memory, persona, relationship, state, system
 
-__all__ = ["PersonaServer", "build_server"]
+__all__ = ["PersonaServer", "ToolSpelling", "build_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +47,55 @@ TOOL_MODULES: tuple[ModuleType, ...] = (
 )
 
 INSTRUCTIONS = (
-    "persona-mcp gives you personas that remember, feel and relate. persona.list shows them, "
-    "persona.switch picks the one later calls default to, persona.get returns a persona's full "
+    "persona-mcp gives you personas that remember, feel and relate. persona_list shows them, "
+    "persona_switch picks the one later calls default to, persona_get returns a persona's full "
     "card including its system_prompt."
 )
+
+
+class ToolSpelling:
+    """Our texts (descriptions, instructions, error messages) name tools in the default spelling,
+    `persona_list`. The dotted spelling registers `persona.list`, and every text the server
+    sends then names tools that way too, so a model never calls a name that does not exist."""
+
+    def __init__(self, separator: str, names: Iterable[tuple[str, str]]) -> None:
+        self._separator = separator
+        spelled = sorted((f"{namespace}_{name}" for namespace, name in names), key=len, reverse=True)
+        self._pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, spelled)) + r")\b")
+
+    def __call__(self, text: str) -> str:
+        if self._separator == "_":
+            return text
+        return self._pattern.sub(lambda match: match.group(1).replace("_", self._separator, 1), text)
+
+    def schema(self, value: Any) -> Any:
+        """A JSON schema with every description respelled."""
+        if isinstance(value, dict):
+            return {
+                key: self(item) if key == "description" and isinstance(item, str) else self.schema(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.schema(item) for item in value]
+        return value
 
 
 class PersonaServer(MCPServer[AppState]):
     """MCPServer that turns every anticipated failure into a tool error a client can act on, and
     refuses arguments a tool does not take instead of silently dropping them."""
 
-    def __init__(self, *args: Any, limiter: RateLimiter | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        limiter: RateLimiter | None = None,
+        spelling: ToolSpelling | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._accepted: dict[str, frozenset[str]] = {}
         self._secret: dict[str, frozenset[str]] = {}
         self._limiter = limiter
+        self.spelling = spelling or ToolSpelling("_", ())
 
     def add_tool(
         self,
@@ -69,7 +109,12 @@ class PersonaServer(MCPServer[AppState]):
         structured_output: bool | None = None,
     ) -> None:
         """Register a tool and remember which argument names it accepts."""
+        description = self.spelling(description) if description is not None else None
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        tool = self._tool_manager.get_tool(name or fn.__name__)
+        if tool is not None:
+            tool.parameters = self.spelling.schema(tool.parameters)
+            tool.fn_metadata.output_schema = self.spelling.schema(tool.fn_metadata.output_schema)
         parameters = inspect.signature(fn, eval_str=True).parameters.values()
         self._accepted[name or fn.__name__] = frozenset(
             p.name for p in parameters if p.annotation is not Context and p.kind is not p.VAR_KEYWORD
@@ -93,7 +138,40 @@ class PersonaServer(MCPServer[AppState]):
             message = describe_failure(name, cause, self._secret.get(name, ())) if cause else None
             if message is None:
                 raise
-            raise ToolError(message) from None
+            raise ToolError(self.spelling(message)) from None
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[AppState, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """A resource; one naming a persona that does not exist is the client's mistake (-32602,
+        a plain message), not an internal error with a traceback in the log."""
+        try:
+            return await super().read_resource(uri, context)
+        except UnexpectedResourceError as exc:
+            cause = _domain_cause(exc)
+            if cause is None:
+                raise
+            raise MCPError(INVALID_PARAMS, self.spelling(f"Resource {uri}: {cause.message}")) from None
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[AppState, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        """A prompt; an unknown name or a bad argument is the client's mistake (-32602, a plain
+        message), not an internal error with a traceback in the log."""
+        prompt: Prompt | None = self._prompt_manager.get_prompt(name)
+        if prompt is None:
+            known = ", ".join(p.name for p in self._prompt_manager.list_prompts()) or "none"
+            raise MCPError(INVALID_PARAMS, f"Unknown prompt {name!r}. Prompts: {known}.")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            cause = _domain_cause(exc)
+            if cause is None:
+                raise
+            raise MCPError(INVALID_PARAMS, self.spelling(f"Prompt {name}: {cause.message}")) from None
 
     def _check_rate(self, context: Context[AppState, Any] | None) -> None:
         """Over HTTP, refuse a call beyond the client address's rate limit, before it runs."""
@@ -113,6 +191,16 @@ class PersonaServer(MCPServer[AppState]):
                 f"(bursts of {self._limiter.burst}); retry in {wait:.1f} s. The server's operator sets "
                 "PERSONA_MCP_RATE_LIMIT_PER_MINUTE and PERSONA_MCP_RATE_LIMIT_BURST."
             )
+
+
+def _domain_cause(exc: BaseException) -> PersonaMCPError | None:
+    """The domain error behind the SDK's wrappers (a prompt's or resource's failure), if any."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, PersonaMCPError):
+            return seen
+        seen = seen.__cause__
+    return None
 
 
 def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
@@ -136,13 +224,18 @@ def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
 def build_server(settings: Settings) -> PersonaServer:
     """The server with every namespace in `settings.toolsets` registered under names joined by
     `settings.tool_separator`. The core opens when a transport starts the lifespan."""
+    spelling = ToolSpelling(
+        settings.tool_separator,
+        ((module.NAMESPACE, tool.name) for module in TOOL_MODULES for tool in module.TOOLS),
+    )
     server = PersonaServer(
         "persona-mcp",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=spelling(INSTRUCTIONS),
         lifespan=_lifespan(settings),
         log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        spelling=spelling,
     )
     register_extras(server)
     for module in TOOL_MODULES:

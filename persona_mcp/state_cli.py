@@ -1,4 +1,4 @@
-"""`persona-mcp backup` and `persona-mcp restore`: state.save and state.load from the command line,
+"""`persona-mcp backup` and `persona-mcp restore`: state_save and state_load from the command line,
 on the data folder directly (safe while a server runs on it). Any path is allowed here; the tools
 are confined to the state folder."""
 
@@ -28,7 +28,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     backup.add_argument(
         "-o", "--output", type=Path, help="archive to write (default: <state dir>/state-<time>.pmstate)"
     )
-    restore = commands.add_parser("restore", help="load an archive made by backup or state.save")
+    restore = commands.add_parser("restore", help="load an archive made by backup or state_save")
     restore.add_argument("archive", type=Path)
     restore.add_argument("--mode", choices=("merge", "replace"), default="merge")
     for command in (backup, restore):

@@ -1,4 +1,4 @@
-"""What persona.chat and conversation.speak share: asking the client's own model when Ollama does
+"""What persona_chat and conversation_speak share: asking the client's own model when Ollama does
 not answer (MCP sampling), and streaming Ollama's words as progress notifications."""
 
 from __future__ import annotations

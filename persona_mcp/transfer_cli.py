@@ -1,5 +1,5 @@
 """`persona-mcp import FILE` and `persona-mcp export ID`: the same import and export as the
-persona.import / persona.export tools, on the data folder directly (safe beside a running server:
+persona_import / persona_export tools, on the data folder directly (safe beside a running server:
 SQLite serialises the writers)."""
 
 from __future__ import annotations

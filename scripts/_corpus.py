@@ -1,5 +1,5 @@
 """The benchmarks' shared fixture: one real `persona-mcp` HTTP server process whose persona grows
-through memory.store_batch (1k, then 10k, then 100k memories), so every figure at a size is taken
+through memory_store_batch (1k, then 10k, then 100k memories), so every figure at a size is taken
 on the same data, and the memories are stored once per run instead of once per benchmark.
 
 The server runs with the test clock (decay and pruning are driven by the benchmark), no rate limit
@@ -227,20 +227,20 @@ class Corpus:
         """Wait until the vector index has caught up with every stored memory."""
         with anyio.fail_after(600):
             while True:
-                stats = await call(self.client, "memory.stats", persona_id=PERSONA)
+                stats = await call(self.client, "memory_stats", persona_id=PERSONA)
                 if stats["index_lag"] == 0:
                     return stats
                 await anyio.sleep(0.5)
 
     async def fill_to(self, size: int) -> dict[str, float]:
-        """Store facts with memory.store_batch until `size` live memories; the store rate. (Two
+        """Store facts with memory_store_batch until `size` live memories; the store rate. (Two
         batches in flight at once were no faster: embedding already keeps both cores busy.)"""
         started, added = time.perf_counter(), 0
-        while (live := (await call(self.client, "memory.stats", persona_id=PERSONA))["total"]) < size:
+        while (live := (await call(self.client, "memory_stats", persona_id=PERSONA))["total"]) < size:
             self.seed += 1
             texts = facts(min(BATCH, size - live), seed=self.seed * 7919 + size)
             items = [{"content": text, "persona_id": PERSONA} for text in texts]
-            added += (await call(self.client, "memory.store_batch", items=items))["stored"]
+            added += (await call(self.client, "memory_store_batch", items=items))["stored"]
             print(f"\r  filling: {live + len(texts):,} of {size:,}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         seconds = time.perf_counter() - started
@@ -266,7 +266,7 @@ async def corpus(data_dir: Path, ollama_url: str, **env: str) -> AsyncIterator[C
     with http_server(data_dir, stderr=None, **settings) as server:
         async with http_client(server.url, mode="legacy") as client:
             with anyio.fail_after(120):
-                while not (await call(client, "system.status"))["embedder"]["loaded"]:  # noqa: ASYNC110
+                while not (await call(client, "system_status"))["embedder"]["loaded"]:  # noqa: ASYNC110
                     await anyio.sleep(0.1)  # the server's own state, polled as a client would
-            await call(client, "persona.create", id=PERSONA, name="Bench", interests=["music", "boats"])
+            await call(client, "persona_create", id=PERSONA, name="Bench", interests=["music", "boats"])
             yield Corpus(server, client, data_dir)

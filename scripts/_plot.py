@@ -55,7 +55,7 @@ def plot(report: dict[str, Any], folder: Path) -> list[Path]:
         axes.set_xscale("log")
         axes.set_xlabel("memories")
         axes.set_ylabel("ms")
-        axes.set_title("memory.search latency")
+        axes.set_title("memory_search latency")
         axes.legend()
         save(figure, "search")
     runs = report.get("load", {}).get("runs", [])

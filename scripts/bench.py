@@ -14,7 +14,7 @@ Benchmarks:
   search     store_batch rate and search p50/p95 at each size, against the embedder,
              raw FTS5 and raw Chroma                                              (bench_search.py)
   load       50 and 200 concurrent HTTP sessions at 10k memories, and flat out    (bench_load.py)
-  chat       persona.chat around an instant model at 10k memories                (bench_chat.py)
+  chat       persona_chat around an instant model at 10k memories                (bench_chat.py)
   lifecycle  decay and prune at 10k and 100k, against a raw sqlite3 rewrite       (bench_lifecycle.py)
   rss        resident memory idle (model loaded) and at each size
 The corpus benchmarks share one server process over HTTP whose persona grows 1k -> 10k -> 100k.

@@ -34,7 +34,7 @@ from core.config import Settings
 from persona_mcp import build_server
 from tests.processes import free_port, http_client, wait_until_listening
 
-TRIVIAL = ("persona.templates", {})  # reads the shipped template list: no database, no model
+TRIVIAL = ("persona_templates", {})  # reads the shipped template list: no database, no model
 ECHO = ("echo", {"text": "hi"})
 TARGET_STDIO_P50_MS = 2.0
 _WARMUP = 20
@@ -45,7 +45,7 @@ async def _settled(client: Client) -> None:
     the calls measure a running server, not one still importing torch (bench_startup measures that)."""
     with anyio.fail_after(120):
         while True:
-            result = await client.call_tool("system.status", {})
+            result = await client.call_tool("system_status", {})
             if (result.structured_content or {}).get("embedder", {}).get("loaded"):
                 return
             await anyio.sleep(0.2)

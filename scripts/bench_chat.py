@@ -1,4 +1,4 @@
-"""The time persona.chat adds around the model, per turn, on the corpus persona.
+"""The time persona_chat adds around the model, per turn, on the corpus persona.
 
 A conversation is played for HISTORY turns (so the context fills its token budget), then TURNS more
 are measured, all against the tests' Ollama stand-in (an instant model on 127.0.0.1 speaking
@@ -53,7 +53,7 @@ async def measure(corpus: Corpus, standin: OllamaStandIn) -> dict[str, Any]:
         if conversation:
             arguments["conversation_id"] = conversation
         started = time.perf_counter()
-        reply = await call(corpus.client, "persona.chat", **arguments)
+        reply = await call(corpus.client, "persona_chat", **arguments)
         elapsed = time.perf_counter() - started
         conversation = reply["conversation_id"]
         if turn < HISTORY:
@@ -64,14 +64,14 @@ async def measure(corpus: Corpus, standin: OllamaStandIn) -> dict[str, Any]:
         baseline.append(await _baseline(standin.url, sent) * 1000)
     context = await call(
         corpus.client,
-        "persona.context",
+        "persona_context",
         message=_QUESTIONS[0],
         persona_id=PERSONA,
         conversation_id=conversation,
     )
     added = [s - b for s, b in zip(server, baseline, strict=True)]
     return {
-        "memories": (await call(corpus.client, "memory.stats", persona_id=PERSONA))["total"],
+        "memories": (await call(corpus.client, "memory_stats", persona_id=PERSONA))["total"],
         "history_turns": HISTORY,
         "context_tokens": context["tokens"],
         "token_budget": context["token_budget"],
@@ -89,9 +89,9 @@ def table(row: dict[str, Any]) -> str:
             "|---|---|---|",
             f"| baseline: the stand-in model alone | {row['baseline_model_ms']['p50']:.1f} ms "
             f"| {row['baseline_model_ms']['p95']:.1f} ms |",
-            f"| `persona.chat`, client round trip | {row['chat_client_ms']['p50']:.1f} ms "
+            f"| `persona_chat`, client round trip | {row['chat_client_ms']['p50']:.1f} ms "
             f"| {row['chat_client_ms']['p95']:.1f} ms |",
-            f"| `persona.chat`, server `processing_time` | {row['chat_server_ms']['p50']:.1f} ms "
+            f"| `persona_chat`, server `processing_time` | {row['chat_server_ms']['p50']:.1f} ms "
             f"| {row['chat_server_ms']['p95']:.1f} ms |",
             f"| **added by the server** | **{row['added_by_server_ms']['p50']:.1f} ms** "
             f"| {row['added_by_server_ms']['p95']:.1f} ms |",

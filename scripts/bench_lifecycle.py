@@ -58,23 +58,23 @@ def _ms(values: list[float]) -> float:
 
 
 async def measure(corpus: Corpus) -> dict[str, Any]:
-    live = (await call(corpus.client, "memory.stats", persona_id=PERSONA))["total"]
+    live = (await call(corpus.client, "memory_stats", persona_id=PERSONA))["total"]
     decay, noop, changed = [], [], 0
     for _ in range(ROUNDS):
-        await call(corpus.client, "system.clock_advance", days=DAYS_PER_ROUND)
-        seconds, result = await _timed(corpus, "memory.decay_force", persona_id=PERSONA)
+        await call(corpus.client, "system_clock_advance", days=DAYS_PER_ROUND)
+        seconds, result = await _timed(corpus, "memory_decay_force", persona_id=PERSONA)
         decay.append(seconds)
         changed = result["changed"]
-        seconds, again = await _timed(corpus, "memory.decay_force", persona_id=PERSONA)
+        seconds, again = await _timed(corpus, "memory_decay_force", persona_id=PERSONA)
         noop.append(seconds)
         if again["changed"]:
             raise RuntimeError("a second decay at the same instant changed strengths")
-    advice_s, _ = await _timed(corpus, "memory.prune_recommendations", persona_id=PERSONA, limit=100)
+    advice_s, _ = await _timed(corpus, "memory_prune_recommendations", persona_id=PERSONA, limit=100)
     dry = []
     for _ in range(ROUNDS):
-        seconds, planned = await _timed(corpus, "memory.prune", persona_id=PERSONA, dry_run=True)
+        seconds, planned = await _timed(corpus, "memory_prune", persona_id=PERSONA, dry_run=True)
         dry.append(seconds)
-    prune_s, pruned = await _timed(corpus, "memory.prune", persona_id=PERSONA)
+    prune_s, pruned = await _timed(corpus, "memory_prune", persona_id=PERSONA)
     baseline = _baseline(corpus.data_dir / "persona.db")
     return {
         "memories": live,

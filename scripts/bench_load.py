@@ -12,7 +12,7 @@ are the server's. Real users' clients run on their own machines.
 
 The clients run in worker processes of 50 sessions each: one Python process driving 200 SDK
 sessions was itself the bottleneck. Sessions act like people using an assistant: they wait a
-random think time (exponential, mean `think_s`), then call memory.search (4 in 5) or memory.store
+random think time (exponential, mean `think_s`), then call memory_search (4 in 5) or memory_store
 (1 in 5). Every call's latency and every error is kept. A closed-loop run (no think time)
 measures what one process can do flat out, which the users-per-process estimate divides by a
 user's call rate.
@@ -100,7 +100,7 @@ async def _sessions(
 ) -> dict[str, Any]:
     """Run the sessions `numbers` from `start_at` (wall clock) for `seconds`: latencies and errors.
     `wire`: WireSession clients instead of the SDK's."""
-    latencies: dict[str, list[float]] = {"memory.search": [], "memory.store": []}
+    latencies: dict[str, list[float]] = {"memory_search": [], "memory_store": []}
     errors: list[str] = []
     late: list[int] = []  # sessions still connecting when the clock started
     deadline = start_at + seconds
@@ -120,12 +120,12 @@ async def _sessions(
                 return
             await anyio.sleep(pause)
             if rng.random() < STORE_SHARE:
-                tool = "memory.store"
+                tool = "memory_store"
                 # Random words: notes alike in meaning would be merged as near-duplicates.
                 note = f"Session {number} noted {' '.join(rng.sample(NOTE_WORDS, 6))}."
                 arguments: dict[str, Any] = {"content": note, "persona_id": PERSONA}
             else:
-                tool = "memory.search"
+                tool = "memory_search"
                 arguments = {"query": rng.choice(texts), "persona_id": PERSONA, "n_results": 10}
             started = time.perf_counter()
             error = await call(tool, arguments)
@@ -191,7 +191,7 @@ async def load(url: str, sessions: int, seconds: float, think_s: float, wire: bo
         chunks = [chunk async for chunk in process.stdout]
         await process.wait()
         outputs.append(orjson.loads(b"".join(chunks)))
-    latencies: dict[str, list[float]] = {"memory.search": [], "memory.store": []}
+    latencies: dict[str, list[float]] = {"memory_search": [], "memory_store": []}
     errors: list[str] = []
     late = 0
     for output in outputs:
@@ -211,7 +211,7 @@ async def load(url: str, sessions: int, seconds: float, think_s: float, wire: bo
         "errors": len(errors),
         "error_samples": errors[:5],
         "sessions_late": late,
-        **{tool.split(".")[1] + "_ms": percentiles(values) for tool, values in latencies.items() if values},
+        **{tool.split("_", 1)[1] + "_ms": percentiles(values) for tool, values in latencies.items() if values},
     }
 
 

@@ -1,6 +1,6 @@
-"""memory.store_batch throughput and memory.search latency at a corpus size, with raw baselines.
+"""memory_store_batch throughput and memory_search latency at a corpus size, with raw baselines.
 
-At each size the corpus server (scripts/_corpus.py) is asked 100 memory.search calls (10 results)
+At each size the corpus server (scripts/_corpus.py) is asked 100 memory_search calls (10 results)
 through an MCP client over HTTP; the client's round trip and the server's own `elapsed_ms` are
 both kept. Baselines, in the same run on the same memories and queries:
   embed    the same model embedding one query in this process (ONNX Runtime)
@@ -112,15 +112,15 @@ async def measure(corpus: Corpus, baselines: RawBaselines, own_index: bool = Tru
     for index in range(SINGLE_STORES):
         note = f"A single note, number {index}, about the {corpus.stored} mark."
         started = time.perf_counter()
-        await call(corpus.client, "memory.store", content=note, persona_id=PERSONA)
+        await call(corpus.client, "memory_store", content=note, persona_id=PERSONA)
         singles.append((time.perf_counter() - started) * 1000)
     stats = await corpus.settled()
     texts = queries(SEARCHES)
-    await call(corpus.client, "memory.search", query="warm up", persona_id=PERSONA)
+    await call(corpus.client, "memory_search", query="warm up", persona_id=PERSONA)
     client, server = [], []
     for text in texts:
         started = time.perf_counter()
-        found = await call(corpus.client, "memory.search", query=text, persona_id=PERSONA, n_results=10)
+        found = await call(corpus.client, "memory_search", query=text, persona_id=PERSONA, n_results=10)
         client.append((time.perf_counter() - started) * 1000)
         server.append(found["elapsed_ms"])
     row = {

@@ -3,7 +3,7 @@
 Each turn of each conversation becomes one memory of a persona made for that conversation
 (content `Speaker: text`, plus the caption of a shared photo; metadata with dia_id and session date;
 created_at = the session's date; conversation_id = the session). Every question of categories 1-4
-is then asked through memory.search, and a question counts as found at k when all of its evidence
+is then asked through memory_search, and a question counts as found at k when all of its evidence
 turns are among the first k results.
 
 Configurations run in the same process, on the same stored memories:
@@ -60,7 +60,7 @@ def session_time(text: str) -> datetime:
 
 
 def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every turn of a conversation, as memory.store_batch items (dia_id kept in metadata)."""
+    """Every turn of a conversation, as memory_store_batch items (dia_id kept in metadata)."""
     conversation = sample["conversation"]
     sessions = sorted((int(match.group(1)), key) for key in conversation if (match := _SESSION.match(key)))
     items = []
@@ -112,13 +112,13 @@ async def load(client: Client, samples: list[dict[str, Any]]) -> tuple[dict[str,
     started = time.perf_counter()
     for sample in samples:
         persona_id = persona_of(sample)
-        await call(client, "persona.create", id=persona_id, name=f"LoCoMo {sample['sample_id']}")
+        await call(client, "persona_create", id=persona_id, name=f"LoCoMo {sample['sample_id']}")
         items = turns_of(sample)
         ids[persona_id] = {}
         for start in range(0, len(items), 200):
             batch = items[start : start + 200]
             result = await call(
-                client, "memory.store_batch", items=[dict(item, persona_id=persona_id) for item in batch]
+                client, "memory_store_batch", items=[dict(item, persona_id=persona_id) for item in batch]
             )
             for item, memory_id in zip(batch, result["ids"], strict=True):
                 ids[persona_id][item["metadata"]["dia_id"]] = memory_id
@@ -153,7 +153,7 @@ async def evaluate(
                 continue
             started = time.perf_counter()
             result = await call(
-                client, "memory.search", query=question["question"], persona_id=persona_id, n_results=max(KS)
+                client, "memory_search", query=question["question"], persona_id=persona_id, n_results=max(KS)
             )
             latencies.append((time.perf_counter() - started) * 1000)
             server_ms.append(result["elapsed_ms"])
@@ -206,9 +206,9 @@ async def run(
                     ids, rate = await load(client, samples)
                     report["store_rate_per_s"] = round(rate, 1)
                     report["memories"] = sum(len(v) for v in ids.values())
-                    status = await call(client, "system.status")
+                    status = await call(client, "system_status")
                     report["embedder"] = status["embedder"]["model_id"]
-                await call(client, "memory.search", query="warm up", persona_id=persona_of(samples[0]))
+                await call(client, "memory_search", query="warm up", persona_id=persona_of(samples[0]))
                 result = await evaluate(client, samples, ids)
                 result["weights"] = settings.search_weights.model_dump()
                 report["configs"][name] = result

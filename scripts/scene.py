@@ -2,8 +2,8 @@
 MCP client, with the relationship and emotion trajectories it produces.
 
 The personas' words come from a scripted model behind the tests' Ollama stand-in (so the run
-needs no Ollama); everything else is the real server: persona.chat for the user's lines,
-conversation.speak when a persona answers the other, conversation.next_speaker to choose who
+needs no Ollama); everything else is the real server: persona_chat for the user's lines,
+conversation_speak when a persona answers the other, conversation_next_speaker to choose who
 speaks (seeded with the turn number, so every run is the same), and the test clock moving five
 minutes per turn (so feelings drift).
 
@@ -114,24 +114,24 @@ async def run() -> dict[str, Any]:
             ollama_host=ollama.url,
         )
         async with Client(build_server(settings)) as client:
-            room = (await call(client, "conversation.start", participants=["aria", "kira"], user_id="sam"))[
+            room = (await call(client, "conversation_start", participants=["aria", "kira"], user_id="sam"))[
                 "id"
             ]
             for turn, (who, text) in enumerate(SCENE, start=1):
                 choice = await call(
-                    client, "conversation.next_speaker", conversation_id=room, message=text, seed=turn
+                    client, "conversation_next_speaker", conversation_id=room, message=text, seed=turn
                 )
                 if who == "sam":
                     reply = await call(
                         client,
-                        "persona.chat",
+                        "persona_chat",
                         message=text,
                         persona_id=choice["persona_id"],
                         conversation_id=room,
                     )
                 else:
                     reply = await call(
-                        client, "conversation.speak", conversation_id=room, persona_id=choice["persona_id"]
+                        client, "conversation_speak", conversation_id=room, persona_id=choice["persona_id"]
                     )
                 row = {
                     "turn": turn,
@@ -142,15 +142,15 @@ async def run() -> dict[str, Any]:
                     "reply": reply["response"],
                 }
                 for a, b in (("aria", "user:sam"), ("kira", "user:sam"), ("aria", "kira")):
-                    bond = await call(client, "relationship.get", persona_a=a, persona_b=b)
+                    bond = await call(client, "relationship_get", persona_a=a, persona_b=b)
                     row[f"{a}~{b}"] = {k: bond[k] for k in ("type", "affinity", "trust", "familiarity")}
                 for persona in ("aria", "kira"):
-                    state = await call(client, "emotional.get_state", persona_id=persona)
+                    state = await call(client, "emotional_get_state", persona_id=persona)
                     row[persona] = {k: state[k] for k in ("label", "valence", "energy", "stress")}
                 rows.append(row)
-                await call(client, "system.clock_advance", hours=5 / 60)
+                await call(client, "system_clock_advance", hours=5 / 60)
             compatibility = await call(
-                client, "relationship.compatibility", persona_a="aria", persona_b="kira"
+                client, "relationship_compatibility", persona_a="aria", persona_b="kira"
             )
     return {"turns": rows, "compatibility_after": compatibility}
 

@@ -83,14 +83,14 @@ async def test_both_load_clients_drive_a_real_server_and_count_its_errors(tmp_pa
     with http_server(tmp_path / "data", **settings) as server:
         async with http_client(server.url, mode="legacy") as client:
             with anyio.fail_after(120):
-                while not (await call(client, "system.status"))["embedder"]["loaded"]:  # noqa: ASYNC110
+                while not (await call(client, "system_status"))["embedder"]["loaded"]:  # noqa: ASYNC110
                     await anyio.sleep(0.1)
             # No persona "bench" yet: every call is a tool error, and each one is counted.
             failing = await bench_load.load(server.url, 3, 2.0, 0.1, wire=True)
             assert failing["calls"] > 5
             assert failing["errors"] == failing["calls"]
             assert "bench" in failing["error_samples"][0]
-            await call(client, "persona.create", id="bench", name="Bench")
+            await call(client, "persona_create", id="bench", name="Bench")
             stored = 0
             for wire in (True, False):
                 run = await bench_load.load(server.url, 4, 2.0, 0.1, wire=wire)
@@ -99,4 +99,4 @@ async def test_both_load_clients_drive_a_real_server_and_count_its_errors(tmp_pa
                 assert run["search_ms"]["n"] > 5
                 stored += run.get("store_ms", {}).get("n", 0)
             # Every store the clients timed really landed.
-            assert (await call(client, "memory.stats", persona_id="bench"))["total"] == stored > 0
+            assert (await call(client, "memory_stats", persona_id="bench"))["total"] == stored > 0

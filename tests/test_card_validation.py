@@ -123,19 +123,19 @@ async def test_bad_files_are_refused_clearly_and_store_nothing(
     client: Client, settings: Settings, case: str, content: str, extra: dict[str, Any], words: str
 ) -> None:
     before = _persona_rows(settings)
-    message = await call_error(client, "persona.import", content=content, **extra)
+    message = await call_error(client, "persona_import", content=content, **extra)
     assert words in message, (case, message)
     assert "Traceback" not in message
     assert _persona_rows(settings) == before
 
 
 async def test_bad_export_arguments_are_refused(client: Client) -> None:
-    assert "image" in await call_error(client, "persona.export", persona_id="aria", format="png", image="@@@")
+    assert "image" in await call_error(client, "persona_export", persona_id="aria", format="png", image="@@@")
     not_png = _b64(b"just text, not an image")
     assert "not a PNG" in await call_error(
-        client, "persona.export", persona_id="aria", format="png", image=not_png
+        client, "persona_export", persona_id="aria", format="png", image=not_png
     )
-    assert "nobody" in await call_error(client, "persona.export", persona_id="nobody", format="yaml")
+    assert "nobody" in await call_error(client, "persona_export", persona_id="nobody", format="yaml")
 
 
 def test_content_over_the_size_limit_is_refused_before_parsing() -> None:
@@ -290,13 +290,13 @@ async def test_fuzz_through_the_server_stores_nothing_on_error(client: Client, s
             card["data"]["name"] = rng.choice(["Seraphina", "", None, 5, "Aria"])
         before = _persona_rows(settings)
         result = await client.call_tool(
-            "persona.import", {"content": json.dumps(card), "persona_id": "fuzzed"}
+            "persona_import", {"content": json.dumps(card), "persona_id": "fuzzed"}
         )
         if result.is_error:
             outcomes["refused"] += 1
             assert _persona_rows(settings) == before
-            assert result.content[0].text.startswith("persona.import:")  # type: ignore[union-attr]
+            assert result.content[0].text.startswith("persona_import:")  # type: ignore[union-attr]
         else:
             outcomes["stored"] += 1
-            await call(client, "persona.delete", persona_id="fuzzed", purge=True)
+            await call(client, "persona_delete", persona_id="fuzzed", purge=True)
     assert min(outcomes.values()) > 10, outcomes  # both paths were exercised

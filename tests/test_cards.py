@@ -1,4 +1,4 @@
-"""persona.import / persona.export: character cards, PNG cards and our own files, through a real
+"""persona_import / persona_export: character cards, PNG cards and our own files, through a real
 MCP client. Round trips lose nothing; the lorebook reaches the chat context."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def lost(original: Any, exported: Any, path: str = "$") -> list[str]:
 
 
 async def _export(client: Client, persona_id: str, fmt: str, **options: Any) -> str:
-    result = await call(client, "persona.export", persona_id=persona_id, format=fmt, **options)
+    result = await call(client, "persona_export", persona_id=persona_id, format=fmt, **options)
     return str(result["content"])
 
 
@@ -67,7 +67,7 @@ def test_every_persona_field_has_a_place_in_a_card() -> None:
 
 async def test_sillytavern_v2_card_round_trips_with_nothing_lost(client: Client) -> None:
     original = _card("card_v2_sillytavern.json")
-    imported = await call(client, "persona.import", content=json.dumps(original))
+    imported = await call(client, "persona_import", content=json.dumps(original))
     assert imported["format"] == "card_v2"
     persona = imported["persona"]
     assert persona["id"] == "seraphina"
@@ -89,7 +89,7 @@ async def test_sillytavern_v2_card_round_trips_with_nothing_lost(client: Client)
 
 async def test_v3_card_round_trips_with_nothing_lost(client: Client) -> None:
     original = _card("card_v3_risu.json")
-    imported = await call(client, "persona.import", content=json.dumps(original))
+    imported = await call(client, "persona_import", content=json.dumps(original))
     persona = imported["persona"]
     assert (persona["nickname"], persona["creation_date"]) == ("Captain", 1718000000)
     assert persona["assets"][1]["name"] == "angry"
@@ -102,13 +102,13 @@ async def test_v3_card_round_trips_with_nothing_lost(client: Client) -> None:
 
 
 async def test_our_persona_survives_a_v2_card_and_a_png_card(client: Client) -> None:
-    aria = await call(client, "persona.get", persona_id="aria")
+    aria = await call(client, "persona_get", persona_id="aria")
     for fmt in ("card_v2", "card_v3", "png", "yaml", "json"):
         content = await _export(client, "aria", fmt)
         copy = (
             await call(
                 client,
-                "persona.import",
+                "persona_import",
                 content=content,
                 persona_id=f"aria-{fmt.replace('_', '-')}",
                 name=f"Aria {fmt}",
@@ -151,7 +151,7 @@ async def test_a_card_inside_someone_elses_png_imports(client: Client) -> None:
     card = _card("card_v3_risu.json")
     png = with_text_chunks(blank_png("x"), {"ccv3": base64.b64encode(json.dumps(card).encode()).decode()})
     imported = await call(
-        client, "persona.import", content="data:image/png;base64," + base64.b64encode(png).decode()
+        client, "persona_import", content="data:image/png;base64," + base64.b64encode(png).decode()
     )
     assert (imported["format"], imported["persona"]["name"]) == ("card_v3 (png)", "Captain Mira Vale")
 
@@ -166,7 +166,7 @@ def readme_example() -> str:
 
 async def test_the_readme_yaml_example_imports_and_exports_readably(client: Client) -> None:
     text = readme_example()
-    imported = await call(client, "persona.import", content=text)
+    imported = await call(client, "persona_import", content=text)
     persona = imported["persona"]
     assert (persona["id"], persona["traits"]["openness"]) == ("mara-holt", 0.8)
     assert imported["warnings"] == []
@@ -183,7 +183,7 @@ async def test_v1_card_imports(client: Client) -> None:
         "char_greeting": "Fare, please.",
         "world_scenario": "A river.",
     }
-    imported = await call(client, "persona.import", content=json.dumps(v1))
+    imported = await call(client, "persona_import", content=json.dumps(v1))
     persona = imported["persona"]
     assert (imported["format"], persona["description"], persona["first_message"]) == (
         "card_v1",
@@ -194,11 +194,11 @@ async def test_v1_card_imports(client: Client) -> None:
 
 async def test_import_of_an_existing_persona_needs_merge(client: Client) -> None:
     content = await _export(client, "kira", "card_v2")
-    error = await call_error(client, "persona.import", content=content)
+    error = await call_error(client, "persona_import", content=content)
     assert "merge=true" in error
     changed = json.loads(content)
     changed["data"]["description"] = "Kira, now also a cartographer."
-    merged = await call(client, "persona.import", content=json.dumps(changed), merge=True)
+    merged = await call(client, "persona_import", content=json.dumps(changed), merge=True)
     assert (merged["action"], merged["persona"]["description"]) == (
         "merged",
         "Kira, now also a cartographer.",
@@ -207,9 +207,9 @@ async def test_import_of_an_existing_persona_needs_merge(client: Client) -> None
 
 
 async def test_lorebook_entries_reach_the_context_and_chat(client: Client) -> None:
-    await call(client, "persona.import", content=json.dumps(_card("card_v2_sillytavern.json")))
+    await call(client, "persona_import", content=json.dumps(_card("card_v2_sillytavern.json")))
     context = await call(
-        client, "persona.context", persona_id="seraphina", message="I dreamt of the clearing"
+        client, "persona_context", persona_id="seraphina", message="I dreamt of the clearing"
     )
     used = {lore["name"]: lore for lore in context["lore_used"]}
     assert set(used) == {"The glade", "Always-on lore"}
@@ -224,7 +224,7 @@ async def test_lorebook_entries_reach_the_context_and_chat(client: Client) -> No
     assert "{{user}}" not in system
     assert "{{char}}" not in system
     beasts = await call(
-        client, "persona.context", persona_id="seraphina", message="Shadow beasts! It is night and so dark."
+        client, "persona_context", persona_id="seraphina", message="Shadow beasts! It is night and so dark."
     )
     depth = [lore for lore in beasts["lore_used"] if lore["name"] == "Shadow beasts"]
     assert [lore["placement"] for lore in depth] == ["depth"]
@@ -236,6 +236,6 @@ async def test_lorebook_entries_reach_the_context_and_chat(client: Client) -> No
 
 async def test_merging_into_an_archived_persona_brings_it_back(client: Client) -> None:
     content = await _export(client, "kira", "yaml")
-    await call(client, "persona.delete", persona_id="kira")
-    merged = await call(client, "persona.import", content=content, merge=True)
+    await call(client, "persona_delete", persona_id="kira")
+    merged = await call(client, "persona_import", content=content, merge=True)
     assert (merged["action"], merged["persona"]["archived_at"]) == ("merged", None)

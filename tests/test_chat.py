@@ -1,4 +1,4 @@
-"""persona.chat through a real client and the real `ollama` library, against the Ollama stand-in:
+"""persona_chat through a real client and the real `ollama` library, against the Ollama stand-in:
 round trip, streaming as progress, continuing a conversation, the write gate, and failures that
 store nothing."""
 
@@ -45,7 +45,7 @@ def chat_requests(ollama: OllamaStandIn) -> list[dict[str, Any]]:
 async def test_a_chat_round_trip_streams_stores_and_moves_the_mood(
     client: Client, ollama: OllamaStandIn
 ) -> None:
-    before = (await call(client, "persona.status"))["emotional_state"]
+    before = (await call(client, "persona_status"))["emotional_state"]
     chunks: list[str] = []
 
     async def progress(done: float, total: float | None, message: str | None) -> None:
@@ -53,7 +53,7 @@ async def test_a_chat_round_trip_streams_stores_and_moves_the_mood(
 
     message = "I adopted a puppy named Biscuit yesterday and I am so happy!"
     result = await client.call_tool(
-        "persona.chat", {"message": message, "user_id": "sam"}, progress_callback=progress
+        "persona_chat", {"message": message, "user_id": "sam"}, progress_callback=progress
     )
     assert not result.is_error
     assert result.structured_content is not None
@@ -74,12 +74,12 @@ async def test_a_chat_round_trip_streams_stores_and_moves_the_mood(
     assert "Aria" in sent["messages"][0]["content"]
     assert sent["messages"][-1] == {"role": "user", "content": message}
 
-    history = await call(client, "conversation.history", conversation_id=reply["conversation_id"])
+    history = await call(client, "conversation_history", conversation_id=reply["conversation_id"])
     assert [(m["role"], m["persona_id"]) for m in history["messages"]] == [
         ("user", None),
         ("assistant", "aria"),
     ]
-    stored = [await call(client, "memory.get", memory_id=i) for i in reply["memories_stored"]]
+    stored = [await call(client, "memory_get", memory_id=i) for i in reply["memories_stored"]]
     user_memory = next(m for m in stored if m["source"] == "user")
     assert user_memory["content"] == message
     assert user_memory["subject"] == "sam"
@@ -92,11 +92,11 @@ async def test_a_second_turn_continues_with_history_and_memories(
     client: Client, ollama: OllamaStandIn
 ) -> None:
     first = await call(
-        client, "persona.chat", message="My sister Maya plays the violin in Porto.", user_id="sam"
+        client, "persona_chat", message="My sister Maya plays the violin in Porto.", user_id="sam"
     )
     second = await call(
         client,
-        "persona.chat",
+        "persona_chat",
         message="Which instrument does my sister Maya play?",
         conversation_id=first["conversation_id"],
     )
@@ -105,18 +105,18 @@ async def test_a_second_turn_continues_with_history_and_memories(
     sent = chat_requests(ollama)[-1]["messages"]
     assert {"role": "user", "content": "My sister Maya plays the violin in Porto."} in sent
     assert "violin" in sent[0]["content"]  # the memory is in the system prompt
-    status = await call(client, "conversation.status", conversation_id=first["conversation_id"])
+    status = await call(client, "conversation_status", conversation_id=first["conversation_id"])
     assert status["turns"] == 4
-    used = await call(client, "memory.get", memory_id=second["memories_used"][0])
+    used = await call(client, "memory_get", memory_id=second["memories_used"][0])
     assert used["access_count"] >= 1  # using a memory reinforces it
 
 
 async def test_the_write_gate_skips_trivial_turns_and_echoes(client: Client, ollama: OllamaStandIn) -> None:
-    trivial = await call(client, "persona.chat", message="ok thanks!")
+    trivial = await call(client, "persona_chat", message="ok thanks!")
     assert "user: trivial: a greeting, thanks or acknowledgement" in trivial["memories_skipped"]
-    stored = await call(client, "memory.store", content="The user's favourite tea is smoky lapsang souchong.")
+    stored = await call(client, "memory_store", content="The user's favourite tea is smoky lapsang souchong.")
     ollama.chat_models["llama3.2"] = lambda messages: "Your favourite tea is smoky lapsang souchong."
-    echo = await call(client, "persona.chat", message="Remind me, which tea do I like best these days?")
+    echo = await call(client, "persona_chat", message="Remind me, which tea do I like best these days?")
     assert stored["memory"]["id"] in echo["memories_used"]
     assert (
         f"persona: echo of memory {stored['memory']['id']} placed in the context" in echo["memories_skipped"]
@@ -125,30 +125,30 @@ async def test_the_write_gate_skips_trivial_turns_and_echoes(client: Client, oll
 
 async def test_failures_are_clear_and_store_nothing(client: Client, ollama: OllamaStandIn) -> None:
     async def nothing_stored() -> None:
-        assert (await call(client, "conversation.list"))["total_count"] == 0
-        assert (await call(client, "memory.stats"))["total"] == 0
+        assert (await call(client, "conversation_list"))["total_count"] == 0
+        assert (await call(client, "memory_stats"))["total"] == 0
 
     ollama.fail_next = [500, 503, 500]  # three attempts, all failing
-    error = await call_error(client, "persona.chat", message="Tell me a story about the sea.")
+    error = await call_error(client, "persona_chat", message="Tell me a story about the sea.")
     assert "HTTP 500" in error
     assert "ollama serve" in error
-    assert "persona.context" in error
+    assert "persona_context" in error
     await nothing_stored()
 
     ollama.fail_after_chunks = 3  # the connection drops mid-reply
-    error = await call_error(client, "persona.chat", message="Tell me a story about the sea.")
+    error = await call_error(client, "persona_chat", message="Tell me a story about the sea.")
     assert "stopped in the middle of its reply" in error
     assert "nothing was stored" in error
     await nothing_stored()
 
     ollama.fail_after_chunks = None
     ollama.chat_models.clear()
-    assert "ollama pull llama3.2" in await call_error(client, "persona.chat", message="Tell me a story.")
+    assert "ollama pull llama3.2" in await call_error(client, "persona_chat", message="Tell me a story.")
     await nothing_stored()
 
     ollama.chat_models["llama3.2"] = echo_reply
     ollama.fail_next = [502]  # one transient failure: retried, then it works
-    reply = await call(client, "persona.chat", message="Tell me a story about the sea.")
+    reply = await call(client, "persona_chat", message="Tell me a story about the sea.")
     assert reply["response"].startswith("You said:")
 
 
@@ -158,24 +158,24 @@ async def test_a_slow_or_absent_ollama_times_out_or_says_how_to_start_it(
     ollama.chunk_delay = 2.0
     slow = chat_settings.model_copy(update={"chat_timeout_seconds": 0.5})
     async with Client(build_server(slow)) as client:
-        error = await call_error(client, "persona.chat", message="Tell me a long story about the sea.")
+        error = await call_error(client, "persona_chat", message="Tell me a long story about the sea.")
         assert "stopped in the middle of its reply" in error
-        assert (await call(client, "conversation.list"))["total_count"] == 0
+        assert (await call(client, "conversation_list"))["total_count"] == 0
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
     absent = chat_settings.model_copy(update={"ollama_host": closed})
     async with Client(build_server(absent)) as client:
-        error = await call_error(client, "persona.chat", message="Hello there, how are you today?")
+        error = await call_error(client, "persona_chat", message="Hello there, how are you today?")
         assert f"not reachable at {closed}" in error
         assert "ollama serve" in error
-        assert f"not reachable at {closed}" in await call_error(client, "system.models")
-        context = await call(client, "persona.context", message="Hello there, how are you today?")
+        assert f"not reachable at {closed}" in await call_error(client, "system_models")
+        context = await call(client, "persona_context", message="Hello there, how are you today?")
         assert context["messages"][-1]["content"] == "Hello there, how are you today?"
 
 
 async def test_system_models_lists_what_ollama_offers(client: Client) -> None:
-    listed = await call(client, "system.models")
+    listed = await call(client, "system_models")
     assert listed["reachable"] is True
     assert listed["models"] == ["llama3.2"]
 
@@ -198,8 +198,8 @@ async def test_without_ollama_a_client_that_samples_answers_as_the_persona(
         )
 
     async with Client(build_server(settings), mode=mode, sampling_callback=sampling) as client:  # type: ignore[arg-type]
-        await call(client, "memory.store", content="Sam grew up in a fishing village by the sea.")
-        reply = await call(client, "persona.chat", message="Do you like the sea?", user_id="sam")
+        await call(client, "memory_store", content="Sam grew up in a fishing village by the sea.")
+        reply = await call(client, "persona_chat", message="Do you like the sea?", user_id="sam")
         assert reply["provider"] == "sampling"
         assert reply["model"] == "client-model-1"
         assert reply["response"] == "Ah, the sea! I sang of it in Silverwood once."
@@ -209,10 +209,10 @@ async def test_without_ollama_a_client_that_samples_answers_as_the_persona(
         assert params.messages[-1].content.text == "Do you like the sea?"  # type: ignore[union-attr]
         assert params.model_preferences is not None
         assert params.model_preferences.hints[0].name == "llama3.2"
-        history = await call(client, "conversation.history", conversation_id=reply["conversation_id"])
+        history = await call(client, "conversation_history", conversation_id=reply["conversation_id"])
         assert [m["content"] for m in history["messages"]] == ["Do you like the sea?", reply["response"]]
     async with Client(build_server(settings), mode=mode) as plain:  # no sampling, no Ollama
-        assert "ollama serve" in await call_error(plain, "persona.chat", message="Do you like the sea?")
+        assert "ollama serve" in await call_error(plain, "persona_chat", message="Do you like the sea?")
 
 
 async def test_a_cancelled_chat_stores_nothing_and_the_server_carries_on(
@@ -220,13 +220,13 @@ async def test_a_cancelled_chat_stores_nothing_and_the_server_carries_on(
 ) -> None:
     ollama.chunk_delay = 0.5  # a slow model: the call is cancelled mid-reply
     with anyio.move_on_after(1.0) as scope:
-        await client.call_tool("persona.chat", {"message": "Tell me a very long story about the sea."})
+        await client.call_tool("persona_chat", {"message": "Tell me a very long story about the sea."})
     assert scope.cancelled_caught
     await anyio.sleep(0.5)
-    assert (await call(client, "conversation.list"))["total_count"] == 0
-    assert (await call(client, "memory.stats"))["total"] == 0
+    assert (await call(client, "conversation_list"))["total_count"] == 0
+    assert (await call(client, "memory_stats"))["total"] == 0
     ollama.chunk_delay = 0.0
-    reply = await call(client, "persona.chat", message="Then tell me a short one about the sea.")
+    reply = await call(client, "persona_chat", message="Then tell me a short one about the sea.")
     assert reply["response"].startswith("You said:")
     await anyio.sleep(5)  # the cancelled reply would have finished by now had it kept running
-    assert (await call(client, "conversation.list"))["total_count"] == 1
+    assert (await call(client, "conversation_list"))["total_count"] == 1

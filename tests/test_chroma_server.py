@@ -68,19 +68,19 @@ async def test_memories_are_indexed_on_a_chroma_server(
     async with Client(build_server(remote)) as client:
         await call(
             client,
-            "memory.store_batch",
+            "memory_store_batch",
             items=[
                 {"content": "The ferry to the island leaves at dawn."},
                 {"content": "Our tomato plants need staking this week."},
             ],
         )
-        report = await call(client, "memory.reindex")
+        report = await call(client, "memory_reindex")
         assert report["orphans_removed"] == 0
-        status = await call(client, "system.status")
+        status = await call(client, "system_status")
         assert status["vector_index"]["location"] == chroma_server.host
         assert status["vector_index"]["owner"] is True
         assert status["vector_index"]["pending"] == 0
-        top = (await call(client, "memory.search", query="boat timetable", n_results=1))["memories"][0]
+        top = (await call(client, "memory_search", query="boat timetable", n_results=1))["memories"][0]
         assert top["memory"]["content"].startswith("The ferry")
     assert not remote.index_path.exists()  # nothing was written to the local index folder
 
@@ -92,20 +92,20 @@ async def test_a_frozen_chroma_server_never_stalls_searches(
     on it after INDEX_CALL_TIMEOUT_S, answers from SQLite's vectors, and later ones do not wait."""
     remote = settings.model_copy(update={"chroma_host": chroma_server.host})
     async with Client(build_server(remote)) as client:
-        stored = await call(client, "memory.store", content="The ferry to the island leaves at dawn.")
-        await call(client, "memory.store", content="Our tomato plants need staking this week.")
-        assert (await call(client, "memory.reindex"))["orphans_removed"] == 0
+        stored = await call(client, "memory_store", content="The ferry to the island leaves at dawn.")
+        await call(client, "memory_store", content="Our tomato plants need staking this week.")
+        assert (await call(client, "memory_reindex"))["orphans_removed"] == 0
         chroma_server.process.send_signal(signal.SIGSTOP)
         try:
             for _ in range(2):
                 started = time.monotonic()
                 with anyio.fail_after(INDEX_CALL_TIMEOUT_S + 20):
-                    found = await call(client, "memory.search", query="boat timetable", n_results=1)
+                    found = await call(client, "memory_search", query="boat timetable", n_results=1)
                 waited = time.monotonic() - started
                 assert found["memories"][0]["memory"]["id"] == stored["memory"]["id"]
                 assert found["semantic"] is True  # by meaning still, from SQLite's vectors
             assert waited < 5  # the second search no longer asks the frozen server
-            index = (await call(client, "system.status"))["vector_index"]
+            index = (await call(client, "system_status"))["vector_index"]
             assert "TimeoutError" in (index["error"] or "")
         finally:
             chroma_server.process.send_signal(signal.SIGCONT)

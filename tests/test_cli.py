@@ -62,7 +62,7 @@ def test_demo_runs_a_real_session(tmp_path: Path) -> None:
     result = _run("demo", env={"PERSONA_MCP_DATA_DIR": str(tmp_path / "untouched")})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Demo finished: 20/20 steps behaved as expected." in result.stdout
-    assert "[tool error] persona.get: No persona_id 'nobody' exists." in result.stdout
+    assert "[tool error] persona_get: No persona_id 'nobody' exists." in result.stdout
     assert not (tmp_path / "untouched").exists()
 
 

@@ -16,7 +16,7 @@ def test_defaults_work_without_any_configuration() -> None:
     assert settings.http_host == "127.0.0.1"
     assert settings.token is None
     assert settings.data_dir.name == "persona-mcp"
-    assert settings.tool_name("memory", "search") == "memory.search"
+    assert settings.tool_name("memory", "search") == "memory_search"
 
 
 def test_environment_variables_are_read(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
             "PERSONA_MCP_DATA_DIR": str(tmp_path),
             "PERSONA_MCP_DEFAULT_PERSONA": "kira",
             "PERSONA_MCP_TOOLSETS": "persona, memory",
-            "PERSONA_MCP_TOOL_SEPARATOR": "_",
+            "PERSONA_MCP_TOOL_SEPARATOR": ".",
             "PERSONA_MCP_LOG_LEVEL": "debug",
             "PERSONA_MCP_TOKEN": "s3cret",
             "PERSONA_MCP_HTTP_PORT": "9001",
@@ -35,7 +35,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path
     assert settings.default_persona == "kira"
     assert settings.toolsets == ("persona", "memory")
-    assert settings.tool_name("persona", "list") == "persona_list"
+    assert settings.tool_name("persona", "list") == "persona.list"
     assert settings.log_level == "DEBUG"
     assert settings.token is not None
     assert settings.token.get_secret_value() == "s3cret"
@@ -53,7 +53,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
         ),
         (
             {"PERSONA_MCP_TOOL_SEPARATOR": "/"},
-            "PERSONA_MCP_TOOL_SEPARATOR='/' is invalid: must be '.' or '_'",
+            "PERSONA_MCP_TOOL_SEPARATOR='/' is invalid: must be '_' or '.'",
         ),
         (
             {"PERSONA_MCP_HTTP_PORT": "99999"},

@@ -90,7 +90,7 @@ async def _kill_while_storing(server: ServerProcess, acknowledged: list[str], af
         for batch in range(100_000):
             items = [{"content": _note(rng, f"note {batch}.{i}"), "persona_id": "aria"} for i in range(20)]
             in_flight = True
-            result = await call(client, "memory.store_batch", items=items)
+            result = await call(client, "memory_store_batch", items=items)
             in_flight = False
             acknowledged.extend(result["ids"])
             if len(acknowledged) >= after:
@@ -124,9 +124,9 @@ async def test_kill_9_during_store_batch_loses_no_acknowledged_write(
     with http_server(data_dir, **_env(ollama)) as server:
         async with http_client(server.url) as client:
             for memory_id in random.Random(0).sample(acknowledged, 20):
-                assert (await call(client, "memory.get", memory_id=memory_id))["id"] == memory_id
-            last = await call(client, "memory.get", memory_id=acknowledged[-1])
-            found = await call(client, "memory.search", query=last["content"], persona_id="aria", n_results=3)
+                assert (await call(client, "memory_get", memory_id=memory_id))["id"] == memory_id
+            last = await call(client, "memory_get", memory_id=acknowledged[-1])
+            found = await call(client, "memory_search", query=last["content"], persona_id="aria", n_results=3)
             assert found["memories"][0]["memory"]["id"] == acknowledged[-1]
 
 
@@ -145,7 +145,7 @@ async def _prune_and_kill(server: ServerProcess, kill_after: float | None) -> fl
         async with http_client(server.url) as client, anyio.create_task_group() as group:
 
             async def prune() -> None:
-                result = await call(client, "memory.prune", persona_id="bulk", max_fraction=1.0)
+                result = await call(client, "memory_prune", persona_id="bulk", max_fraction=1.0)
                 assert result["pruned_count"] == MEMORIES
                 assert len(result["pruned"]) == 100  # listed: the default limit
 
@@ -185,7 +185,7 @@ async def test_kill_9_during_prune_leaves_the_old_or_the_new_state(
         with http_server(folder, **env) as server:
             async with http_client(server.url) as client:
                 kept = await call(
-                    client, "memory.store", content="Acknowledged just before the prune", persona_id="bulk"
+                    client, "memory_store", content="Acknowledged just before the prune", persona_id="bulk"
                 )
             await _prune_and_kill(server, duration * step / 8)
         integrity, ids = _check(folder / "persona.db")
@@ -196,7 +196,7 @@ async def test_kill_9_during_prune_leaves_the_old_or_the_new_state(
         outcomes.append(archived)
         with http_server(folder, **env) as server:  # and the server starts again on what is left
             async with http_client(server.url) as client:
-                assert (await call(client, "memory.get", memory_id=kept["memory"]["id"]))[
+                assert (await call(client, "memory_get", memory_id=kept["memory"]["id"]))[
                     "content"
                 ].startswith("Acknowledged")
     assert 0 in outcomes
@@ -204,10 +204,10 @@ async def test_kill_9_during_prune_leaves_the_old_or_the_new_state(
 
 
 async def _wait_caught_up(client: Client) -> dict[str, Any]:
-    """system.status once the vector index holds every live memory (within 30 s)."""
+    """system_status once the vector index holds every live memory (within 30 s)."""
     with anyio.fail_after(30):
         while True:
-            index = (await call(client, "system.status"))["vector_index"]
+            index = (await call(client, "system_status"))["vector_index"]
             if index["owner"] and index["pending"] == 0 and index["unembedded"] == 0:
                 return dict(index)
             await anyio.sleep(0.2)
@@ -219,14 +219,14 @@ async def _store_notes(client: Client, rng: random.Random, count: int, tag: str)
         items = [
             {"content": _note(rng, f"{tag} {i}"), "persona_id": "aria"} for i in range(start, start + 50)
         ]
-        result = await call(client, "memory.store_batch", items=items)
+        result = await call(client, "memory_store_batch", items=items)
         stored.update(zip(result["ids"], (item["content"] for item in items), strict=True))
     return stored
 
 
 async def _found_by_meaning(client: Client, memory_id: str, content: str) -> bool:
     """Searching for a memory's exact words ranks it first, with its vector found (semantic 1)."""
-    result = await call(client, "memory.search", query=content, persona_id="aria", n_results=3)
+    result = await call(client, "memory_search", query=content, persona_id="aria", n_results=3)
     top = result["memories"][0]
     return (
         bool(result["semantic"]) and top["memory"]["id"] == memory_id and top["components"]["semantic"] > 0.99
@@ -257,12 +257,12 @@ async def test_deleting_the_vector_index_while_running_loses_no_search(
             for memory_id, content in rng.sample(sorted(after.items()), 10):
                 assert await _found_by_meaning(client, memory_id, content)
             await _wait_caught_up(client)  # the index was reopened and rebuilt without a restart:
-            report = await call(client, "memory.reindex", persona_id="aria")
+            report = await call(client, "memory_reindex", persona_id="aria")
             assert (report["indexed"], report["orphans_removed"]) == (0, 0)  # nothing was missing
     with http_server(data_dir, **_env(ollama)) as server:  # a restart rebuilds what was deleted
         async with http_client(server.url) as client:
             await _wait_caught_up(client)
-            model_id = (await call(client, "system.status"))["embedder"]["model_id"]
+            model_id = (await call(client, "system_status"))["embedder"]["model_id"]
             everything = {**before, **after}
             for memory_id, content in rng.sample(sorted(everything.items()), 20):
                 assert await _found_by_meaning(client, memory_id, content)
@@ -289,12 +289,12 @@ async def test_50_clients_storing_and_searching_for_30_s_lose_nothing(
                 if not mine or rng.random() < 0.5:
                     content = _note(rng, f"client {number}")
                     result = await client.call_tool(
-                        "memory.store", {"content": content, "persona_id": "aria"}
+                        "memory_store", {"content": content, "persona_id": "aria"}
                     )
                 else:
                     memory_id, content = rng.choice(mine)
                     result = await client.call_tool(
-                        "memory.search", {"query": content, "persona_id": "aria", "n_results": 5}
+                        "memory_search", {"query": content, "persona_id": "aria", "n_results": 5}
                     )
                 calls += 1
                 if result.is_error:
@@ -390,7 +390,7 @@ async def _fill(client: Client, rng: random.Random, acknowledged: dict[str, str]
             {"content": f"{_note(rng, f'filler {batch}.{i}')} {'x' * 3000}", "persona_id": "aria"}
             for i in range(10)
         ]
-        result = await client.call_tool("memory.store_batch", {"items": items})
+        result = await client.call_tool("memory_store_batch", {"items": items})
         if result.is_error:
             errors.append(" ".join(getattr(b, "text", "") for b in result.content))
             if len(errors) == 3:
@@ -415,13 +415,13 @@ async def test_a_full_disk_gives_clear_errors_and_corrupts_nothing(
             async with http_client(server.url) as client:
                 errors = await _fill(client, rng, acknowledged)
                 for error in errors:
-                    assert error.startswith("memory.store_batch: Nothing from this call was saved: the disk")
+                    assert error.startswith("memory_store_batch: Nothing from this call was saved: the disk")
                     assert "is full" in error
                     assert "free some space there and call again" in error
                 full_at = len(acknowledged)
                 for memory_id, content in rng.sample(sorted(acknowledged.items()), 10):  # reads go on
-                    assert (await call(client, "memory.get", memory_id=memory_id))["content"] == content
-                assert (await call(client, "system.status"))["counts"]["memories"] >= full_at
+                    assert (await call(client, "memory_get", memory_id=memory_id))["content"] == content
+                assert (await call(client, "system_status"))["counts"]["memories"] >= full_at
                 ballast.unlink()
                 after = await _store_notes(client, rng, 50, "room again")  # writes come back by themselves
                 acknowledged.update(after)
@@ -431,7 +431,7 @@ async def test_a_full_disk_gives_clear_errors_and_corrupts_nothing(
         with http_server(data_dir, subprocess.DEVNULL, disk.enter, **_env(ollama)) as server:
             async with http_client(server.url) as client:
                 last_id = next(reversed(acknowledged))
-                assert (await call(client, "memory.get", memory_id=last_id))["content"] == acknowledged[
+                assert (await call(client, "memory_get", memory_id=last_id))["content"] == acknowledged[
                     last_id
                 ]
     log_text = log_path.read_text()

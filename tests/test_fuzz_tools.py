@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 EXAMPLES = 3000
 EMBEDDER = "nomic-embed-text"
 # Columns and tables the server's background work may change while a call runs: the vector index
-# catching up, and decay (which a fuzzed memory.decay_start switches on) with its run log.
+# catching up, and decay (which a fuzzed memory_decay_start switches on) with its run log.
 # Everything else must stay byte-for-byte the same after a failed call.
 _MOVING_COLUMNS = {"indexed_at", "strength", "anchor_strength", "anchor_at", "decayed_at"}
 _MOVING_TABLES = {"maintenance_runs"}
@@ -176,8 +176,8 @@ async def fuzz_client(settings: Settings, ollama: OllamaStandIn) -> AsyncIterato
 
 async def test_every_tool_survives_thousands_of_random_calls(fuzz_client: Client, settings: Settings) -> None:
     client = fuzz_client
-    stored = await call(client, "memory.store", content="Sam's dog is called Biscuit.")
-    started = await call(client, "conversation.start", participants=["aria", "kira"], title="fuzzing")
+    stored = await call(client, "memory_store", content="Sam's dog is called Biscuit.")
+    started = await call(client, "conversation_start", participants=["aria", "kira"], title="fuzzing")
     words = [
         "aria",
         "kira",
@@ -231,7 +231,7 @@ async def test_every_tool_survives_thousands_of_random_calls(fuzz_client: Client
     assert called == set(tools), f"never called: {set(tools) - called}"
     succeeded = {name for (name, failed) in outcomes if not failed}
     assert len(succeeded) > len(tools) // 2, f"only {sorted(succeeded)} ever succeeded"  # not all refusals
-    assert (await call(client, "system.status"))["version"]  # the session is still alive
+    assert (await call(client, "system_status"))["version"]  # the session is still alive
     successes = sum(count for (_, failed), count in outcomes.items() if not failed)
     print(f"{sum(outcomes.values())} calls over {len(tools)} tools; {successes} succeeded")
 

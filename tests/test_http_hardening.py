@@ -23,13 +23,13 @@ async def test_tool_calls_beyond_the_rate_limit_are_refused_and_change_nothing(d
     with http_server(data_dir, **limits) as server:
         async with http_client(server.url) as client:
             for _ in range(5):
-                await call(client, "system.status")
-            error = await call_error(client, "persona.create", name="Limited")
+                await call(client, "system_status")
+            error = await call_error(client, "persona_create", name="Limited")
             assert "Rate limit: 127.0.0.1 may make 60 tool calls a minute (bursts of 5)" in error
             assert "retry in" in error
             await anyio.sleep(1.1)  # one call a second comes back
             assert "No persona_id 'limited' exists" in await call_error(
-                client, "persona.get", persona_id="limited"
+                client, "persona_get", persona_id="limited"
             )
             assert (await client.list_tools()).tools  # listing is not a tool call: never limited
 
@@ -64,12 +64,12 @@ async def test_debug_logs_never_contain_a_secret(data_dir: Path, tmp_path: Path)
         }
         with http_server(data_dir, stderr=log, **env) as server:
             async with http_client(server.url, {"Authorization": f"Bearer {token}"}) as client:
-                await call(client, "keys.set", name="ollama", value=provider_key)
-                assert (await call(client, "persona.chat", message="Hello", user_id="sam"))["response"]
-                await call(client, "state.save", path="secret.pmstate", passphrase=passphrase)
-                await call_error(client, "keys.set", name="Bad Name", value=provider_key)
+                await call(client, "keys_set", name="ollama", value=provider_key)
+                assert (await call(client, "persona_chat", message="Hello", user_id="sam"))["response"]
+                await call(client, "state_save", path="secret.pmstate", passphrase=passphrase)
+                await call_error(client, "keys_set", name="Bad Name", value=provider_key)
                 await call_error(
-                    client, "state.load", path="secret.pmstate", passphrase="wrong " + passphrase
+                    client, "state_load", path="secret.pmstate", passphrase="wrong " + passphrase
                 )
     assert ollama.authorization[-1] == f"Bearer {provider_key}"
     text = log_path.read_text()

@@ -62,13 +62,13 @@ async def _worker(data_dir: Path, process: int, stored: dict[int, set[str]]) -> 
         ids: set[str] = set()
         for start in range(0, 40, 20):
             batch = [{"content": text} for text in notes[start : start + 20]]
-            ids |= set((await call(client, "memory.store_batch", items=batch))["ids"])
-            await call(client, "memory.search", query=notes[start], n_results=5)
+            ids |= set((await call(client, "memory_store_batch", items=batch))["ids"])
+            await call(client, "memory_search", query=notes[start], n_results=5)
         for text in notes[40:]:
-            ids.add((await call(client, "memory.store", content=text))["memory"]["id"])
+            ids.add((await call(client, "memory_store", content=text))["memory"]["id"])
         stored[process] = ids
         # Everything this process stored is searchable here at once, index owner or not.
-        found = await call(client, "memory.search", query=f"Worker {process} entry", n_results=100)
+        found = await call(client, "memory_search", query=f"Worker {process} entry", n_results=100)
         assert len(ids - {hit["memory"]["id"] for hit in found["memories"]}) < len(ids) // 2
 
 
@@ -90,12 +90,12 @@ async def test_two_processes_store_and_search_at_once_without_loss(data_dir: Pat
         command=sys.executable, args=["-m", "persona_mcp"], env=server_env(data_dir)
     )
     async with Client(params) as client:
-        report = await call(client, "memory.reindex")
+        report = await call(client, "memory_reindex")
         assert report["orphans_removed"] == 0
-        stats = await call(client, "memory.stats")
+        stats = await call(client, "memory_stats")
         assert stats["total"] == len(everything)
         assert stats["index_lag"] == 0
         for process in (1, 2):
             text = _notes(process, 60)[7]
-            top = (await call(client, "memory.search", query=text, n_results=1))["memories"][0]
+            top = (await call(client, "memory_search", query=text, n_results=1))["memories"][0]
             assert top["memory"]["content"] == text

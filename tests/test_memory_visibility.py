@@ -1,5 +1,5 @@
 """Property: private memories reach only their own persona; shared and public reach every persona.
-Checked for memory.search and memory.search_cross_persona over random populations."""
+Checked for memory_search and memory_search_cross_persona over random populations."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ async def _check(memories: list[tuple[str, str, str]], asker: str, query_topic: 
     with tempfile.TemporaryDirectory() as folder:
         server_settings = load_settings({}, data_dir=Path(folder))
         async with Client(build_server(server_settings)) as client:
-            await call(client, "persona.create", id="zed", name="Zed")
+            await call(client, "persona_create", id="zed", name="Zed")
             items = [
                 {
                     "content": f"Memory {i} of {owner}: a visit to the {topic} with the lantern.",
@@ -41,14 +41,14 @@ async def _check(memories: list[tuple[str, str, str]], asker: str, query_topic: 
                 }
                 for i, (owner, visibility, topic) in enumerate(memories)
             ]
-            ids = (await call(client, "memory.store_batch", items=items))["ids"]
+            ids = (await call(client, "memory_store_batch", items=items))["ids"]
             owners: dict[str, tuple[str, str, str]] = {}
             for memory_id, item in zip(ids, memories, strict=True):
                 owners.setdefault(memory_id, item)  # a near-duplicate merged into the first one
             for tool, arguments, include_others in (
-                ("memory.search", {}, False),
-                ("memory.search", {"include_shared": True}, True),
-                ("memory.search_cross_persona", {}, True),
+                ("memory_search", {}, False),
+                ("memory_search", {"include_shared": True}, True),
+                ("memory_search_cross_persona", {}, True),
             ):
                 for query in ("lantern", query_topic):
                     result = await call(

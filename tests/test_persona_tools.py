@@ -1,4 +1,4 @@
-"""Every persona.* tool and its error paths, through a real MCP client session."""
+"""Every persona_* tool and its error paths, through a real MCP client session."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ TEMPLATE_IDS = {
 
 
 async def test_list_shows_the_shipped_personas_with_aria_active(client: Client) -> None:
-    listing = await call(client, "persona.list")
+    listing = await call(client, "persona_list")
     assert [p["id"] for p in listing["personas"]] == ["aria", "kira"]
     assert listing["active_id"] == "aria"
     assert listing["total_count"] == 2
@@ -34,13 +34,13 @@ async def test_list_shows_the_shipped_personas_with_aria_active(client: Client) 
 
 
 async def test_list_filters_by_tag_ignoring_case(client: Client) -> None:
-    listing = await call(client, "persona.list", tag="SCHOLAR")
+    listing = await call(client, "persona_list", tag="SCHOLAR")
     assert [p["id"] for p in listing["personas"]] == ["kira"]
-    assert (await call(client, "persona.list", tag="no-such-tag"))["total_count"] == 0
+    assert (await call(client, "persona_list", tag="no-such-tag"))["total_count"] == 0
 
 
 async def test_get_returns_the_full_card(client: Client) -> None:
-    aria = await call(client, "persona.get", persona_id="aria")
+    aria = await call(client, "persona_get", persona_id="aria")
     assert aria["name"] == "Aria"
     assert aria["traits"]["openness"] == 0.9
     assert aria["first_message"].startswith("*She sets her lute down")
@@ -49,7 +49,7 @@ async def test_get_returns_the_full_card(client: Client) -> None:
 
 
 async def test_get_unknown_id_names_the_id_and_lists_the_real_ones(client: Client) -> None:
-    message = await call_error(client, "persona.get", persona_id="zed")
+    message = await call_error(client, "persona_get", persona_id="zed")
     assert "persona_id 'zed'" in message
     assert "aria, kira" in message
 
@@ -57,7 +57,7 @@ async def test_get_unknown_id_names_the_id_and_lists_the_real_ones(client: Clien
 async def test_create_with_fields(client: Client) -> None:
     created = await call(
         client,
-        "persona.create",
+        "persona_create",
         name="Dr. Élise Moreau",
         description="A marine biologist.",
         traits={"openness": 0.95},
@@ -68,13 +68,13 @@ async def test_create_with_fields(client: Client) -> None:
     assert created["traits"]["openness"] == 0.95
     assert created["traits"]["neuroticism"] == 0.5
     assert created["interests"] == ["whales", "tides"]
-    fetched = await call(client, "persona.get", persona_id="dr-elise-moreau")
+    fetched = await call(client, "persona_get", persona_id="dr-elise-moreau")
     assert fetched["extensions"] == {"my_app": {"colour": "teal"}}
 
 
 async def test_create_from_template_applies_overrides_on_top(client: Client) -> None:
     created = await call(
-        client, "persona.create", template="technical-expert", name="Ada", traits={"extraversion": 0.9}
+        client, "persona_create", template="technical-expert", name="Ada", traits={"extraversion": 0.9}
     )
     assert created["id"] == "ada"
     assert created["name"] == "Ada"
@@ -84,7 +84,7 @@ async def test_create_from_template_applies_overrides_on_top(client: Client) -> 
 
 
 async def test_create_with_explicit_id(client: Client) -> None:
-    created = await call(client, "persona.create", name="Aria the Second", id="aria-2")
+    created = await call(client, "persona_create", name="Aria the Second", id="aria-2")
     assert created["id"] == "aria-2"
 
 
@@ -111,22 +111,22 @@ async def test_create_with_explicit_id(client: Client) -> None:
 async def test_create_refuses_bad_input_and_stores_nothing(
     client: Client, arguments: dict[str, object], expected: str
 ) -> None:
-    message = await call_error(client, "persona.create", **arguments)
+    message = await call_error(client, "persona_create", **arguments)
     assert expected in message
-    assert message.startswith("persona.create: ")
-    assert (await call(client, "persona.list"))["total_count"] == 2
+    assert message.startswith("persona_create: ")
+    assert (await call(client, "persona_list"))["total_count"] == 2
 
 
 async def test_update_merges_nested_fields_and_bumps_the_version(client: Client) -> None:
     updated = await call(
-        client, "persona.update", persona_id="kira", changes={"traits": {"openness": 0.2}, "tags": ["x"]}
+        client, "persona_update", persona_id="kira", changes={"traits": {"openness": 0.2}, "tags": ["x"]}
     )
     assert updated["version"] == 2
     assert updated["traits"]["openness"] == 0.2
     assert updated["traits"]["conscientiousness"] == 0.9
     assert updated["tags"] == ["x"]
     assert updated["updated_at"] > updated["created_at"]
-    again = await call(client, "persona.get", persona_id="kira")
+    again = await call(client, "persona_get", persona_id="kira")
     assert again["version"] == 2
     assert again["tags"] == ["x"]
 
@@ -145,27 +145,27 @@ async def test_update_merges_nested_fields_and_bumps_the_version(client: Client)
 async def test_update_refuses_bad_input_and_changes_nothing(
     client: Client, arguments: dict[str, object], expected: str
 ) -> None:
-    before = await call(client, "persona.get", persona_id="kira")
-    assert expected in await call_error(client, "persona.update", **arguments)
-    assert await call(client, "persona.get", persona_id="kira") == before
+    before = await call(client, "persona_get", persona_id="kira")
+    assert expected in await call_error(client, "persona_update", **arguments)
+    assert await call(client, "persona_get", persona_id="kira") == before
 
 
 async def test_delete_archives_and_update_restore_brings_it_back(client: Client) -> None:
-    deleted = await call(client, "persona.delete", persona_id="kira")
+    deleted = await call(client, "persona_delete", persona_id="kira")
     assert deleted["action"] == "archived"
-    assert [p["id"] for p in (await call(client, "persona.list"))["personas"]] == ["aria"]
-    archived = await call(client, "persona.list", include_archived=True)
+    assert [p["id"] for p in (await call(client, "persona_list"))["personas"]] == ["aria"]
+    archived = await call(client, "persona_list", include_archived=True)
     assert {p["id"]: p["archived"] for p in archived["personas"]} == {"aria": False, "kira": True}
-    assert (await call(client, "persona.get", persona_id="kira"))["archived_at"] is not None
-    assert (await call(client, "persona.delete", persona_id="kira"))["action"] == "already_archived"
-    assert "archived" in await call_error(client, "persona.switch", persona_id="kira")
+    assert (await call(client, "persona_get", persona_id="kira"))["archived_at"] is not None
+    assert (await call(client, "persona_delete", persona_id="kira"))["action"] == "already_archived"
+    assert "archived" in await call_error(client, "persona_switch", persona_id="kira")
     assert "restore=true" in await call_error(
-        client, "persona.update", persona_id="kira", changes={"tags": []}
+        client, "persona_update", persona_id="kira", changes={"tags": []}
     )
 
-    restored = await call(client, "persona.update", persona_id="kira", changes={}, restore=True)
+    restored = await call(client, "persona_update", persona_id="kira", changes={}, restore=True)
     assert restored["archived_at"] is None
-    assert (await call(client, "persona.list"))["total_count"] == 2
+    assert (await call(client, "persona_list"))["total_count"] == 2
 
 
 async def test_purge_removes_the_persona_and_everything_it_owns(client: Client, settings: Settings) -> None:
@@ -183,11 +183,11 @@ async def test_purge_removes_the_persona_and_everything_it_owns(client: Client, 
             " VALUES ('aria', 'kira', ?, ?)",
             (now, now),
         )
-    purged = await call(client, "persona.delete", persona_id="kira", purge=True)
+    purged = await call(client, "persona_delete", persona_id="kira", purge=True)
     assert purged["action"] == "purged"
     assert purged["counts"]["memories"] == 3
     assert purged["counts"]["relationships"] == 1
-    assert "No persona_id 'kira'" in await call_error(client, "persona.get", persona_id="kira")
+    assert "No persona_id 'kira'" in await call_error(client, "persona_get", persona_id="kira")
     with sqlite3.connect(settings.database_path) as db:
         assert db.execute("SELECT count(*) FROM memories").fetchone()[0] == 0
         assert (
@@ -198,31 +198,31 @@ async def test_purge_removes_the_persona_and_everything_it_owns(client: Client, 
 
 
 async def test_switch_changes_the_default_persona_for_later_calls(client: Client, mode: str) -> None:
-    switched = await call(client, "persona.switch", persona_id="kira")
+    switched = await call(client, "persona_switch", persona_id="kira")
     assert switched["persona"]["id"] == "kira"
     assert switched["previous_id"] is None
     assert switched["scope"] == ("connection" if mode == "legacy" else "process")
-    status = await call(client, "persona.status")
+    status = await call(client, "persona_status")
     assert status["persona"]["id"] == "kira"
-    assert (await call(client, "persona.list"))["active_id"] == "kira"
-    assert (await call(client, "persona.switch", persona_id="aria"))["previous_id"] == "kira"
+    assert (await call(client, "persona_list"))["active_id"] == "kira"
+    assert (await call(client, "persona_switch", persona_id="aria"))["previous_id"] == "kira"
 
 
 async def test_switch_is_scoped_to_one_session(settings: Settings) -> None:
     server = build_server(settings)
     async with Client(server, mode="legacy") as first, Client(server, mode="legacy") as second:
-        await call(first, "persona.switch", persona_id="kira")
-        assert (await call(first, "persona.status"))["persona"]["id"] == "kira"
-        assert (await call(second, "persona.status"))["persona"]["id"] == "aria"
+        await call(first, "persona_switch", persona_id="kira")
+        assert (await call(first, "persona_status"))["persona"]["id"] == "kira"
+        assert (await call(second, "persona_status"))["persona"]["id"] == "aria"
 
 
 async def test_switch_to_unknown_persona_fails(client: Client) -> None:
-    assert "No persona_id 'nobody'" in await call_error(client, "persona.switch", persona_id="nobody")
-    assert (await call(client, "persona.list"))["active_id"] == "aria"
+    assert "No persona_id 'nobody'" in await call_error(client, "persona_switch", persona_id="nobody")
+    assert (await call(client, "persona_list"))["active_id"] == "aria"
 
 
 async def test_status_reports_mood_memories_and_energy(client: Client) -> None:
-    status = await call(client, "persona.status", persona_id="aria")
+    status = await call(client, "persona_status", persona_id="aria")
     mood = status["emotional_state"]
     assert mood["valence"] == 0.5
     assert mood["label"] == "happy"
@@ -234,20 +234,20 @@ async def test_status_reports_mood_memories_and_energy(client: Client) -> None:
 
 
 async def test_status_without_persona_when_the_active_one_was_archived(client: Client) -> None:
-    await call(client, "persona.switch", persona_id="kira")
-    await call(client, "persona.delete", persona_id="kira")
-    message = await call_error(client, "persona.status")
+    await call(client, "persona_switch", persona_id="kira")
+    await call(client, "persona_delete", persona_id="kira")
+    message = await call_error(client, "persona_status")
     assert "this session's active persona, 'kira', which is archived" in message
 
 
 async def test_templates_lists_the_six_shipped_templates(client: Client) -> None:
-    templates = (await call(client, "persona.templates"))["templates"]
+    templates = (await call(client, "persona_templates"))["templates"]
     assert {t["id"] for t in templates} == TEMPLATE_IDS
     assert all(t["name"] and t["description"] for t in templates)
 
 
 async def test_chat_and_context_check_their_arguments_first(client: Client) -> None:
-    for tool in ("persona.chat", "persona.context"):
+    for tool in ("persona_chat", "persona_context"):
         assert "No persona_id 'ghost'" in await call_error(client, tool, message="Hi", persona_id="ghost")
         assert "`message`" in await call_error(client, tool, message="")
 
@@ -292,14 +292,14 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
     )
     relationship_tools = ("get", "list", "update", "compatibility", "stats", "history")
     assert set(tools) == (
-        {f"persona.{name}" for name in (*persona_tools, "chat", "context")}
-        | {f"memory.{name}" for name in memory_tools}
-        | {f"relationship.{name}" for name in relationship_tools}
-        | {f"emotional.{name}" for name in ("get_state", "update_state", "history")}
-        | {f"conversation.{name}" for name in conversation_tools}
-        | {"system.status", "system.models"}
-        | {"state.save", "state.load"}
-        | {"keys.set", "keys.list", "keys.remove"}
+        {f"persona_{name}" for name in (*persona_tools, "chat", "context")}
+        | {f"memory_{name}" for name in memory_tools}
+        | {f"relationship_{name}" for name in relationship_tools}
+        | {f"emotional_{name}" for name in ("get_state", "update_state", "history")}
+        | {f"conversation_{name}" for name in conversation_tools}
+        | {"system_status", "system_models"}
+        | {"state_save", "state_load"}
+        | {"keys_set", "keys_list", "keys_remove"}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -308,52 +308,52 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         assert tool.annotations is not None
     read_only = {name for name, tool in tools.items() if tool.annotations and tool.annotations.read_only_hint}
     assert read_only == {
-        "persona.list",
-        "persona.get",
-        "persona.status",
-        "persona.templates",
-        "persona.context",
-        "persona.export",
-        "memory.get",
-        "memory.stats",
-        "memory.search_cross_persona",
-        "memory.shared_stats",
-        "memory.prune_recommendations",
-        "memory.prune_stats",
-        "memory.decay_stats",
-        "relationship.get",
-        "relationship.list",
-        "relationship.compatibility",
-        "relationship.stats",
-        "relationship.history",
-        "emotional.get_state",
-        "emotional.history",
-        "conversation.status",
-        "conversation.history",
-        "conversation.list",
-        "conversation.next_speaker",
-        "system.status",
-        "system.models",
-        "keys.list",
+        "persona_list",
+        "persona_get",
+        "persona_status",
+        "persona_templates",
+        "persona_context",
+        "persona_export",
+        "memory_get",
+        "memory_stats",
+        "memory_search_cross_persona",
+        "memory_shared_stats",
+        "memory_prune_recommendations",
+        "memory_prune_stats",
+        "memory_decay_stats",
+        "relationship_get",
+        "relationship_list",
+        "relationship_compatibility",
+        "relationship_stats",
+        "relationship_history",
+        "emotional_get_state",
+        "emotional_history",
+        "conversation_status",
+        "conversation_history",
+        "conversation_list",
+        "conversation_next_speaker",
+        "system_status",
+        "system_models",
+        "keys_list",
     }
     destructive = {
         name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint
     }
     assert destructive == {
-        "persona.update",
-        "persona.delete",
-        "persona.import",
-        "state.load",
-        "memory.update",
-        "memory.delete",
-        "memory.prune",
-        "memory.prune_all",
-        "keys.set",
-        "keys.remove",
+        "persona_update",
+        "persona_delete",
+        "persona_import",
+        "state_load",
+        "memory_update",
+        "memory_delete",
+        "memory_prune",
+        "memory_prune_all",
+        "keys_set",
+        "keys_remove",
     }
-    assert tools["persona.delete"].annotations.destructive_hint  # type: ignore[union-attr]
-    assert not tools["persona.create"].annotations.destructive_hint  # type: ignore[union-attr]
-    assert set(tools["persona.create"].input_schema["properties"]) >= {
+    assert tools["persona_delete"].annotations.destructive_hint  # type: ignore[union-attr]
+    assert not tools["persona_create"].annotations.destructive_hint  # type: ignore[union-attr]
+    assert set(tools["persona_create"].input_schema["properties"]) >= {
         "name",
         "template",
         "traits",
@@ -364,21 +364,21 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
 async def test_structured_results_match_their_output_schemas(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     calls = [
-        ("persona.list", {}),
-        ("persona.get", {"persona_id": "aria"}),
-        ("persona.create", {"name": "Schema Check"}),
-        ("persona.update", {"persona_id": "schema-check", "changes": {"tags": ["t"]}}),
-        ("persona.switch", {"persona_id": "schema-check"}),
-        ("persona.status", {}),
-        ("persona.templates", {}),
-        ("memory.store", {"content": "Schemas keep promises.", "metadata": {"k": [1, 2]}}),
-        ("memory.store_batch", {"items": [{"content": "A second memory."}]}),
-        ("memory.search", {"query": "promises"}),
-        ("memory.stats", {}),
-        ("memory.shared_stats", {}),
-        ("memory.reindex", {}),
-        ("system.status", {}),
-        ("persona.delete", {"persona_id": "schema-check"}),
+        ("persona_list", {}),
+        ("persona_get", {"persona_id": "aria"}),
+        ("persona_create", {"name": "Schema Check"}),
+        ("persona_update", {"persona_id": "schema-check", "changes": {"tags": ["t"]}}),
+        ("persona_switch", {"persona_id": "schema-check"}),
+        ("persona_status", {}),
+        ("persona_templates", {}),
+        ("memory_store", {"content": "Schemas keep promises.", "metadata": {"k": [1, 2]}}),
+        ("memory_store_batch", {"items": [{"content": "A second memory."}]}),
+        ("memory_search", {"query": "promises"}),
+        ("memory_stats", {}),
+        ("memory_shared_stats", {}),
+        ("memory_reindex", {}),
+        ("system_status", {}),
+        ("persona_delete", {"persona_id": "schema-check"}),
     ]
     for name, arguments in calls:
         result = await client.call_tool(name, arguments)
@@ -400,12 +400,12 @@ async def test_underscore_separator_registers_and_serves_every_tool(data_dir: Pa
 async def test_toolsets_limit_the_registered_namespaces(data_dir: Path) -> None:
     async with Client(build_server(Settings(data_dir=data_dir, toolsets=("memory",)))) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert "memory.search" in names
-        assert all(name.startswith("memory.") for name in names)
+        assert "memory_search" in names
+        assert all(name.startswith("memory_") for name in names)
     async with Client(
         build_server(Settings(data_dir=data_dir, toolsets=("relationship", "state")))
     ) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert names == {
-            f"relationship.{n}" for n in ("get", "list", "update", "compatibility", "stats", "history")
-        } | {"state.save", "state.load"}
+            f"relationship_{n}" for n in ("get", "list", "update", "compatibility", "stats", "history")
+        } | {"state_save", "state_load"}

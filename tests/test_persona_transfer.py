@@ -32,26 +32,26 @@ MEMORIES = [
 
 
 async def _nell_with_a_past(client: Client) -> None:
-    await call(client, "persona.create", **NELL)
+    await call(client, "persona_create", **NELL)
     stored = await call(
         client,
-        "memory.store_batch",
+        "memory_store_batch",
         items=[
             {"content": text, "persona_id": "nell", "kind": "semantic", "subject": "sam"} for text in MEMORIES
         ],
     )
-    await call(client, "memory.update", memory_id=stored["ids"][0], pinned=True)
+    await call(client, "memory_update", memory_id=stored["ids"][0], pinned=True)
     for other, kind, quality in [("user:sam", "support", 0.9)] * 3 + [("aria", "chat", 0.5)]:
         interaction = {"kind": kind, "quality": quality}
-        await call(client, "relationship.update", persona_a="nell", persona_b=other, interaction=interaction)
-    await call(client, "emotional.update_state", persona_id="nell", valence=0.8, reason="a good day")
+        await call(client, "relationship_update", persona_a="nell", persona_b=other, interaction=interaction)
+    await call(client, "emotional_update_state", persona_id="nell", valence=0.8, reason="a good day")
 
 
 async def test_a_stateful_card_moves_a_persona_with_what_it_knows(settings: Settings, tmp_path: Path) -> None:
     async with Client(build_server(settings)) as here:
         await _nell_with_a_past(here)
-        exported = await call(here, "persona.export", persona_id="nell", format="card_v3", include_state=True)
-        there_before = await call(here, "relationship.get", persona_a="nell", persona_b="user:sam")
+        exported = await call(here, "persona_export", persona_id="nell", format="card_v3", include_state=True)
+        there_before = await call(here, "relationship_get", persona_a="nell", persona_b="user:sam")
     assert (exported["memories"], exported["relationships"]) == (3, 2)
     card = json.loads(exported["content"])
     state = card["data"]["extensions"]["persona_mcp"]["state"]
@@ -63,7 +63,7 @@ async def test_a_stateful_card_moves_a_persona_with_what_it_knows(settings: Sett
 
     elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"))
     async with Client(build_server(elsewhere)) as there:
-        result = await call(there, "persona.import", content=exported["content"])
+        result = await call(there, "persona_import", content=exported["content"])
         assert (result["action"], result["persona"]["traits"]["extraversion"]) == ("created", 0.9)
         assert result["state"] == {
             "emotional_state": "applied",
@@ -75,22 +75,22 @@ async def test_a_stateful_card_moves_a_persona_with_what_it_knows(settings: Sett
             "embedding_model_there": state["memories"]["embedding_model"],
         }
         found = await call(
-            there, "memory.search", query="what food allergies does Ada have", persona_id="nell"
+            there, "memory_search", query="what food allergies does Ada have", persona_id="nell"
         )
         assert found["memories"][0]["memory"]["content"] == MEMORIES[0]
         assert found["memories"][0]["memory"]["pinned"] is True
-        bond = await call(there, "relationship.get", persona_a="user:sam", persona_b="nell")
+        bond = await call(there, "relationship_get", persona_a="user:sam", persona_b="nell")
         for key in ("type", "affinity", "trust", "familiarity", "interaction_count"):
             assert bond[key] == there_before[key], key
-        assert (await call(there, "emotional.get_state", persona_id="nell"))["valence"] == pytest.approx(
+        assert (await call(there, "emotional_get_state", persona_id="nell"))["valence"] == pytest.approx(
             0.8, abs=0.01
         )
 
-        again = await call(there, "persona.import", content=exported["content"], merge=True)
+        again = await call(there, "persona_import", content=exported["content"], merge=True)
         assert again["action"] == "merged"
         assert (again["state"]["memories_stored"], again["state"]["memories_merged"]) == (0, 3)
         assert again["state"]["relationships_kept"] == 2
-        assert (await call(there, "memory.stats", persona_id="nell"))["total"] == 3
+        assert (await call(there, "memory_stats", persona_id="nell"))["total"] == 3
 
 
 async def test_state_travels_in_our_yaml_too_and_unknown_parties_are_skipped(
@@ -98,21 +98,21 @@ async def test_state_travels_in_our_yaml_too_and_unknown_parties_are_skipped(
 ) -> None:
     async with Client(build_server(settings)) as here:
         await _nell_with_a_past(here)
-        await call(here, "persona.create", name="Otto")
+        await call(here, "persona_create", name="Otto")
         interaction = {"kind": "chat", "quality": 0.2}
-        await call(here, "relationship.update", persona_a="nell", persona_b="otto", interaction=interaction)
-        exported = await call(here, "persona.export", persona_id="nell", format="yaml", include_state=True)
+        await call(here, "relationship_update", persona_a="nell", persona_b="otto", interaction=interaction)
+        exported = await call(here, "persona_export", persona_id="nell", format="yaml", include_state=True)
     elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"))
     async with Client(build_server(elsewhere)) as there:
-        result = await call(there, "persona.import", content=exported["content"])
+        result = await call(there, "persona_import", content=exported["content"])
         assert result["state"]["relationships_skipped"] == ["otto"]
         assert result["state"]["memories_stored"] == 3
 
 
 async def test_blend_mixes_traits_interests_and_prose_by_weight(client: Client) -> None:
-    aria = await call(client, "persona.get", persona_id="aria")
-    kira = await call(client, "persona.get", persona_id="kira")
-    mixed = await call(client, "persona.blend", persona_ids=["aria", "kira"], weights=[3, 1], name="Ariki")
+    aria = await call(client, "persona_get", persona_id="aria")
+    kira = await call(client, "persona_get", persona_id="kira")
+    mixed = await call(client, "persona_blend", persona_ids=["aria", "kira"], weights=[3, 1], name="Ariki")
     assert mixed["id"] == "ariki"
     for trait, value in mixed["traits"].items():
         assert value == pytest.approx(0.75 * aria["traits"][trait] + 0.25 * kira["traits"][trait], abs=1e-3)
@@ -125,7 +125,7 @@ async def test_blend_mixes_traits_interests_and_prose_by_weight(client: Client) 
     assert "Ariki" in mixed["system_prompt"]
     recipe = mixed["extensions"]["persona_mcp"]["blend"]["parents"]
     assert [(p["id"], p["weight"]) for p in recipe] == [("aria", 0.75), ("kira", 0.25)]
-    equal = await call(client, "persona.blend", persona_ids=["aria", "kira"], name="Even")
+    equal = await call(client, "persona_blend", persona_ids=["aria", "kira"], name="Even")
     assert equal["traits"]["openness"] == pytest.approx((0.9 + 0.85) / 2, abs=1e-3)
 
 
@@ -143,9 +143,9 @@ async def test_blend_mixes_traits_interests_and_prose_by_weight(client: Client) 
 async def test_blend_refuses_bad_input_and_creates_nothing(
     client: Client, arguments: dict[str, Any], words: str
 ) -> None:
-    before = (await call(client, "persona.list"))["total_count"]
-    assert words in await call_error(client, "persona.blend", **arguments)
-    assert (await call(client, "persona.list"))["total_count"] == before
+    before = (await call(client, "persona_list"))["total_count"]
+    assert words in await call_error(client, "persona_blend", **arguments)
+    assert (await call(client, "persona_list"))["total_count"] == before
 
 
 @pytest.fixture
@@ -158,9 +158,9 @@ async def test_chat_sends_matching_lore_to_the_model(settings: Settings, ollama:
     chat_settings = settings.model_copy(update={"ollama_host": ollama.url, "chat_timeout_seconds": 5.0})
     card = (Path(__file__).parent / "data" / "card_v2_sillytavern.json").read_text()
     async with Client(build_server(chat_settings)) as client:
-        await call(client, "persona.import", content=card)
+        await call(client, "persona_import", content=card)
         reply = await call(
-            client, "persona.chat", persona_id="seraphina", message="Is the glade safe?", user_id="sam"
+            client, "persona_chat", persona_id="seraphina", message="Is the glade safe?", user_id="sam"
         )
         assert reply["lore_used"] == ["Always-on lore", "The glade"]
         sent = [body for path, body in ollama.requests if path == "/api/chat"][-1]["messages"]

@@ -1,4 +1,4 @@
-"""state.save / state.load: one archive of everything, taken while the server runs, restored by
+"""state_save / state_load: one archive of everything, taken while the server runs, restored by
 merge or replace; every bad archive is refused with nothing changed."""
 
 from __future__ import annotations
@@ -53,76 +53,76 @@ async def _a_life(client: Client) -> str:
     """Memories (one archived), a relationship, a mood and a conversation with messages."""
     stored = await call(
         client,
-        "memory.store_batch",
+        "memory_store_batch",
         items=[
             {"content": "Sam's sister Ada plays the cello in an orchestra.", "persona_id": "aria"},
             {"content": "Sam is afraid of deep water since childhood.", "persona_id": "aria"},
             {"content": "Kira keeps a card index of every archive she visited.", "persona_id": "kira"},
         ],
     )
-    await call(client, "memory.delete", memory_id=stored["ids"][2])
+    await call(client, "memory_delete", memory_id=stored["ids"][2])
     await call(
         client,
-        "relationship.update",
+        "relationship_update",
         persona_a="aria",
         persona_b="user:sam",
         interaction={"kind": "support", "quality": 0.8},
     )
-    await call(client, "emotional.update_state", persona_id="aria", valence=0.7, reason="a sunny day")
-    conversation = await call(client, "conversation.start", persona_id="aria", user_id="sam")
+    await call(client, "emotional_update_state", persona_id="aria", valence=0.7, reason="a sunny day")
+    conversation = await call(client, "conversation_start", persona_id="aria", user_id="sam")
     return str(conversation["id"])
 
 
 async def test_replace_brings_back_exactly_what_was_saved(client: Client, settings: Settings) -> None:
     await _a_life(client)
-    saved = await call(client, "state.save", path="before.pmstate")
+    saved = await call(client, "state_save", path="before.pmstate")
     assert saved["counts"]["memories"] == 3
     assert saved["counts"]["archived_memories"] == 1
     assert saved["sha256"] == hashlib.sha256(_archive_bytes(settings, "before.pmstate")).hexdigest()
     before = _fingerprint(settings)
-    await call(client, "persona.update", persona_id="kira", changes={"description": "Changed afterwards."})
-    await call(client, "memory.store", content="Something learnt after the save.", persona_id="aria")
-    await call(client, "persona.create", name="Latecomer")
-    loaded = await call(client, "state.load", path="before.pmstate", mode="replace")
+    await call(client, "persona_update", persona_id="kira", changes={"description": "Changed afterwards."})
+    await call(client, "memory_store", content="Something learnt after the save.", persona_id="aria")
+    await call(client, "persona_create", name="Latecomer")
+    loaded = await call(client, "state_load", path="before.pmstate", mode="replace")
     assert loaded["vectors"].startswith("rebuilt")
     assert _fingerprint(settings) == before
-    found = await call(client, "memory.search", query="who plays the cello?", persona_id="aria")
+    found = await call(client, "memory_search", query="who plays the cello?", persona_id="aria")
     assert found["memories"][0]["memory"]["content"].startswith("Sam's sister Ada")
     assert all("after the save" not in hit["memory"]["content"] for hit in found["memories"])
 
 
 async def test_merge_keeps_the_newer_row_and_adds_what_is_missing(client: Client, settings: Settings) -> None:
     await _a_life(client)
-    await call(client, "state.save", path="merge.pmstate")
+    await call(client, "state_save", path="merge.pmstate")
     await call(
-        client, "persona.update", persona_id="kira", changes={"description": "Newer than the archive."}
+        client, "persona_update", persona_id="kira", changes={"description": "Newer than the archive."}
     )
-    memories = await call(client, "memory.search", query="deep water", persona_id="aria")
-    await call(client, "memory.delete", memory_id=memories["memories"][0]["memory"]["id"], hard=True)
-    loaded = await call(client, "state.load", path="merge.pmstate")
-    assert (await call(client, "persona.get", persona_id="kira"))["description"] == "Newer than the archive."
-    back = await call(client, "memory.search", query="deep water", persona_id="aria")
+    memories = await call(client, "memory_search", query="deep water", persona_id="aria")
+    await call(client, "memory_delete", memory_id=memories["memories"][0]["memory"]["id"], hard=True)
+    loaded = await call(client, "state_load", path="merge.pmstate")
+    assert (await call(client, "persona_get", persona_id="kira"))["description"] == "Newer than the archive."
+    back = await call(client, "memory_search", query="deep water", persona_id="aria")
     assert back["memories"][0]["memory"]["content"] == "Sam is afraid of deep water since childhood."
     assert loaded["written"]["memories"] == 1
-    again = await call(client, "state.load", path="merge.pmstate")
+    again = await call(client, "state_load", path="merge.pmstate")
     assert again["written"] == {}  # merging the same archive twice adds nothing
     assert again["counts"] == loaded["counts"]
 
 
 async def test_an_archive_moves_everything_to_another_data_folder(client: Client, tmp_path: Path) -> None:
     conversation = await _a_life(client)
-    saved = await call(client, "state.save", path="move.pmstate", passphrase=PASSPHRASE)
+    saved = await call(client, "state_save", path="move.pmstate", passphrase=PASSPHRASE)
     elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"))
     elsewhere.backup_dir.mkdir(parents=True)
     shutil.copy(saved["path"], elsewhere.backup_dir / "move.pmstate")
     async with Client(build_server(elsewhere)) as there:
-        loaded = await call(there, "state.load", path="move.pmstate", passphrase=PASSPHRASE, mode="replace")
+        loaded = await call(there, "state_load", path="move.pmstate", passphrase=PASSPHRASE, mode="replace")
         assert loaded["encrypted"] is True
         assert loaded["counts"] == saved["counts"]
-        bond = await call(there, "relationship.get", persona_a="aria", persona_b="user:sam")
+        bond = await call(there, "relationship_get", persona_a="aria", persona_b="user:sam")
         assert bond["met"] is True
-        assert (await call(there, "conversation.status", conversation_id=conversation))["status"] == "open"
-        assert (await call(there, "emotional.get_state", persona_id="aria"))["valence"] > 0.5
+        assert (await call(there, "conversation_status", conversation_id=conversation))["status"] == "open"
+        assert (await call(there, "emotional_get_state", persona_id="aria"))["valence"] > 0.5
 
 
 async def test_a_save_while_memories_are_being_written_is_consistent(client: Client) -> None:
@@ -133,18 +133,18 @@ async def test_a_save_while_memories_are_being_written_is_consistent(client: Cli
             items = [
                 {"content": f"Round {round_} fact {i}: the lighthouse has {i} steps."} for i in range(20)
             ]
-            await call(client, "memory.store_batch", items=items)
+            await call(client, "memory_store_batch", items=items)
 
     async def save() -> None:
         await anyio.sleep(0.05)
-        results["saved"] = await call(client, "state.save", path="busy.pmstate")
+        results["saved"] = await call(client, "state_save", path="busy.pmstate")
 
     async with anyio.create_task_group() as group:
         group.start_soon(write)
         group.start_soon(save)
     saved = results["saved"]["counts"]["memories"]
     assert saved % 20 == 0  # whole batches only: the snapshot never sees half a transaction
-    loaded = await call(client, "state.load", path="busy.pmstate", mode="replace")
+    loaded = await call(client, "state_load", path="busy.pmstate", mode="replace")
     assert loaded["counts"]["memories"] == saved
 
 
@@ -179,8 +179,8 @@ def _edited_database(parts: dict[str, bytes]) -> None:
 
 async def test_bad_archives_are_refused_and_change_nothing(client: Client, settings: Settings) -> None:
     await _a_life(client)
-    await call(client, "state.save", path="locked.pmstate", passphrase=PASSPHRASE)
-    await call(client, "state.save", path="plain.pmstate")
+    await call(client, "state_save", path="locked.pmstate", passphrase=PASSPHRASE)
+    await call(client, "state_save", path="plain.pmstate")
     locked, plain = _archive_bytes(settings, "locked.pmstate"), _archive_bytes(settings, "plain.pmstate")
     flipped = bytearray(locked)
     flipped[-40] ^= 1
@@ -197,20 +197,20 @@ async def test_bad_archives_are_refused_and_change_nothing(client: Client, setti
         "newer format": (_rezip(plain, _newer_manifest), None, "newer persona-mcp"),
         "edited part": (_rezip(plain, _edited_database), None, "sha256"),
     }
-    await call(client, "persona.update", persona_id="kira", changes={"description": "After the saves."})
+    await call(client, "persona_update", persona_id="kira", changes={"description": "After the saves."})
     before = _fingerprint(settings)
     for case, (data, passphrase, words) in cases.items():
         _write(settings, "bad.pmstate", data)
         arguments = {"path": "bad.pmstate", "mode": "replace"}
         if passphrase is not None:
             arguments["passphrase"] = passphrase
-        message = await call_error(client, "state.load", **arguments)
+        message = await call_error(client, "state_load", **arguments)
         assert words in message, (case, message)
         assert _fingerprint(settings) == before, case
-    assert "Invalid path" in await call_error(client, "state.load", path="../persona.db")
-    assert "Invalid path" in await call_error(client, "state.save", path="/tmp/elsewhere.pmstate")
-    assert "cannot be read" in await call_error(client, "state.load", path="missing.pmstate")
-    assert "passphrase" in await call_error(client, "state.save", passphrase="short")
+    assert "Invalid path" in await call_error(client, "state_load", path="../persona.db")
+    assert "Invalid path" in await call_error(client, "state_save", path="/tmp/elsewhere.pmstate")
+    assert "cannot be read" in await call_error(client, "state_load", path="missing.pmstate")
+    assert "passphrase" in await call_error(client, "state_save", passphrase="short")
 
 
 async def test_an_archive_from_an_older_schema_is_migrated_on_load(
@@ -231,15 +231,15 @@ async def test_an_archive_from_an_older_schema_is_migrated_on_load(
         )
     data = pack({"app_version": "0.0.9", "schema_version": 3}, {"persona.db": old_db.read_bytes()}, None)
     _write(settings, "old.pmstate", data)
-    await call(client, "state.load", path="old.pmstate")
-    assert (await call(client, "persona.get", persona_id="wren"))["description"] == "From an old backup."
+    await call(client, "state_load", path="old.pmstate")
+    assert (await call(client, "persona_get", persona_id="wren"))["description"] == "From an old backup."
 
 
 async def test_the_passphrase_never_reaches_the_logs(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG):
-        await call(client, "state.save", path="quiet.pmstate", passphrase=PASSPHRASE)
-        await call_error(client, "state.load", path="quiet.pmstate", passphrase="a wrong one")
+        await call(client, "state_save", path="quiet.pmstate", passphrase=PASSPHRASE)
+        await call_error(client, "state_load", path="quiet.pmstate", passphrase="a wrong one")
     assert PASSPHRASE not in caplog.text
     assert "a wrong one" not in caplog.text

@@ -28,13 +28,13 @@ def _stdio(data_dir: Path) -> StdioServerParameters:
 async def test_stdio_subprocess_serves_tools_and_keeps_data_across_restarts(data_dir: Path) -> None:
     async with Client(_stdio(data_dir)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert {"persona.list", "persona.create", "persona.chat"} <= names
-        await call(client, "persona.create", template="educational-tutor", name="Tutor Tom")
-        assert "unknown argument" in await call_error(client, "persona.list", bogus=True)
+        assert {"persona_list", "persona_create", "persona_chat"} <= names
+        await call(client, "persona_create", template="educational-tutor", name="Tutor Tom")
+        assert "unknown argument" in await call_error(client, "persona_list", bogus=True)
     async with Client(_stdio(data_dir), mode="legacy") as client:
-        assert (await call(client, "persona.get", persona_id="tutor-tom"))["name"] == "Tutor Tom"
-        await call(client, "persona.switch", persona_id="tutor-tom")
-        assert (await call(client, "persona.status"))["persona"]["id"] == "tutor-tom"
+        assert (await call(client, "persona_get", persona_id="tutor-tom"))["name"] == "Tutor Tom"
+        await call(client, "persona_switch", persona_id="tutor-tom")
+        assert (await call(client, "persona_status"))["persona"]["id"] == "tutor-tom"
 
 
 @pytest.fixture
@@ -90,9 +90,9 @@ async def test_http_client_with_token_uses_the_tools(http_server: str, mode: str
         Client(streamable_http_client(http_server, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
     ):
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert {"persona.get", "memory.search", "memory.store_batch", "system.status"} <= names
-        kira = await call(client, "persona.get", persona_id="kira")
+        assert {"persona_get", "memory_search", "memory_store_batch", "system_status"} <= names
+        kira = await call(client, "persona_get", persona_id="kira")
         assert kira["name"] == "Kira"
-        created = await call(client, "persona.create", name=f"Http {mode}", tags=["http"])
+        created = await call(client, "persona_create", name=f"Http {mode}", tags=["http"])
         assert created["id"] == f"http-{mode}"
-        assert "already exists" in await call_error(client, "persona.create", name=f"Http {mode}")
+        assert "already exists" in await call_error(client, "persona_create", name=f"Http {mode}")

@@ -1,9 +1,9 @@
-"""Context assembly: exactly what persona.chat sends to a model, within a token budget.
+"""Context assembly: exactly what persona_chat sends to a model, within a token budget.
 
 Order of what goes in, and what gives way when the budget is tight:
   1. the persona's system prompt, built from its fields (longest optional parts are cut first),
      its mood now, and its relationship with the user when one is known;
-  2. memories that match the message (memory.search), up to a fifth of the budget;
+  2. memories that match the message (memory_search), up to a fifth of the budget;
   3. the new message (always; a budget too small even for it is an error);
   4. the conversation's history, newest first, as much as fits; older turns give way to a
      running summary of them (extractive, up to a sixth of the budget);
@@ -154,7 +154,7 @@ class ContextBuilder:
     ) -> ChatContext:
         """The context for `message` to `persona` (None: the persona speaks next in the
         conversation without a new message). With `require_open`, the conversation must be open
-        and the persona in its room (persona.chat cannot continue it otherwise; persona.context may
+        and the persona in its room (persona_chat cannot continue it otherwise; persona_context may
         still show it). The persona sees only the turns it witnessed."""
         history: list[TurnRow] = []
         others: list[str] = []
@@ -174,7 +174,7 @@ class ContextBuilder:
                 raise InvalidInput(
                     "persona_id",
                     persona.id,
-                    "It has left this conversation; conversation.join brings it back.",
+                    "It has left this conversation; conversation_join brings it back.",
                 )
             others = [pid for pid in conversation.present if pid != persona.id]
             user_id = user_id or conversation.user_id
@@ -281,7 +281,7 @@ class ContextBuilder:
 
     async def roleplay_prompt(self, persona_id: str, user_name: str | None) -> str:
         """The persona's system prompt with its mood and its strongest memories, for a client's own
-        model (the `roleplay` prompt): what persona.context gives, but for no message in particular."""
+        model (the `roleplay` prompt): what persona_context gives, but for no message in particular."""
         persona = await self._personas.get_live(persona_id)
         budget = _Budget(self._default_budget)
         mood = await self._personas.emotional_state(persona)

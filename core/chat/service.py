@@ -1,4 +1,4 @@
-"""persona.chat: one exchange with a persona, from context to stored memories.
+"""persona_chat: one exchange with a persona, from context to stored memories.
 
 1. Build the context (core.chat.context) for the message, in the conversation when one is given
    (with no message, the persona speaks next in the conversation, answering its last turn).
@@ -35,7 +35,7 @@ OnChunk = Callable[[str], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One message to a persona, as persona.chat takes it."""
+    """One message to a persona, as persona_chat takes it."""
 
     message: str | None  # None: speak next in the conversation without a new message
     persona_id: str | None = None
@@ -58,7 +58,7 @@ class Prepared:
 
 
 class ChatService:
-    """The exchange behind persona.chat."""
+    """The exchange behind persona_chat."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """Extractive summaries of conversation turns: the sentences that matter most, in order.
 
 Used for the running summary of turns that no longer fit a context budget, and by
-conversation.end when no model is at hand. Sentences are ranked by the importance scorer (the
+conversation_end when no model is at hand. Sentences are ranked by the importance scorer (the
 same factors a memory is scored by), ties broken by position; the chosen ones are kept in their
 original order with their speaker. Deterministic, offline and fast: a turn's sentences are scored
 once (`SentenceCache`), so a long conversation costs little more per message than a short one.
@@ -50,7 +50,7 @@ def score_turn(turn: Turn, tokens: TokenCounter) -> list[Scored]:
 
 class SentenceCache:
     """Scored sentences by message id: each stored message is scored once. The text is part of
-    the key, so a message id that comes to mean another message (a state.load) is scored anew."""
+    the key, so a message id that comes to mean another message (a state_load) is scored anew."""
 
     def __init__(self, tokens: TokenCounter) -> None:
         self._tokens = tokens

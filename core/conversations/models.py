@@ -44,7 +44,7 @@ class Conversation(BaseModel):
 
 
 class History(BaseModel):
-    """conversation.history: messages oldest first."""
+    """conversation_history: messages oldest first."""
 
     conversation_id: str
     messages: list[Message]
@@ -57,7 +57,7 @@ class ConversationList(BaseModel):
 
 
 class EndResult(BaseModel):
-    """conversation.end."""
+    """conversation_end."""
 
     conversation: Conversation
     summary: str
@@ -65,7 +65,7 @@ class EndResult(BaseModel):
 
 
 class NextSpeaker(BaseModel):
-    """conversation.next_speaker."""
+    """conversation_next_speaker."""
 
     conversation_id: str
     persona_id: str

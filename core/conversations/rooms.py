@@ -20,7 +20,7 @@ __all__ = ["Rooms"]
 
 
 class Rooms:
-    """conversation.join, conversation.leave and conversation.next_speaker."""
+    """conversation_join, conversation_leave and conversation_next_speaker."""
 
     def __init__(
         self, db: Database, clock: Clock, personas: PersonaService, conversations: ConversationService
@@ -76,7 +76,7 @@ class Rooms:
         conversation = await self._conversations.require_open(conversation_id)
         if not conversation.present:
             raise InvalidInput(
-                "conversation_id", conversation_id, "Nobody is in the room; conversation.join someone."
+                "conversation_id", conversation_id, "Nobody is in the room; conversation_join someone."
             )
         present = [await self._personas.get(pid) for pid in conversation.present]
         rows = await self._db.fetch_all(

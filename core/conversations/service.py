@@ -85,7 +85,7 @@ def _message(row: aiosqlite.Row) -> Message:
 
 
 class ConversationService:
-    """The operations behind conversation.* (and the history persona.chat and persona.context use)."""
+    """The operations behind conversation_* (and the history persona_chat and persona_context use)."""
 
     def __init__(
         self,
@@ -143,7 +143,7 @@ class ConversationService:
         row = await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?", (conversation_id,))
         if row is None:
             raise NotFound(
-                argument, conversation_id, "Use an id from conversation.start or conversation.list."
+                argument, conversation_id, "Use an id from conversation_start or conversation_list."
             )
         return _conversation(row)
 
@@ -162,7 +162,7 @@ class ConversationService:
         )
         if row is None:
             raise MissingInput(
-                "conversation_id", f"{persona.id} has no open conversation; conversation.start opens one."
+                "conversation_id", f"{persona.id} has no open conversation; conversation_start opens one."
             )
         return _conversation(row)
 
@@ -323,7 +323,7 @@ class ConversationService:
                         persona_id=pid,
                         kind="reflective",
                         subject=conversation.user_id,
-                        source="conversation.end",
+                        source="conversation_end",
                         conversation_id=conversation.id,
                         witnesses=[],
                     )

@@ -32,7 +32,7 @@ class PastState(BaseModel):
 
 
 class EmotionHistory(BaseModel):
-    """emotional.history: past states, newest first."""
+    """emotional_history: past states, newest first."""
 
     persona_id: str
     states: list[PastState]
@@ -110,7 +110,7 @@ class EmotionService:
         changed = ", ".join(
             [*(f"{k}={v:g}" for k, v in absolute.items()), *(f"{k}{v:+g}" for k, v in deltas.items())]
         )
-        return await self.save(persona, values, reason or f"set by emotional.update_state ({changed})")
+        return await self.save(persona, values, reason or f"set by emotional_update_state ({changed})")
 
     async def history(self, persona: Persona, limit: int = 20) -> EmotionHistory:
         """The persona's recorded states with their reasons, newest first."""

@@ -79,7 +79,7 @@ def _read_key_file(path: Path) -> MasterKey:
     if raw is None:
         raise Unavailable(
             f"The master key file {path} does not hold a key (32 bytes as base64). Restore it from your "
-            "copy; without it the stored provider keys cannot be read (keys.set them again)."
+            "copy; without it the stored provider keys cannot be read (keys_set them again)."
         )
     return MasterKey(raw, str(path))
 

@@ -41,7 +41,7 @@ def mask(value: str) -> str:
 
 
 class KeyInfo(BaseModel):
-    """A stored provider key, as keys.list shows it: never the key itself."""
+    """A stored provider key, as keys_list shows it: never the key itself."""
 
     name: str
     provider: str
@@ -73,7 +73,7 @@ def _aad(name: str, provider: str) -> bytes:
 
 
 class KeyService:
-    """keys.set / keys.list / keys.remove, and `reveal` for the code that calls a provider."""
+    """keys_set / keys_list / keys_remove, and `reveal` for the code that calls a provider."""
 
     def __init__(self, db: Database, clock: Clock, master_env: str | None, master_file: Path) -> None:
         self._db = db
@@ -183,7 +183,7 @@ class KeyService:
                 for row in await self._db.fetch_all("SELECT name FROM provider_keys ORDER BY name")
             ]
             listed = f"stored: {', '.join(known)}" if known else "none are stored"
-            raise NotFound("provider key", name, f"Give one keys.list shows ({listed}).")
+            raise NotFound("provider key", name, f"Give one keys_list shows ({listed}).")
         return KeyRemoved(name=name, removed=True)
 
     async def reveal(self, name: str) -> str | None:
@@ -197,14 +197,14 @@ class KeyService:
         if master is None or master.key_id != row["master_key_id"]:
             raise Unavailable(
                 f"The provider key {name!r} was sealed with a different master key than this server has "
-                "(PERSONA_MCP_MASTER_KEY or the master.key file): restore that key, or keys.set it again."
+                "(PERSONA_MCP_MASTER_KEY or the master.key file): restore that key, or keys_set it again."
             )
         try:
             plain = AESGCM(master.key).decrypt(row["nonce"], row["ciphertext"], _aad(name, row["provider"]))
         except InvalidTag:
             raise Unavailable(
                 f"The stored provider key {name!r} fails its integrity check (altered in the database): "
-                "keys.set it again."
+                "keys_set it again."
             ) from None
         value = plain.decode()
         remember(value)

@@ -1,4 +1,4 @@
-"""Chat models: the protocol persona.chat talks to, and Ollama's implementation of it.
+"""Chat models: the protocol persona_chat talks to, and Ollama's implementation of it.
 
 The Ollama provider uses the official `ollama` async client: streaming chat (each piece of text is
 handed to `on_chunk` as it arrives), retries with backoff on transient failures before any text
@@ -69,7 +69,7 @@ class ChatModel(Protocol):
 def _not_reachable(host: str, model: str, why: str) -> Unavailable:
     return Unavailable(
         f"Ollama is not reachable at {host} ({why}). Start it with `ollama serve` and fetch the model "
-        f"with `ollama pull {model}` (or set OLLAMA_HOST). Without it, persona.context and the roleplay "
+        f"with `ollama pull {model}` (or set OLLAMA_HOST). Without it, persona_context and the roleplay "
         "prompt still give your own model everything it needs to speak as the persona."
     )
 
@@ -104,7 +104,7 @@ class OllamaChat:
         )
 
     async def _refresh(self) -> None:
-        """Use the current key (keys.set name=ollama): clients are rebuilt when it changed."""
+        """Use the current key (keys_set name=ollama): clients are rebuilt when it changed."""
         if self._credentials is None:
             return
         key = await self._credentials()

@@ -38,7 +38,7 @@ async def probe_ollama(host: str, wait_seconds: float = _TIMEOUT_S) -> OllamaPro
             reachable=False,
             detail=f"not reachable at {host} ({type(exc).__name__}). Start it with `ollama serve` and "
             "fetch a "
-            "model with `ollama pull llama3.2`, or set OLLAMA_HOST. Without it, persona.context and your "
+            "model with `ollama pull llama3.2`, or set OLLAMA_HOST. Without it, persona_context and your "
             "client's own model still work.",
             elapsed_ms=elapsed(),
         )

@@ -51,7 +51,7 @@ class StrengthSummary(BaseModel):
 
 
 class DecayResult(BaseModel):
-    """What memory.decay_force did."""
+    """What memory_decay_force did."""
 
     persona_id: str | None
     mode: DecayMode
@@ -73,7 +73,7 @@ class DecayControl(BaseModel):
 
 
 class DecayStats(DecayControl):
-    """memory.decay_stats."""
+    """memory_decay_stats."""
 
     mode: DecayMode
     rate: float
@@ -109,7 +109,7 @@ class PruneCandidate(BaseModel):
 
 
 class PruneResult(BaseModel):
-    """What memory.prune did for one persona."""
+    """What memory_prune did for one persona."""
 
     persona_id: str
     dry_run: bool
@@ -132,7 +132,7 @@ class PruneResult(BaseModel):
 
 
 class PruneAllResult(BaseModel):
-    """What memory.prune_all did."""
+    """What memory_prune_all did."""
 
     dry_run: bool
     personas: list[PruneResult]
@@ -141,7 +141,7 @@ class PruneAllResult(BaseModel):
 
 
 class Recommendations(BaseModel):
-    """memory.prune_recommendations: nothing is changed."""
+    """memory_prune_recommendations: nothing is changed."""
 
     persona_id: str | None
     candidates: list[PruneCandidate]
@@ -149,7 +149,7 @@ class Recommendations(BaseModel):
 
 
 class PruneStats(BaseModel):
-    """memory.prune_stats."""
+    """memory_prune_stats."""
 
     runs: int = Field(description="Prune runs that changed data (dry runs are counted apart).")
     dry_runs: int
@@ -162,7 +162,7 @@ class PruneStats(BaseModel):
 
 
 class ClockStatus(BaseModel):
-    """system.clock_advance."""
+    """system_clock_advance."""
 
     now: datetime
     offset_seconds: float = Field(description="How far the server clock runs ahead of the wall clock.")

@@ -41,7 +41,7 @@ Content = Annotated[
 
 
 class MemoryDraft(BaseModel):
-    """One memory to store (the arguments of memory.store and each item of memory.store_batch)."""
+    """One memory to store (the arguments of memory_store and each item of memory_store_batch)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -81,7 +81,7 @@ class MemoryDraft(BaseModel):
 
 
 class MemoryPatch(BaseModel):
-    """The fields memory.update may change; None leaves a field as it is."""
+    """The fields memory_update may change; None leaves a field as it is."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -136,7 +136,7 @@ class Memory(BaseModel):
 
 
 class StoreResult(BaseModel):
-    """What memory.store did: the memory, and `duplicate_of` when it reinforced an existing one."""
+    """What memory_store did: the memory, and `duplicate_of` when it reinforced an existing one."""
 
     memory: Memory
     duplicate_of: str | None = Field(
@@ -147,7 +147,7 @@ class StoreResult(BaseModel):
 
 
 class BatchResult(BaseModel):
-    """What memory.store_batch did, item by item in order."""
+    """What memory_store_batch did, item by item in order."""
 
     stored: int = Field(description="New memories written.")
     duplicates: int = Field(description="Items merged into existing memories (or into an earlier item).")
@@ -179,7 +179,7 @@ class SearchHit(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """What memory.search and memory.search_cross_persona return."""
+    """What memory_search and memory_search_cross_persona return."""
 
     memories: list[SearchHit]
     total_results: int
@@ -190,7 +190,7 @@ class SearchResult(BaseModel):
 
 
 class DeleteOutcome(BaseModel):
-    """What memory.delete did."""
+    """What memory_delete did."""
 
     memory_id: str
     action: Literal["archived", "purged", "already_archived"]
@@ -224,7 +224,7 @@ class SharedStats(BaseModel):
 
 
 class ReindexResult(BaseModel):
-    """What memory.reindex did."""
+    """What memory_reindex did."""
 
     persona_id: str | None
     embedding_model: str

@@ -183,7 +183,7 @@ class SemanticLayer(Embedding):
 
     async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:
         """For each row of `vectors`, the persona's most similar live memory and its similarity
-        ((None, -1.0) when it has none): the near-duplicate check of memory.store."""
+        ((None, -1.0) when it has none): the near-duplicate check of memory_store."""
         model_id = await self.model_id()
         best: list[tuple[str | None, float]] = [(None, -1.0)] * len(vectors)
         if model_id is None:
@@ -250,7 +250,7 @@ class SemanticLayer(Embedding):
         return report
 
     async def rebuild(self, persona_id: str | None, progress: Progress | None = None) -> SyncReport:
-        """memory.reindex: compare the index with SQLite, remove orphans, re-add what is missing."""
+        """memory_reindex: compare the index with SQLite, remove orphans, re-add what is missing."""
         model_id = await self.model_id()
         if model_id is None:
             raise Unavailable(

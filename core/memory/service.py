@@ -61,7 +61,7 @@ class SearchOptions:
 
 
 class MemoryService(MemoryWriter):
-    """The operations behind the memory.* tools: storing (MemoryWriter), reading, changing,
+    """The operations behind the memory_* tools: storing (MemoryWriter), reading, changing,
     searching and counting."""
 
     async def stats(self, persona_id: str | None) -> MemoryStats:
@@ -79,14 +79,14 @@ class MemoryService(MemoryWriter):
     async def get(self, memory_id: str) -> Memory:
         memory = await self._repo.get(memory_id)
         if memory is None:
-            raise NotFound("memory_id", memory_id, "Use an id returned by memory.store or memory.search.")
+            raise NotFound("memory_id", memory_id, "Use an id returned by memory_store or memory_search.")
         return memory
 
     async def update(self, memory_id: str, patch: MemoryPatch) -> Memory:
         """Change content, importance, visibility, pinned or metadata of a memory."""
         memory = await self.get(memory_id)
         if memory.archived_at is not None:
-            raise InvalidInput("memory_id", memory_id, "That memory is archived; memory.restore it first.")
+            raise InvalidInput("memory_id", memory_id, "That memory is archived; memory_restore it first.")
         sets: dict[str, object] = {}
         vector = None
         if patch.content is not None and patch.content.strip() != memory.content:

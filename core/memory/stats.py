@@ -1,4 +1,4 @@
-"""memory.stats and memory.shared_stats: counts straight from SQLite."""
+"""memory_stats and memory_shared_stats: counts straight from SQLite."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def checked_metadata(metadata: dict[str, object], argument: str) -> bytes:
 
 
 class MemoryWriter:
-    """memory.store and memory.store_batch; `written` is set after every write, so the index loop
+    """memory_store and memory_store_batch; `written` is set after every write, so the index loop
     can catch up at once."""
 
     def __init__(

@@ -1,4 +1,4 @@
-"""persona.blend: one new persona mixed from several, by weight. Pure: personas in, fields out.
+"""persona_blend: one new persona mixed from several, by weight. Pure: personas in, fields out.
 
 - Numbers (traits, talkativeness, the emotional baseline, temperature) are weighted means.
 - Lists (interests, knowledge domains, values, tags) are merged: an item scores the summed weight

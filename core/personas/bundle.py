@@ -88,7 +88,7 @@ class MemoryRecord(_Record):
     access_count: int = Field(0, ge=0)
 
     def draft(self, persona_id: str) -> MemoryDraft:
-        """The memory.store arguments that recreate it (nobody else witnessed it here)."""
+        """The memory_store arguments that recreate it (nobody else witnessed it here)."""
         return MemoryDraft(
             content=self.content,
             persona_id=persona_id,

@@ -90,7 +90,7 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
         raise InvalidInput(
             _ARG,
             "lorebook_v3",
-            "this is a lorebook, not a persona: attach it with persona.update(changes={lorebook: ...}).",
+            "this is a lorebook, not a persona: attach it with persona_update(changes={lorebook: ...}).",
         )
     spec = card_spec_of(document)
     wanted = {"card_v2": "v2", "card_v3": "v3"}.get(fmt)

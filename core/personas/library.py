@@ -52,7 +52,7 @@ class PersonaLibrary:
         return dict(self._personas)
 
     def templates(self) -> list[Template]:
-        """The templates persona.create(template=...) accepts."""
+        """The templates persona_create(template=...) accepts."""
         return [
             Template(id=template_id, name=spec.name, description=spec.description)
             for template_id, spec in self._templates.items()

@@ -37,7 +37,7 @@ class PersonaStatus(BaseModel):
 
 
 class DeleteResult(BaseModel):
-    """What persona.delete did."""
+    """What persona_delete did."""
 
     persona_id: str
     action: Literal["archived", "purged", "already_archived"]
@@ -76,7 +76,7 @@ def validated_spec(data: Mapping[str, Any], argument: str) -> PersonaSpec:
 
 
 class PersonaService:
-    """The persona operations behind the persona.* tools."""
+    """The persona operations behind the persona_* tools."""
 
     def __init__(
         self,
@@ -169,7 +169,7 @@ class PersonaService:
             raise InvalidInput(
                 argument,
                 persona_id,
-                "That persona is archived. Restore it with persona.update(restore=true), or pick another.",
+                "That persona is archived. Restore it with persona_update(restore=true), or pick another.",
             )
         return persona
 

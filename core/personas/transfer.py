@@ -1,4 +1,4 @@
-"""persona.import and persona.export: personas in and out as files, optionally with their state.
+"""persona_import and persona_export: personas in and out as files, optionally with their state.
 
 An import reads and validates the whole file (fields, lorebook, state, every memory line) before
 it changes anything. A persona whose id already exists is an error unless `merge` is given; then
@@ -61,7 +61,7 @@ class StateImport(BaseModel):
 
 
 class ImportResult(BaseModel):
-    """What persona.import did."""
+    """What persona_import did."""
 
     persona: Persona
     action: Literal["created", "merged"]
@@ -71,7 +71,7 @@ class ImportResult(BaseModel):
 
 
 class ExportResult(BaseModel):
-    """What persona.export returns."""
+    """What persona_export returns."""
 
     persona_id: str
     format: str

@@ -40,7 +40,7 @@ AUTO_TYPES = frozenset({"stranger", "acquaintance", "friend", "close_friend", "r
 
 
 class InteractionInput(BaseModel):
-    """One interaction between two parties, as relationship.update takes it."""
+    """One interaction between two parties, as relationship_update takes it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -71,7 +71,7 @@ class Relationship(BaseModel):
 
 
 class RelationshipList(BaseModel):
-    """relationship.list: one party's relationships, strongest (|affinity| x familiarity) first."""
+    """relationship_list: one party's relationships, strongest (|affinity| x familiarity) first."""
 
     persona_id: str
     relationships: list[Relationship]
@@ -92,7 +92,7 @@ class Interaction(BaseModel):
 
 
 class HistoryResult(BaseModel):
-    """relationship.history: interactions, newest first."""
+    """relationship_history: interactions, newest first."""
 
     persona_a: str
     persona_b: str
@@ -110,7 +110,7 @@ class CompatibilityFactors(BaseModel):
 
 
 class Compatibility(BaseModel):
-    """relationship.compatibility."""
+    """relationship_compatibility."""
 
     persona_a: str
     persona_b: str
@@ -128,7 +128,7 @@ class PairScore(BaseModel):
 
 
 class RelationshipStats(BaseModel):
-    """relationship.stats."""
+    """relationship_stats."""
 
     relationships: int
     by_type: dict[str, int]

@@ -1,4 +1,4 @@
-"""RelationshipService: the relationship.* operations over the relationships and interactions tables.
+"""RelationshipService: the relationship_* operations over the relationships and interactions tables.
 
 A party is a persona id or `user:<id>` for a human user. A pair is stored once, as (party_a,
 party_b) with party_a < party_b, so (a, b) and (b, a) read and write the same row.
@@ -35,7 +35,7 @@ __all__ = ["USER_PREFIX", "RelationshipService", "user_party"]
 
 USER_PREFIX = "user:"
 _MAX_USER_ID = 128
-_MAX_COMPARED = 60  # relationship.stats compares every pair of up to this many personas
+_MAX_COMPARED = 60  # relationship_stats compares every pair of up to this many personas
 _SHOWN_PAIRS = 3
 
 
@@ -142,7 +142,7 @@ class RelationshipService:
     async def record(
         self, a: str, b: str, interaction: InteractionInput, type_: str | None = None
     ) -> Relationship:
-        """`update` for parties already checked (persona.chat's path)."""
+        """`update` for parties already checked (persona_chat's path)."""
         now = iso(self._clock.now())
         low, high = sorted((a, b))
         async with self._db.transaction() as tx:

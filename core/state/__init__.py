@@ -1,4 +1,4 @@
-"""Whole-state archives: state.save and state.load (and `persona-mcp backup` / `restore`)."""
+"""Whole-state archives: state_save and state_load (and `persona-mcp backup` / `restore`)."""
 
 from core.state.service import LoadResult, SaveResult, StateService
 

@@ -1,4 +1,4 @@
-"""state.save and state.load: the whole state in one versioned, verifiable, optionally encrypted
+"""state_save and state_load: the whole state in one versioned, verifiable, optionally encrypted
 archive, taken and restored while the server runs.
 
 save: SQLite's online backup API copies the live database (a consistent snapshot even while
@@ -40,7 +40,7 @@ Mode = Literal["merge", "replace"]
 
 
 class SaveResult(BaseModel):
-    """What state.save wrote."""
+    """What state_save wrote."""
 
     path: str
     sha256: str = Field(description="Of the whole file, to check a copy against.")
@@ -51,7 +51,7 @@ class SaveResult(BaseModel):
 
 
 class LoadResult(BaseModel):
-    """What state.load did."""
+    """What state_load did."""
 
     path: str
     mode: Mode

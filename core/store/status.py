@@ -1,4 +1,4 @@
-"""Read-only queries that summarise one persona's state for persona.status."""
+"""Read-only queries that summarise one persona's state for persona_status."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Tool registration. Each namespace module lists its tools in one `TOOLS` table of
 (name, function, annotations); the server prefixes the namespace with the configured separator,
-so `persona.list` and `persona_list` are one setting apart."""
+so `persona_list` and `persona_list` are one setting apart."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class ToolDef:
     name: str
     fn: Callable[..., Any]
     annotations: ToolAnnotations
-    # Registered only when the settings allow it (e.g. system.clock_advance needs test_clock).
+    # Registered only when the settings allow it (e.g. system_clock_advance needs test_clock).
     enabled: Callable[[Settings], bool] = lambda _: True
 
 

@@ -1,4 +1,4 @@
-"""conversation.* tools: thin wrappers over ConversationService."""
+"""conversation_* tools: thin wrappers over ConversationService."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from persona_mcp.tools import READ_ONLY, WRITE, AllPersonas, OptionalPersonaId, 
 NAMESPACE = "conversation"
 
 ConversationId = Annotated[
-    str, Field(min_length=1, max_length=64, description="A conversation id from conversation.start or list.")
+    str, Field(min_length=1, max_length=64, description="A conversation id from conversation_start or list.")
 ]
 
 
@@ -34,7 +34,7 @@ async def start(
     title: Annotated[str | None, Field(max_length=200, description="A name for the conversation.")] = None,
 ) -> Annotated[CallToolResult, Conversation]:
     """Open a conversation with one persona (default: this session's) or several. Conversations
-    survive restarts; persona.chat continues one by its id."""
+    survive restarts; persona_chat continues one by its id."""
     service = core_of(ctx).conversations
     return respond(await service.start(persona_id, participants, user_id, title, active_persona(ctx)))
 
@@ -97,7 +97,7 @@ async def leave(
     ctx: Context, conversation_id: ConversationId, persona_id: PersonaId
 ) -> Annotated[CallToolResult, Conversation]:
     """Take a persona out of the room: what is said without it stays out of its context and its
-    memories (conversation.join brings it back)."""
+    memories (conversation_join brings it back)."""
     return respond(await core_of(ctx).rooms.leave(conversation_id, persona_id))
 
 
@@ -130,7 +130,7 @@ async def _speak_request(
     token_budget: int | None,
     temperature: float | None,
 ) -> ChatRequest:
-    """What conversation.speak asks for: the named persona, else next_speaker's choice, answering
+    """What conversation_speak asks for: the named persona, else next_speaker's choice, answering
     with no new message."""
     if persona_id is None:
         persona_id = (await core_of(ctx).rooms.next_speaker(conversation_id, None, None)).persona_id
@@ -159,7 +159,7 @@ async def speak(
         Field(
             min_length=1,
             max_length=64,
-            description="Who speaks; default: conversation.next_speaker's choice.",
+            description="Who speaks; default: conversation_next_speaker's choice.",
         ),
     ] = None,
     token_budget: Annotated[
@@ -169,7 +169,7 @@ async def speak(
     sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
     """A persona in the room speaks next without a new user message (group scenes: personas
-    answering each other). It answers the newest turn it witnessed, as persona.chat would: the reply
+    answering each other). It answers the newest turn it witnessed, as persona_chat would: the reply
     is stored and streamed, and its relationship with whoever it answered and its mood move."""
     request = await _speak_request(ctx, conversation_id, persona_id, token_budget, temperature)
     return await run_chat(ctx, request, sampled)

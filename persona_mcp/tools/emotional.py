@@ -1,4 +1,4 @@
-"""emotional.* tools: thin wrappers over EmotionService."""
+"""emotional_* tools: thin wrappers over EmotionService."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""keys.* tools: provider keys (BYOK), stored sealed and only ever shown masked."""
+"""keys_* tools: provider keys (BYOK), stored sealed and only ever shown masked."""
 
 from __future__ import annotations
 

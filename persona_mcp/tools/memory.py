@@ -1,4 +1,4 @@
-"""memory.* tools: thin wrappers over MemoryService."""
+"""memory_* tools: thin wrappers over MemoryService."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def store_batch(
     items: Annotated[
         list[MemoryDraft],
         Field(
-            min_length=1, max_length=_MAX_BATCH, description="Memories to store, each as memory.store takes."
+            min_length=1, max_length=_MAX_BATCH, description="Memories to store, each as memory_store takes."
         ),
     ],
 ) -> Annotated[CallToolResult, BatchResult]:
@@ -178,7 +178,7 @@ async def delete(
     memory_id: MemoryId,
     hard: Annotated[bool, Field(description="Remove it for good instead of archiving it.")] = False,
 ) -> Annotated[CallToolResult, DeleteOutcome]:
-    """Archive a memory (it leaves search results; memory.restore brings it back), or with
+    """Archive a memory (it leaves search results; memory_restore brings it back), or with
     hard=true delete it permanently."""
     return respond(await core_of(ctx).memories.delete(memory_id, hard))
 
@@ -244,14 +244,14 @@ async def prune(
 ) -> Annotated[CallToolResult, PruneResult]:
     """Archive a persona's weakest, least important memories, within the safety limits: never
     pinned ones, only below the importance and strength thresholds, never below the minimum count,
-    at most `max_fraction` per run. Archived memories leave search; memory.restore brings them back."""
+    at most `max_fraction` per run. Archived memories leave search; memory_restore brings them back."""
     return respond((await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction)).listing(limit))
 
 
 async def prune_all(
     ctx: Context, dry_run: DryRun = False, limit: ListLimit = 100
 ) -> Annotated[CallToolResult, PruneAllResult]:
-    """memory.prune for every persona, each under its own safety limits. Sends progress notifications."""
+    """memory_prune for every persona, each under its own safety limits. Sends progress notifications."""
     result = await core_of(ctx).lifecycle.prune_all(dry_run, progress=_progress(ctx))
     listed = [persona.listing(limit) for persona in result.personas]
     return respond(result.model_copy(update={"personas": listed}))

@@ -1,4 +1,4 @@
-"""persona.* tools: thin wrappers that call PersonaService and render its result."""
+"""persona_* tools: thin wrappers that call PersonaService and render its result."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ async def get(ctx: Context, persona_id: PersonaId) -> Annotated[CallToolResult, 
 async def create(
     ctx: Context,
     template: Annotated[
-        str | None, Field(max_length=64, description="Start from this template (see persona.templates).")
+        str | None, Field(max_length=64, description="Start from this template (see persona_templates).")
     ] = None,
     id: Annotated[
         str | None, Field(max_length=64, description="Id to use; default: a slug of the name.")
@@ -101,7 +101,7 @@ async def delete(
         Field(description="Remove the persona and all its memories, history and relationships for good."),
     ] = False,
 ) -> Annotated[CallToolResult, DeleteResult]:
-    """Archive a persona (hidden from lists, everything kept, reversible with persona.update
+    """Archive a persona (hidden from lists, everything kept, reversible with persona_update
     restore=true), or with purge=true remove it and everything it owns permanently."""
     return respond(await core_of(ctx).personas.delete(persona_id, purge=purge))
 
@@ -125,7 +125,7 @@ async def status(
 
 
 async def templates(ctx: Context) -> Annotated[CallToolResult, TemplateList]:
-    """The shipped templates that persona.create(template=...) accepts."""
+    """The shipped templates that persona_create(template=...) accepts."""
     return respond(TemplateList(templates=core_of(ctx).personas.templates()))
 
 
@@ -147,7 +147,7 @@ async def _client_model(
     temperature: float | None = None,
 ) -> Sample | None:
     """When Ollama does not answer and the client can sample, ask the client's own model
-    (`sampling/createMessage`) with the same context persona.chat would send to Ollama."""
+    (`sampling/createMessage`) with the same context persona_chat would send to Ollama."""
     request = ChatRequest(
         message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
     )
@@ -183,7 +183,7 @@ async def context(
     user_id: UserId = None,
     token_budget: TokenBudget = None,
 ) -> Annotated[CallToolResult, ChatContext]:
-    """The system prompt and messages persona.chat would send for this message, for a client that
+    """The system prompt and messages persona_chat would send for this message, for a client that
     uses its own model: the persona and its mood, relationship with the user, matching memories,
     and the conversation's history within `token_budget` (older turns as a running summary, the
     author's note a few messages from the end). Changes nothing."""
@@ -238,7 +238,7 @@ async def export(
         bool,
         Field(
             description="Also carry its emotional state, relationships and memories (extensions.persona_mcp"
-            ".state), so persona.import elsewhere restores what it knows."
+            ".state), so persona_import elsewhere restores what it knows."
         ),
     ] = False,
     card_spec: Annotated[

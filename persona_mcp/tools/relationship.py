@@ -1,4 +1,4 @@
-"""relationship.* tools: thin wrappers over RelationshipService."""
+"""relationship_* tools: thin wrappers over RelationshipService."""
 
 from __future__ import annotations
 

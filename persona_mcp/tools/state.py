@@ -1,4 +1,4 @@
-"""state.* tools: save the whole state to an archive, load one back."""
+"""state_* tools: save the whole state to an archive, load one back."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ async def load(
         ),
     ] = "merge",
 ) -> Annotated[CallToolResult, LoadResult]:
-    """Load an archive made by state.save. Everything is checked first (passphrase, every part's
+    """Load an archive made by state_save. Everything is checked first (passphrase, every part's
     sha256, format and schema versions, SQLite's integrity check): a wrong passphrase, a damaged
     or cut-off file or a newer format is an error and nothing changes. Then one transaction merges
     or replaces, and the vector index is rebuilt."""

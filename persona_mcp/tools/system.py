@@ -1,4 +1,4 @@
-"""system.* tools: the server's own state."""
+"""system_* tools: the server's own state."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ async def clock_advance(
 ) -> Annotated[CallToolResult, ClockStatus]:
     """Move the server clock forward (test mode only: PERSONA_MCP_TEST_CLOCK=1). Decay, emotion
     drift and relationship cooling all read this clock, so a script can check what 30 days do
-    without waiting; run memory.decay_force to apply decay at the new time."""
+    without waiting; run memory_decay_force to apply decay at the new time."""
     if days == 0 and hours == 0:
         raise InvalidInput("days", days, "Give days or hours greater than 0, e.g. days=30.")
     clock = core_of(ctx).clock
