@@ -64,9 +64,17 @@ def redact(text: str) -> str:
     pattern = _known_pattern
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    text = _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _ASSIGNED.sub(_assigned, text)
     text = _SHAPES.sub(REDACTED, text)
     return _RUN.sub(_random_run, text)
+
+
+def _assigned(match: re.Match[str]) -> str:
+    """`token=abc`, `"password": "abc"` and `secret: Xy7...` lose their value; prose such as
+    "without PERSONA_MCP_TOKEN: anyone can..." (a colon, then an ordinary lower-case word) keeps it."""
+    lead, value = match.group(1), match.group(2)
+    prose = ":" in lead and not lead.rstrip().endswith(("'", '"')) and value.isalpha() and value.islower()
+    return match.group(0) if prose else lead + REDACTED
 
 
 def _random_run(match: re.Match[str]) -> str:

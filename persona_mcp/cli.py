@@ -42,12 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"persona-mcp {__version__}")
     parser.add_argument("--data-dir", help="data folder (default: PERSONA_MCP_DATA_DIR or the user data dir)")
     # Plain `persona-mcp` is `persona-mcp serve` with serve's defaults.
-    parser.set_defaults(command="serve", transport="stdio", host=None, port=None, keep=False)
+    parser.set_defaults(
+        command="serve", transport="stdio", host=None, port=None, allow_unauthenticated=None, keep=False
+    )
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP")
     serve.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=None,
+        help="HTTP: serve a non-loopback address without PERSONA_MCP_TOKEN (only behind something that "
+        "authenticates)",
+    )
     demo = commands.add_parser(
         "demo", help="start the server, call its tools from a real client, show what happened"
     )
@@ -89,7 +98,9 @@ def _main(argv: Sequence[str] | None) -> int:
     command = args.command
     overrides: dict[str, object] = {"data_dir": args.data_dir}
     if command == "serve":
-        overrides.update(http_host=args.host, http_port=args.port)
+        overrides.update(
+            http_host=args.host, http_port=args.port, allow_unauthenticated=args.allow_unauthenticated
+        )
     try:
         settings = load_settings(None, **overrides)
     except ConfigError as exc:

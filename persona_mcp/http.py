@@ -1,7 +1,8 @@
-"""Streamable HTTP at /mcp: loopback by default, Host/Origin validation against DNS rebinding,
-an optional bearer token (compared in constant time), a request size limit, a per-client rate
-limit on tool calls (server.py), and timeouts: idle keep-alive connections, request bodies that
-trickle in (slowloris), idle MCP sessions, and a cap on open sessions."""
+"""Streamable HTTP at /mcp: loopback by default (another address needs a token, or an explicit
+opt-out), Host/Origin validation against DNS rebinding, an optional bearer token (compared in
+constant time), size limits on request heads (connections.py) and bodies, a per-client rate limit
+on tool calls (server.py) and on open connections, and timeouts: request heads and bodies that
+trickle in (slowloris), idle keep-alive connections, idle MCP sessions, and a cap on open sessions."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.config import Settings
+from core.config import ConfigError, Settings
+from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
 
 __all__ = [
     "BearerTokenMiddleware",
     "BodyLimitMiddleware",
+    "bearer_token",
     "build_http_app",
     "serve_http",
     "transport_security",
@@ -82,19 +85,28 @@ async def _plain_response(
     await send({"type": "http.response.body", "body": body})
 
 
+def bearer_token(authorization: bytes) -> bytes | None:
+    """The credentials of an `Authorization: Bearer <token>` header, or None. The scheme is
+    case-insensitive (RFC 7235: `bearer`, `BEARER` and `Bearer` are one scheme)."""
+    scheme, _, credentials = authorization.strip().partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    return credentials.strip(b" ") or None
+
+
 class BearerTokenMiddleware:
     """Refuse HTTP requests without `Authorization: Bearer <token>` (compared in constant time)."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
+        given = bearer_token(dict(scope["headers"]).get(b"authorization", b""))
+        if given is not None and hmac.compare_digest(given, self._expected):
             await self.app(scope, receive, send)
             return
         body = b'{"error": "unauthorized", "message": "Send Authorization: Bearer <PERSONA_MCP_TOKEN>."}'
@@ -153,8 +165,16 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
     if settings.token is not None:
         app = BearerTokenMiddleware(app, settings.token.get_secret_value())
     elif not _is_loopback(settings.http_host):
+        if not settings.allow_unauthenticated:
+            raise ConfigError(
+                f"Refusing to serve {settings.http_host!r} without a token: anyone who can reach that "
+                "address could read and change every persona. Set PERSONA_MCP_TOKEN, bind 127.0.0.1, or "
+                "pass --allow-unauthenticated (PERSONA_MCP_ALLOW_UNAUTHENTICATED=1) if something in front "
+                "of the server already authenticates."
+            )
         logger.warning(
-            "serving on %s without PERSONA_MCP_TOKEN: anyone who can reach this address can use the server",
+            "serving %s with no PERSONA_MCP_TOKEN (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone "
+            "who can reach this address can use the server",
             settings.http_host,
         )
     return app
@@ -169,7 +189,7 @@ async def serve_http(server: PersonaServer, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         timeout_keep_alive=max(1, round(settings.http_timeout_seconds)),
         timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=64 * 1024,  # request line and headers
+        http=guarded_protocol(settings.http_timeout_seconds, settings.http_max_connections_per_client),
         log_config=None,  # uvicorn's loggers go through ours, and so through the redacting filter
         lifespan="on",
     )

@@ -42,15 +42,15 @@ def _rows(settings: Settings) -> list[tuple[Any, ...]]:
 
 async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, settings: Settings) -> None:
     stored = await call(
-        client, "keys.set", name="openai", value=OPENAI_KEY, base_url="https://api.openai.com/v1"
+        client, "keys_set", name="openai", value=OPENAI_KEY, base_url="https://api.openai.com/v1"
     )
     assert stored["masked"] == "sk-…J9k0"
     assert stored["provider"] == "openai"
     assert stored["replaced"] is False
-    listed = await call(client, "keys.list")
+    listed = await call(client, "keys_list")
     assert [(k["name"], k["masked"], k["readable"]) for k in listed["keys"]] == [("openai", "sk-…J9k0", True)]
     assert listed["master_key"] == f"key file {settings.data_dir / 'master.key'}"
-    result = await client.call_tool("keys.list", {})
+    result = await client.call_tool("keys_list", {})
     assert OPENAI_KEY not in str(result.content) + str(result.structured_content)
     assert "openai (openai at https://api.openai.com/v1): sk-…J9k0" in result.content[0].text  # type: ignore[union-attr]
 
@@ -58,14 +58,14 @@ async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, 
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert OPENAI_KEY.encode() not in _files_bytes(settings.data_dir)  # never at rest in the clear
 
-    again = await call(client, "keys.set", name="openai", value="sk-other-" + "x" * 20)
+    again = await call(client, "keys_set", name="openai", value="sk-other-" + "x" * 20)
     assert again["replaced"] is True
     assert again["created_at"] == stored["created_at"]
     assert len(_rows(settings)) == 1
 
-    assert (await call(client, "keys.remove", name="openai"))["removed"] is True
-    assert (await call(client, "keys.list"))["keys"] == []
-    error = await call_error(client, "keys.remove", name="openai")
+    assert (await call(client, "keys_remove", name="openai"))["removed"] is True
+    assert (await call(client, "keys_list"))["keys"] == []
+    error = await call_error(client, "keys_remove", name="openai")
     assert "No provider key 'openai' exists" in error
     assert "none are stored" in error
 
@@ -84,7 +84,7 @@ async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, 
 async def test_bad_keys_are_refused_without_echoing_the_value_and_change_nothing(
     client: Client, settings: Settings, arguments: dict[str, str], named: str
 ) -> None:
-    error = await call_error(client, "keys.set", **arguments)
+    error = await call_error(client, "keys_set", **arguments)
     assert named in error
     if named == "value":
         assert arguments["value"] not in error
@@ -97,22 +97,22 @@ async def test_the_ollama_key_is_sent_with_each_chat(settings: Settings) -> None
         ollama.require_token = token
         chat = settings.model_copy(update={"ollama_host": ollama.url, "chat_timeout_seconds": 5.0})
         async with Client(build_server(chat), raise_exceptions=True) as client:
-            refused = await call_error(client, "persona.chat", message="Hello there", user_id="sam")
+            refused = await call_error(client, "persona_chat", message="Hello there", user_id="sam")
             assert "401" in refused or "not reachable" in refused
-            await call(client, "keys.set", name="ollama", value=token)
-            reply = await call(client, "persona.chat", message="Hello there", user_id="sam")
+            await call(client, "keys_set", name="ollama", value=token)
+            reply = await call(client, "persona_chat", message="Hello there", user_id="sam")
             assert reply["provider"] == "ollama"
             assert ollama.authorization[-1] == f"Bearer {token}"
-            await call(client, "keys.remove", name="ollama")
-            await call_error(client, "persona.chat", message="Hello again", user_id="sam")
+            await call(client, "keys_remove", name="ollama")
+            await call_error(client, "persona_chat", message="Hello again", user_id="sam")
             assert ollama.authorization[-1] is None
 
 
 async def test_another_master_key_cannot_open_stored_keys(settings: Settings) -> None:
     first = settings.model_copy(update={"master_key": SecretStr("correct horse battery staple")})
     async with Client(build_server(first), raise_exceptions=True) as client:
-        await call(client, "keys.set", name="ollama", value="ollama-" + "k" * 30)
-        assert (await call(client, "keys.list"))["master_key"] == "PERSONA_MCP_MASTER_KEY"
+        await call(client, "keys_set", name="ollama", value="ollama-" + "k" * 30)
+        assert (await call(client, "keys_list"))["master_key"] == "PERSONA_MCP_MASTER_KEY"
     assert not (settings.data_dir / "master.key").exists()  # the environment's key makes no file
 
     with run_standin(chat_models={"llama3.2": echo_reply}) as ollama:
@@ -124,13 +124,13 @@ async def test_another_master_key_cannot_open_stored_keys(settings: Settings) ->
             }
         )
         async with Client(build_server(other), raise_exceptions=True) as client:
-            assert [k["readable"] for k in (await call(client, "keys.list"))["keys"]] == [False]
-            error = await call_error(client, "persona.chat", message="Hi", user_id="sam")
+            assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [False]
+            error = await call_error(client, "persona_chat", message="Hi", user_id="sam")
             assert "different master key" in error
             assert chat_requests_made(ollama) == 0  # nothing went out without the key
 
     async with Client(build_server(first), raise_exceptions=True) as client:
-        assert [k["readable"] for k in (await call(client, "keys.list"))["keys"]] == [True]
+        assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [True]
 
 
 def chat_requests_made(ollama: Any) -> int:
@@ -138,23 +138,23 @@ def chat_requests_made(ollama: Any) -> int:
 
 
 async def test_a_key_file_others_can_read_is_refused(client: Client, settings: Settings) -> None:
-    await call(client, "keys.set", name="openai", value=OPENAI_KEY)
+    await call(client, "keys_set", name="openai", value=OPENAI_KEY)
     key_file = settings.data_dir / "master.key"
     os.chmod(key_file, 0o644)
     async with Client(build_server(settings), raise_exceptions=True) as fresh:
-        error = await call_error(fresh, "keys.set", name="other", value=OPENAI_KEY)
+        error = await call_error(fresh, "keys_set", name="other", value=OPENAI_KEY)
         assert f"chmod 600 {key_file}" in error
     assert [row[0] for row in _rows(settings)] == ["openai"]
 
 
 async def test_keys_travel_in_backups_sealed(client: Client, settings: Settings, tmp_path: Path) -> None:
-    await call(client, "keys.set", name="openai", value=OPENAI_KEY)
-    saved = await call(client, "state.save", path="with-keys.pmstate")
+    await call(client, "keys_set", name="openai", value=OPENAI_KEY)
+    saved = await call(client, "state_save", path="with-keys.pmstate")
     archive = await anyio.Path(saved["path"]).read_bytes()
     assert OPENAI_KEY.encode() not in archive
-    await call(client, "keys.remove", name="openai")
-    await call(client, "state.load", path="with-keys.pmstate", mode="merge")
-    assert [k["readable"] for k in (await call(client, "keys.list"))["keys"]] == [True]
+    await call(client, "keys_remove", name="openai")
+    await call(client, "state_load", path="with-keys.pmstate", mode="merge")
+    assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [True]
 
 
 @pytest.fixture
@@ -184,6 +184,13 @@ def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
     # ordinary content survives: hashes, ids, prose
     keep = "sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 id 0193a1b2-c3d4-7e5f"
     assert redact(keep) == keep
+
+
+def test_redaction_keeps_ordinary_prose_about_secrets() -> None:
+    prose = "serving 0.0.0.0 without PERSONA_MCP_TOKEN: anyone who can reach it; the secret: nothing"
+    assert redact(prose) == prose
+    for leak in ("token: Xy7-k3y", "PERSONA_MCP_TOKEN=anyone", 'password: "swordfish"', "api_key: s3cr3t"):
+        assert "[redacted]" in redact(leak), leak
 
 
 def test_a_bad_master_key_setting_is_refused_without_showing_it() -> None:
