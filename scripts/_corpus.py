@@ -258,6 +258,7 @@ async def corpus(data_dir: Path, ollama_url: str, **env: str) -> AsyncIterator[C
         "PERSONA_MCP_TEST_CLOCK": "true",
         "PERSONA_MCP_DECAY_ENABLED": "false",
         "PERSONA_MCP_RATE_LIMIT_PER_MINUTE": "0",
+        "PERSONA_MCP_HTTP_MAX_CONNECTIONS_PER_CLIENT": "0",  # 200 sessions all come from 127.0.0.1
         "PERSONA_MCP_HTTP_MAX_SESSIONS": "1000",
         "PERSONA_MCP_SEED_PERSONAS": "false",
         "OLLAMA_HOST": ollama_url,

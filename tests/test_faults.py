@@ -62,6 +62,7 @@ def _env(ollama: OllamaStandIn, **extra: str) -> dict[str, str]:
         "PERSONA_MCP_EMBEDDING_MODEL": EMBEDDER,
         "PERSONA_MCP_INDEX_SYNC_SECONDS": "0.2",
         "PERSONA_MCP_RATE_LIMIT_PER_MINUTE": "0",  # every client here is 127.0.0.1: no flood to stop
+        "PERSONA_MCP_HTTP_MAX_CONNECTIONS_PER_CLIENT": "0",
         **extra,
     }
 
