@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MAX_LORE_ENTRIES", "LoreEntry", "LoreLogic", "LoreRole", "Lorebook"]
+__all__ = ["MAX_LORE_ENTRIES", "MAX_LORE_KEYS", "LoreEntry", "LoreLogic", "LoreRole", "Lorebook"]
 
 MAX_LORE_ENTRIES = 1_000
+# Keys (primary and secondary) in one book. The largest community lorebooks hold a few thousand;
+# each key is searched in every scanned message, so this bounds what one chat can be made to do.
+MAX_LORE_KEYS = 20_000
 _KEY = Annotated[str, Field(min_length=1, max_length=500)]
 _KEYS = Annotated[list[_KEY], Field(max_length=100)]
 
@@ -104,3 +107,13 @@ class Lorebook(BaseModel):
     )
     entries: list[LoreEntry] = Field(default_factory=list, max_length=MAX_LORE_ENTRIES)
     extensions: dict[str, Any] = Field(default_factory=dict, description="Kept and round-tripped as given.")
+
+    @model_validator(mode="after")
+    def _bounded_keys(self) -> Lorebook:
+        keys = sum(len(entry.keys) + len(entry.secondary_keys) for entry in self.entries)
+        if keys > MAX_LORE_KEYS:
+            raise ValueError(
+                f"the entries hold {keys} keys in all; a lorebook may hold at most {MAX_LORE_KEYS} "
+                "(split it, or drop keys that never come up)"
+            )
+        return self

@@ -333,3 +333,9 @@ class ChatContext(BaseModel):
     summarized_turns: int = Field(
         0, ge=0, description="Older turns left out for the budget, given as a running summary instead."
     )
+    lore_skipped: int = Field(
+        0,
+        ge=0,
+        description="Lorebook key searches given up (a regex key too slow, or matching over its time "
+        "budget); entries they would have activated are missing.",
+    )

@@ -296,8 +296,14 @@ def _ended(result: EndResult) -> str:
 @render.register
 def _chat_context(result: ChatContext) -> str:
     turns = "\n".join(f"[{m.role}] {m.content}" for m in result.messages)
+    skipped = (
+        f" {result.lore_skipped} lorebook key searches were given up (slow regex keys); "
+        "entries they would have activated are missing."
+        if result.lore_skipped
+        else ""
+    )
     return (
         f"{result.tokens} of {result.token_budget} tokens ({result.token_counting}); "
         f"{len(result.memories_used)} memories, {result.history_turns} turns "
-        f"({result.summarized_turns} summarized).\n\n[system] {result.system_prompt}\n\n{turns}"
+        f"({result.summarized_turns} summarized).{skipped}\n\n[system] {result.system_prompt}\n\n{turns}"
     )

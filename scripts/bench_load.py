@@ -211,7 +211,9 @@ async def load(url: str, sessions: int, seconds: float, think_s: float, wire: bo
         "errors": len(errors),
         "error_samples": errors[:5],
         "sessions_late": late,
-        **{tool.split("_", 1)[1] + "_ms": percentiles(values) for tool, values in latencies.items() if values},
+        **{
+            tool.split("_", 1)[1] + "_ms": percentiles(values) for tool, values in latencies.items() if values
+        },
     }
 
 

@@ -75,7 +75,7 @@ def main() -> None:
     book = _book(args.entries, rng)
     said = _conversation(book, args.messages, rng)
     words = lambda text: len(text.split())  # noqa: E731
-    hits = select_lore(book, said, 10_000, words)
+    hits = select_lore(book, said, 10_000, words).hits
     lore_ms = _median_ms(lambda: select_lore(book, said, 10_000, words), args.runs)
     base_ms = _median_ms(lambda: _baseline(book, said), args.runs)
     report = {

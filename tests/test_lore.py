@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import anyio
 import pytest
+from mcp import Client
+from pydantic import ValidationError
 
 from core.lorebook import Lorebook, LoreEntry
 from core.personas.decorators import parse_decorators
 from core.personas.lore import LoreHit, Said, select_lore
+from tests.conftest import call
 
 
 def _words(text: str) -> int:
@@ -23,7 +27,7 @@ def _said(*texts: str) -> list[Said]:
 
 def _run(entry: dict[str, Any], said: list[Said], **book: Any) -> list[LoreHit]:
     lorebook = Lorebook(entries=[LoreEntry(**{"content": "LORE", **entry})], **book)
-    return select_lore(lorebook, said, 10_000, _words)
+    return select_lore(lorebook, said, 10_000, _words).hits
 
 
 def _sel(logic: str) -> dict[str, Any]:
@@ -158,10 +162,10 @@ def test_budget_drops_the_lowest_priority_and_orders_by_insertion_order() -> Non
             LoreEntry(keys=["a"], content="seven eight nine", priority=5, insertion_order=2),
         ]
     )
-    hits = select_lore(book, _said("a"), 6, _words)
+    hits = select_lore(book, _said("a"), 6, _words).hits
     assert [hit.index for hit in hits] == [2, 1]  # priority 1 gave way; the rest in insertion order
     book.token_budget = 3
-    assert [hit.index for hit in select_lore(book, _said("a"), 6, _words)] == [1]
+    assert [hit.index for hit in select_lore(book, _said("a"), 6, _words).hits] == [1]
 
 
 def test_recursive_scanning_lets_content_activate_entries() -> None:
@@ -169,9 +173,11 @@ def test_recursive_scanning_lets_content_activate_entries() -> None:
         LoreEntry(keys=["glade"], content="The glade holds the Heartstone."),
         LoreEntry(keys=["heartstone"], content="The Heartstone glows."),
     ]
-    flat = select_lore(Lorebook(entries=entries), _said("the glade"), 100, _words)
+    flat = select_lore(Lorebook(entries=entries), _said("the glade"), 100, _words).hits
     assert [hit.index for hit in flat] == [0]
-    deep = select_lore(Lorebook(entries=entries, recursive_scanning=True), _said("the glade"), 100, _words)
+    deep = select_lore(
+        Lorebook(entries=entries, recursive_scanning=True), _said("the glade"), 100, _words
+    ).hits
     assert [(hit.index, hit.reason) for hit in deep] == [(0, "key"), (1, "recursion")]
 
 
@@ -199,3 +205,56 @@ def test_a_catastrophic_regex_gives_up_quickly() -> None:
     hits = _run({"keys": ["(a+)+$"], "use_regex": True}, _said("a" * 40 + "!"))
     assert hits == []
     assert time.perf_counter() - started < 5  # unguarded, this pattern runs for hours
+
+
+def _hostile_book(count: int) -> Lorebook:
+    """`count` regex keys that backtrack for hours on 'a'*40 + '!' (each distinct, so none is cached)."""
+    return Lorebook(
+        entries=[LoreEntry(keys=[f"/(?:b{{0,{n}}})(a|aa)+$/"], content=f"Lore {n}") for n in range(count)]
+    )
+
+
+def test_one_selection_has_a_total_time_budget_and_reports_what_it_skipped() -> None:
+    started = time.perf_counter()
+    selection = select_lore(_hostile_book(200), _said("a" * 40 + "!"), 10_000, _words)
+    assert time.perf_counter() - started < 3  # 200 keys x 50 ms each would be 10 s
+    assert selection.hits == []
+    assert selection.skipped >= 100
+    # A real card is untouched: everything searched, nothing skipped.
+    plain = select_lore(
+        Lorebook(entries=[LoreEntry(keys=["dragon"], content="Dragons")]), _said("a dragon"), 100, _words
+    )
+    assert [hit.entry.content for hit in plain.hits] == ["Dragons"]
+    assert plain.skipped == 0
+
+
+def test_a_lorebook_holds_a_bounded_number_of_keys() -> None:
+    entry = {"keys": [f"k{n}" for n in range(100)], "secondary_keys": [f"s{n}" for n in range(100)]}
+    Lorebook.model_validate({"entries": [entry] * 100})  # 20,000 keys: allowed
+    with pytest.raises(ValidationError, match="at most 20000"):
+        Lorebook.model_validate({"entries": [entry] * 101})
+
+
+@pytest.mark.anyio
+async def test_hostile_lore_never_holds_up_other_calls(client: Client) -> None:
+    await call(client, "persona_create", name="Trap", lorebook=_hostile_book(200).model_dump(mode="json"))
+    finished: list[str] = []
+
+    async def hostile() -> None:
+        result = await client.call_tool("persona_context", {"persona_id": "trap", "message": "a" * 40 + "!"})
+        assert not result.is_error
+        assert result.structured_content is not None
+        assert result.structured_content["lore_skipped"] >= 100
+        assert "lorebook key searches were given up" in result.content[0].text  # type: ignore[union-attr]
+        finished.append("hostile")
+
+    async def quick() -> None:
+        await anyio.sleep(0.05)  # the hostile call is matching by now
+        for _ in range(5):
+            await call(client, "persona_get", persona_id="kira")
+        finished.append("quick")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(hostile)
+        group.start_soon(quick)
+    assert finished == ["quick", "hostile"]

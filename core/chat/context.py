@@ -15,8 +15,11 @@ a share of the budget. {{char}} and {{user}} (and V1's <BOT> and <USER>) are fil
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+
+import anyio
 
 from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
@@ -25,11 +28,13 @@ from core.errors import InvalidInput, MissingInput
 from core.memory import MemoryService, SearchHit, SearchOptions
 from core.models import ChatContext, ChatMessage, EmotionalState, LoreUsed, Persona
 from core.personas import PersonaService
-from core.personas.lore import LoreHit, Said, select_lore
+from core.personas.lore import LORE_SECONDS, LoreHit, LoreSelection, Said, select_lore
 from core.relationships import user_party
 from core.store import Database, StatusRepository
 
 __all__ = ["ContextBuilder"]
+
+logger = logging.getLogger(__name__)
 
 _MEMORY_SHARE = 0.2
 _SUMMARY_SHARE = 1 / 6
@@ -202,7 +207,8 @@ class ContextBuilder:
             if query.strip()
             else []
         )
-        lore = self._lore(persona, history, message, budget)
+        selection = await self._lore(persona, history, message, budget)
+        lore = selection.hits
         user = user_id or "User"
         system = self._system_prompt(persona, mood, relationship, budget, lore, user)
         memories_used, recalled = self._recall(found, budget)
@@ -246,19 +252,31 @@ class ContextBuilder:
             token_counting=self._tokens.method,
             history_turns=len(history),
             summarized_turns=older,
+            lore_skipped=selection.skipped,
         )
 
-    def _lore(
+    async def _lore(
         self, persona: Persona, history: list[TurnRow], message: str | None, budget: _Budget
-    ) -> list[LoreHit]:
-        """The lorebook entries the recent messages (the new one included) activate."""
+    ) -> LoreSelection:
+        """The lorebook entries the recent messages (the new one included) activate. Matching runs
+        on a worker thread: a card's regex keys never hold up other clients' calls."""
         if persona.lorebook is None or not persona.lorebook.entries:
-            return []
+            return LoreSelection([])
         said = [Said(turn.role, turn.content) for turn in history if turn.role != "system"]
         if message is not None:
             said.append(Said("user", message))
         limit = max(0, min(int(budget.total * _LORE_SHARE), budget.left))
-        return select_lore(persona.lorebook, said, limit, self._tokens.count)
+        selection = await anyio.to_thread.run_sync(
+            select_lore, persona.lorebook, said, limit, self._tokens.count
+        )
+        if selection.skipped:
+            logger.warning(
+                "persona %s: %d lorebook key searches skipped (slow regex keys, or over %.1f s in all)",
+                persona.id,
+                selection.skipped,
+                LORE_SECONDS,
+            )
+        return selection
 
     def _insert_at_depth(
         self, messages: list[ChatMessage], lore: list[LoreHit], persona: Persona, user: str
@@ -286,7 +304,7 @@ class ContextBuilder:
         budget = _Budget(self._default_budget)
         mood = await self._personas.emotional_state(persona)
         relationship = await self._relationships_text(persona.id, user_name, [])
-        lore = self._lore(persona, [], None, budget)
+        lore = (await self._lore(persona, [], None, budget)).hits
         prompt = self._system_prompt(persona, mood, relationship, budget, lore, user_name or "User")
         memories = await self._memories.top(persona.id, "strongest", _MEMORIES)
         if memories:

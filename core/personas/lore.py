@@ -3,7 +3,10 @@ the active entries out.
 
 Matching: an entry is active when one of its keys appears in the last `scan_depth` messages
 (default 4; keys match whole words and ignore case unless the entry says otherwise; `/regex/flags`
-keys and `use_regex` entries are regular expressions, run with a time limit). Secondary keys
+keys and `use_regex` entries are regular expressions). Matching has a time budget: each regex
+search gives up after REGEX_SECONDS, and one selection after LORE_SECONDS in all, when the keys
+not yet searched are skipped and counted (a hostile card costs a bounded moment, never a hung
+chat; real cards finish in milliseconds). Secondary keys
 combine by the entry's logic (and_any, and_all, not_any, not_all). Constant entries are always
 active. Sticky and cooldown count messages: the conversation is replayed (four times sticky +
 cooldown messages back, at most REPLAY_MESSAGES) to know which entries are still stuck or cooling
@@ -15,6 +18,7 @@ rest are ordered by insertion_order.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -24,12 +28,22 @@ import regex
 from core.lorebook import Lorebook, LoreEntry
 from core.personas.decorators import Decorators, parse_decorators
 
-__all__ = ["DEFAULT_SCAN_DEPTH", "REPLAY_MESSAGES", "LoreHit", "Said", "select_lore"]
+__all__ = [
+    "DEFAULT_SCAN_DEPTH",
+    "LORE_SECONDS",
+    "REPLAY_MESSAGES",
+    "LoreHit",
+    "LoreSelection",
+    "Said",
+    "select_lore",
+]
 
 DEFAULT_SCAN_DEPTH = 4
 REPLAY_MESSAGES = 200  # how far back sticky and cooldown are replayed
 _RECURSION_ROUNDS = 3
-_REGEX_SECONDS = 0.05  # a hostile pattern gives up here instead of hanging the chat
+REGEX_SECONDS = 0.05  # one search of a hostile pattern gives up here
+# All the searches of one selection: 100 entries over 200 messages take ~4 ms (scripts/bench_lore.py).
+LORE_SECONDS = 0.5
 _WORD = regex.compile(r"\w")
 
 Reason = Literal["key", "constant", "sticky", "decorator", "recursion"]
@@ -82,26 +96,38 @@ def _compiled(
         return None  # an invalid pattern never matches (the V3 spec's rule)
 
 
-def _found(key: str, text: str, entry: LoreEntry) -> bool:
-    pattern = _compiled(key, entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
-    if pattern is None:
-        return False
-    try:
-        return pattern.search(text, timeout=_REGEX_SECONDS) is not None
-    except TimeoutError:
-        return False
+class _Matcher:
+    """Key searches within one time budget; the searches it gave up on are counted."""
 
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.skipped = 0
 
-def _in(text: str, entry: LoreEntry) -> Callable[[str], bool]:
-    return lambda key: _found(key, text, entry)
+    def found(self, key: str, text: str, entry: LoreEntry) -> bool:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            self.skipped += 1
+            return False
+        pattern = _compiled(key, entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
+        if pattern is None:
+            return False
+        try:
+            return pattern.search(text, timeout=min(REGEX_SECONDS, left)) is not None
+        except TimeoutError:
+            self.skipped += 1
+            return False
+
+    def within(self, text: str, entry: LoreEntry) -> Callable[[str], bool]:
+        return lambda key: self.found(key, text, entry)
 
 
 class _Scanner:
     """Key searches over the conversation, one message at a time and each done once: replaying
     sticky and cooldown entries asks about the same messages again and again."""
 
-    def __init__(self, said: Sequence[Said]) -> None:
+    def __init__(self, said: Sequence[Said], matcher: _Matcher) -> None:
         self.said = said
+        self.matcher = matcher
         self._cache: dict[tuple[str, bool, bool, bool, int], bool] = {}
         self.replies = [0]  # replies[n]: assistant messages among the first n
         for item in said:
@@ -115,7 +141,9 @@ class _Scanner:
             for index in range(end - 1, start - 1, -1):
                 cached = self._cache.get((key, *flags, index))
                 if cached is None:
-                    cached = self._cache[(key, *flags, index)] = _found(key, self.said[index].text, entry)
+                    cached = self._cache[(key, *flags, index)] = self.matcher.found(
+                        key, self.said[index].text, entry
+                    )
                 if cached:
                     return True
             return False
@@ -206,11 +234,11 @@ class _Entry:
         )
 
 
-def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
+def _active(book: Lorebook, said: Sequence[Said], matcher: _Matcher) -> list[LoreHit]:
     book_depth = DEFAULT_SCAN_DEPTH if book.scan_depth is None else book.scan_depth
     hits: list[LoreHit] = []
     waiting: list[_Entry] = []
-    scan = _Scanner(said)
+    scan = _Scanner(said, matcher)
     for index, entry in enumerate(book.entries):
         if not entry.enabled:
             continue
@@ -234,7 +262,7 @@ def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
     if book.recursive_scanning:
         for _ in range(_RECURSION_ROUNDS):
             text = "\n".join(hit.content for hit in hits)
-            found = [(state, state.keys_match(_in(text, state.entry))) for state in waiting]
+            found = [(state, state.keys_match(matcher.within(text, state.entry))) for state in waiting]
             fresh = [(state, key) for state, key in found if key is not None]
             if not fresh:
                 break
@@ -243,14 +271,28 @@ def _active(book: Lorebook, said: Sequence[Said]) -> list[LoreHit]:
     return hits
 
 
+@dataclass(frozen=True)
+class LoreSelection:
+    """The entries that go into a context, and how many key searches ran out of time."""
+
+    hits: list[LoreHit]
+    skipped: int = 0
+
+
 def select_lore(
-    book: Lorebook, said: Sequence[Said], budget: int, count: Callable[[str], int]
-) -> list[LoreHit]:
+    book: Lorebook,
+    said: Sequence[Said],
+    budget: int,
+    count: Callable[[str], int],
+    seconds: float = LORE_SECONDS,
+) -> LoreSelection:
     """The entries active after `said` (oldest first; the newest message last), within `budget`
-    tokens (and the book's own token_budget), in insertion order."""
+    tokens (and the book's own token_budget), in insertion order. Matching stops after `seconds`:
+    the searches left are skipped and counted. CPU-bound: call it off the event loop."""
     if book.token_budget is not None:
         budget = min(budget, book.token_budget)
-    hits = _active(book, said)
+    matcher = _Matcher(seconds)
+    hits = _active(book, said, matcher)
 
     def rank(hit: LoreHit) -> tuple[int, int]:
         weight = hit.entry.priority if hit.entry.priority is not None else hit.entry.insertion_order
@@ -262,4 +304,6 @@ def select_lore(
         if used + cost <= budget:
             kept.append(hit)
             used += cost
-    return sorted(kept, key=lambda hit: (hit.entry.insertion_order, hit.index))
+    return LoreSelection(
+        sorted(kept, key=lambda hit: (hit.entry.insertion_order, hit.index)), matcher.skipped
+    )
