@@ -20,6 +20,7 @@ from core.errors import PersonaMCPError, requirement, show_value
 __all__ = [
     "NAMESPACES",
     "SECRET_FIELDS",
+    "SENSITIVE",
     "ConfigError",
     "KindRates",
     "SearchWeights",
@@ -40,10 +41,25 @@ NAMESPACES: tuple[str, ...] = (
 )
 
 
+class _Sensitive:
+    """Annotated[str, SENSITIVE]: an argument that may hold a pasted secret (a key's name or URL),
+    so errors never show its value."""
+
+    def __repr__(self) -> str:
+        return "SENSITIVE"
+
+
+SENSITIVE = _Sensitive()
+
+
 def is_secret(annotation: Any) -> bool:
-    """Whether a type is, or wraps (Optional, Annotated, ...), pydantic's SecretStr: the mark of
-    a value never shown in a result, an error message, an archive or a log."""
-    return annotation is SecretStr or any(is_secret(arg) for arg in get_args(annotation))
+    """Whether a type is, or wraps (Optional, Annotated, ...), pydantic's SecretStr or carries
+    SENSITIVE: the mark of a value never shown in a result, an error message, an archive or a log."""
+    return (
+        annotation is SecretStr
+        or annotation is SENSITIVE
+        or any(is_secret(arg) for arg in get_args(annotation))
+    )
 
 
 class ConfigError(PersonaMCPError):

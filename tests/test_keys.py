@@ -4,6 +4,7 @@ unreadable under another master key, and never in a log."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import os
 import secrets
@@ -66,7 +67,7 @@ async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, 
     assert (await call(client, "keys_remove", name="openai"))["removed"] is True
     assert (await call(client, "keys_list"))["keys"] == []
     error = await call_error(client, "keys_remove", name="openai")
-    assert "No provider key 'openai' exists" in error
+    assert "No provider key (6 characters, hidden) exists" in error
     assert "none are stored" in error
 
 
@@ -79,6 +80,14 @@ async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, 
         ({"name": "openai", "value": "short"}, "value"),
         ({"name": "openai", "value": OPENAI_KEY, "provider": "Not A Slug"}, "provider"),
         ({"name": "openai", "value": OPENAI_KEY, "base_url": "ftp://example.com"}, "base_url"),
+        # a key pasted into the wrong argument is a key all the same: never echoed
+        ({"name": OPENAI_KEY, "value": OPENAI_KEY}, "name"),
+        ({"name": "ollama-9Fh2Kd7Lq3Xw8", "value": OPENAI_KEY}, "name"),
+        ({"name": "openai", "value": OPENAI_KEY, "provider": "sk-9Fh2Kd7Lq3Xw8Vb5"}, "provider"),
+        (
+            {"name": "openai", "value": OPENAI_KEY, "base_url": f"https://x.test/?key={OPENAI_KEY} "},
+            "base_url",
+        ),
     ],
 )
 async def test_bad_keys_are_refused_without_echoing_the_value_and_change_nothing(
@@ -86,8 +95,8 @@ async def test_bad_keys_are_refused_without_echoing_the_value_and_change_nothing
 ) -> None:
     error = await call_error(client, "keys_set", **arguments)
     assert named in error
-    if named == "value":
-        assert arguments["value"] not in error
+    assert arguments[named] not in error
+    assert arguments[named].strip() not in error
     assert _rows(settings) == []
 
 
@@ -203,8 +212,57 @@ def test_a_bad_master_key_setting_is_refused_without_showing_it() -> None:
 def test_master_keys_from_the_environment() -> None:
     raw = secrets.token_bytes(32)
     assert from_env_text(base64.b64encode(raw).decode()).key == raw  # used as it is
+    assert from_env_text(base64.b64encode(raw).decode().rstrip("=")).key == raw
+    assert from_env_text(base64.urlsafe_b64encode(raw).decode()).key == raw
     assert from_env_text(raw.hex()).key == raw
+    assert from_env_text(raw.hex().upper()).key == raw
+    # Only canonical text is a raw key: a passphrase that base64 decoding would take once its
+    # dashes were skipped, or a key with a character changed, is stretched like any passphrase.
+    phrase = "correct-horse-battery-staple-is-my-favourite-thing"
+    assert len(base64.b64decode(phrase.replace("-", "") + "==")) == 32  # what the lax reading took
+    assert from_env_text(phrase).key == hashlib.scrypt(
+        phrase.encode(), salt=b"persona-mcp master key v1", n=2**15, r=8, p=1, maxmem=64 * 2**20, dklen=32
+    )
+    assert from_env_text(base64.b64encode(raw).decode()[:-2] + "!=").key != raw
     stretched = from_env_text("a passphrase of some length")
     assert len(stretched.key) == 32
     assert stretched.key == from_env_text("a passphrase of some length").key  # stable across starts
     assert "key=" not in repr(stretched)
+
+
+async def test_keys_sealed_under_the_old_reading_of_a_passphrase_still_open_and_are_resealed(
+    settings: Settings,
+) -> None:
+    phrase = "correct-horse-battery-staple-is-my-favourite-thing"
+    # What versions before 0.2 sealed with under this passphrase: its base64 reading.
+    old_key = base64.b64encode(base64.b64decode(phrase.replace("-", "") + "==")).decode()
+    old = settings.model_copy(update={"master_key": SecretStr(old_key)})
+    async with Client(build_server(old), raise_exceptions=True) as client:
+        await call(client, "keys_set", name="ollama", value="ollama-" + "k" * 30)
+    sealed_before = _rows(settings)[0]
+
+    token = "ollama-" + "k" * 30
+    with run_standin(chat_models={"llama3.2": echo_reply}) as ollama:
+        ollama.require_token = token
+        new = settings.model_copy(
+            update={"master_key": SecretStr(phrase), "ollama_host": ollama.url, "chat_timeout_seconds": 5.0}
+        )
+        async with Client(build_server(new), raise_exceptions=True) as client:
+            assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [True]
+            await call(client, "persona_chat", message="Hello", user_id="sam")
+            assert ollama.authorization[-1] == f"Bearer {token}"
+    assert _rows(settings)[0] != sealed_before  # sealed anew under the stretched key
+    async with Client(
+        build_server(old), raise_exceptions=True
+    ) as client:  # which the old reading no longer opens
+        assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [False]
+
+
+async def test_keys_sealed_under_a_passphrase_keep_opening(settings: Settings) -> None:
+    first = settings.model_copy(update={"master_key": SecretStr("a passphrase of some length")})
+    async with Client(build_server(first), raise_exceptions=True) as client:
+        await call(client, "keys_set", name="openai", value=OPENAI_KEY)
+    sealed = _rows(settings)
+    async with Client(build_server(first), raise_exceptions=True) as client:
+        assert [k["readable"] for k in (await call(client, "keys_list"))["keys"]] == [True]
+    assert _rows(settings) == sealed

@@ -1,7 +1,11 @@
 """The master key that seals provider keys.
 
-From PERSONA_MCP_MASTER_KEY when set: 32 random bytes written as base64 or hex are used as they
-are; any other text (16 characters or more) is stretched with scrypt. Otherwise from a key file
+From PERSONA_MCP_MASTER_KEY when set: 32 random bytes written as canonical base64 (standard or
+URL-safe, padded or not) or as 64 hex digits are used as they are; any other text (16 characters
+or more) is a passphrase, stretched with scrypt. Versions before 0.2 also took text that merely
+decoded to 32 bytes once characters such as '-' were dropped (a passphrase like
+"correct-horse-battery-staple-...") as a raw key: keys sealed that way are still opened, and
+sealed anew under the stretched key when next used. Otherwise from a key file
 (default <data dir>/master.key) holding 32 random bytes as base64, created on first use with
 0600 permissions; a key file others can read is refused, as ssh refuses such a private key.
 """
@@ -27,27 +31,53 @@ _ENV_SALT = b"persona-mcp master key v1"
 _ENV_SOURCE = "PERSONA_MCP_MASTER_KEY"
 
 
+def _key_id(key: bytes) -> str:
+    return hmac.new(key, b"persona-mcp master key id", hashlib.sha256).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class MasterKey:
     key: bytes = b""
     source: str = ""  # PERSONA_MCP_MASTER_KEY, or the key file's path
+    # What versions before 0.2 made of the same PERSONA_MCP_MASTER_KEY text, when that differs:
+    # only ever used to open keys it sealed.
+    legacy: bytes | None = None
 
     @property
     def key_id(self) -> str:
         """A fingerprint naming this key without revealing it: which key sealed which secret."""
-        return hmac.new(self.key, b"persona-mcp master key id", hashlib.sha256).hexdigest()[:16]
+        return _key_id(self.key)
+
+    def opening(self, key_id: str) -> bytes | None:
+        """The key that opens what the key `key_id` sealed: this one, its legacy reading, or None."""
+        if key_id == self.key_id:
+            return self.key
+        if self.legacy is not None and key_id == _key_id(self.legacy):
+            return self.legacy
+        return None
 
     def __repr__(self) -> str:  # never print the key itself
         return f"MasterKey(source={self.source!r}, key_id={self.key_id!r})"
 
 
 def _raw_key(text: str) -> bytes | None:
-    """32 bytes when `text` is exactly such a key as hex or base64."""
-    if len(text) == 2 * KEY_BYTES:
+    """32 bytes when `text` is exactly such a key: 64 hex digits, or canonical base64 (standard or
+    URL-safe alphabet, with or without its padding). Nothing is skipped or repaired."""
+    if len(text) == 2 * KEY_BYTES and all(c in "0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text)
+    for alphabet in (b"+/", b"-_"):
         try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=alphabet, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        encoded = base64.b64encode(raw, altchars=alphabet).decode()
+        if len(raw) == KEY_BYTES and text in (encoded, encoded.rstrip("=")):
+            return raw
+    return None
+
+
+def _lax_raw_key(text: str) -> bytes | None:
+    """How versions before 0.2 read the text: base64 decoding that skipped unknown characters."""
     for decode in (base64.b64decode, base64.urlsafe_b64decode):
         try:
             raw = decode(text + "=" * (-len(text) % 4))
@@ -60,12 +90,14 @@ def _raw_key(text: str) -> bytes | None:
 
 def from_env_text(text: str) -> MasterKey:
     """The master key PERSONA_MCP_MASTER_KEY gives (scrypt takes about 0.1 s for a passphrase)."""
-    raw = _raw_key(text.strip())
-    if raw is None:
-        raw = hashlib.scrypt(
-            text.encode(), salt=_ENV_SALT, n=2**15, r=8, p=1, maxmem=64 * 2**20, dklen=KEY_BYTES
-        )
-    return MasterKey(raw, _ENV_SOURCE)
+    text = text.strip()
+    raw = _raw_key(text)
+    if raw is not None:
+        return MasterKey(raw, _ENV_SOURCE)
+    stretched = hashlib.scrypt(
+        text.encode(), salt=_ENV_SALT, n=2**15, r=8, p=1, maxmem=64 * 2**20, dklen=KEY_BYTES
+    )
+    return MasterKey(stretched, _ENV_SOURCE, legacy=_lax_raw_key(text))
 
 
 def _read_key_file(path: Path) -> MasterKey:

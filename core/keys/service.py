@@ -68,6 +68,16 @@ class KeyRemoved(BaseModel):
     removed: bool
 
 
+class _Hidden(str):
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _hidden(value: str) -> _Hidden:
+    """How an error shows an argument of a key: its length only."""
+    return _Hidden(f"({len(value)} characters, hidden)")
+
+
 def _aad(name: str, provider: str) -> bytes:
     return f"persona-mcp provider key v1\0{name}\0{provider}".encode()
 
@@ -100,25 +110,29 @@ class KeyService:
     async def set(self, name: str, value: str, provider: str | None, base_url: str | None) -> KeySet:
         """Store (or replace) the key `name`."""
         value = value.strip()
+        # A key pasted into the wrong argument must not come back in an error: no argument of a
+        # key is ever echoed, only its length.
         if not _NAME.fullmatch(name):
             raise InvalidInput(
-                "name", name, "Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. 'openai'."
+                "name", _hidden(name), "Use 1-64 lowercase letters, digits, '.', '_' or '-', e.g. 'openai'."
             )
         provider = name if provider is None else provider
         if not _NAME.fullmatch(provider):
             raise InvalidInput(
-                "provider", provider, "Use a short lowercase name such as 'openai' or 'ollama'."
+                "provider", _hidden(provider), "Use a short lowercase name such as 'openai' or 'ollama'."
             )
         if not _VALUE.fullmatch(value):
             # the value itself is never echoed, not even in an error
             raise InvalidInput(
                 "value",
-                f"({len(value)} characters, hidden)",
+                _hidden(value),
                 "Give the key as issued: 8-4096 printable characters without spaces or line breaks.",
             )
         if base_url is not None and not _URL.fullmatch(base_url):
             raise InvalidInput(
-                "base_url", base_url, "Give an http:// or https:// URL, e.g. https://api.openai.com/v1."
+                "base_url",
+                _hidden(base_url),
+                "Give an http:// or https:// URL, e.g. https://api.openai.com/v1.",
             )
         remember(value)
         hint = mask(value)
@@ -164,7 +178,7 @@ class KeyService:
                 provider=row["provider"],
                 base_url=row["base_url"],
                 masked=row["hint"],
-                readable=master is not None and master.key_id == row["master_key_id"],
+                readable=master is not None and master.opening(row["master_key_id"]) is not None,
                 created_at=row["created_at"],
                 updated_at=row["updated_at"],
             )
@@ -183,7 +197,7 @@ class KeyService:
                 for row in await self._db.fetch_all("SELECT name FROM provider_keys ORDER BY name")
             ]
             listed = f"stored: {', '.join(known)}" if known else "none are stored"
-            raise NotFound("provider key", name, f"Give one keys_list shows ({listed}).")
+            raise NotFound("provider key", _hidden(name), f"Give one keys_list shows ({listed}).")
         return KeyRemoved(name=name, removed=True)
 
     async def reveal(self, name: str) -> str | None:
@@ -194,13 +208,14 @@ class KeyService:
         if row is None:
             return None
         master = await self._master_key(create=False)
-        if master is None or master.key_id != row["master_key_id"]:
+        key = master.opening(row["master_key_id"]) if master is not None else None
+        if master is None or key is None:
             raise Unavailable(
                 f"The provider key {name!r} was sealed with a different master key than this server has "
                 "(PERSONA_MCP_MASTER_KEY or the master.key file): restore that key, or keys_set it again."
             )
         try:
-            plain = AESGCM(master.key).decrypt(row["nonce"], row["ciphertext"], _aad(name, row["provider"]))
+            plain = AESGCM(key).decrypt(row["nonce"], row["ciphertext"], _aad(name, row["provider"]))
         except InvalidTag:
             raise Unavailable(
                 f"The stored provider key {name!r} fails its integrity check (altered in the database): "
@@ -208,4 +223,15 @@ class KeyService:
             ) from None
         value = plain.decode()
         remember(value)
+        if key != master.key:  # sealed under the old reading of PERSONA_MCP_MASTER_KEY: seal it anew
+            await self._reseal(name, row["provider"], value, master)
         return value
+
+    async def _reseal(self, name: str, provider: str, value: str, master: MasterKey) -> None:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = AESGCM(master.key).encrypt(nonce, value.encode(), _aad(name, provider))
+        async with self._db.transaction() as con:
+            await con.execute(
+                "UPDATE provider_keys SET master_key_id = ?, nonce = ?, ciphertext = ? WHERE name = ?",
+                (master.key_id, nonce, sealed, name),
+            )

@@ -8,14 +8,17 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field, SecretStr
 
+from core.config import SENSITIVE
 from core.keys import KeyList, KeyRemoved, KeySet
 from persona_mcp.session import core_of
 from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, ToolDef, respond
 
 NAMESPACE = "keys"
 
+# Names, providers and URLs are never echoed in errors: a key pasted there is a key all the same.
 KeyName = Annotated[
     str,
+    SENSITIVE,
     Field(
         min_length=1,
         max_length=64,
@@ -35,10 +38,12 @@ async def set_key(
     ],
     provider: Annotated[
         str | None,
+        SENSITIVE,
         Field(max_length=64, description="Who issued it: openai, anthropic, ollama, ... (default: name)."),
     ] = None,
     base_url: Annotated[
         str | None,
+        SENSITIVE,
         Field(max_length=500, description="The provider's API address, for OpenAI-compatible servers."),
     ] = None,
 ) -> Annotated[CallToolResult, KeySet]:
