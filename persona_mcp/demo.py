@@ -98,7 +98,6 @@ async def run_demo(settings: Settings, keep: bool) -> int:
         env = {
             **os.environ,
             "PERSONA_MCP_DATA_DIR": str(data_dir),
-            "PERSONA_MCP_TOOL_SEPARATOR": ".",
             "PERSONA_MCP_LOG_LEVEL": "WARNING",
         }
         params = StdioServerParameters(command=sys.executable, args=["-m", "persona_mcp", "serve"], env=env)
@@ -113,7 +112,7 @@ async def run_demo(settings: Settings, keep: bool) -> int:
             print(_indent(", ".join(tool.name for tool in tools.tools)))
             failures = 0
             for namespace, name, arguments, purpose in _STEPS:
-                tool = f"{namespace}.{name}"
+                tool = f"{namespace}_{name}"
                 result = await client.call_tool(tool, arguments)
                 expected_error = arguments.get("persona_id") == "nobody"
                 ok = result.is_error == expected_error

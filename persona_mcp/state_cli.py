@@ -10,12 +10,16 @@ from pathlib import Path
 
 from core.clock import Clock
 from core.config import Settings
+from core.errors import InvalidInput
+from core.files import read_limited
 from core.state import StateService
 from core.store import Database
 from persona_mcp.render import render
 from persona_mcp.transfer_cli import run_async
 
 __all__ = ["add_commands", "run_backup", "run_restore"]
+
+_MAX_PASSPHRASE_FILE = 4096
 
 PASSPHRASE_ENV = "PERSONA_MCP_BACKUP_PASSPHRASE"
 
@@ -39,7 +43,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _passphrase(args: argparse.Namespace) -> str | None:
     if args.passphrase_file is not None:
-        return str(args.passphrase_file.read_text(encoding="utf-8").strip("\r\n"))
+        data = read_limited(args.passphrase_file, _MAX_PASSPHRASE_FILE, "--passphrase-file")
+        try:
+            return data.decode("utf-8").strip("\r\n")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "--passphrase-file", str(args.passphrase_file), "It is not UTF-8 text."
+            ) from None
     return os.environ.get(PASSPHRASE_ENV) or None
 
 

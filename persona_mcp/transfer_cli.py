@@ -13,8 +13,10 @@ import anyio
 
 from core.app import PersonaCore
 from core.config import Settings
-from core.errors import PersonaMCPError
+from core.errors import InvalidInput, PersonaMCPError
+from core.files import read_limited
 from core.personas.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
+from core.personas.safe_load import MAX_CONTENT_BYTES
 from core.personas.transfer import ImportResult
 from persona_mcp.render import render
 
@@ -41,10 +43,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _content(path: Path) -> str:
-    data = path.read_bytes()
+    data = read_limited(path, MAX_CONTENT_BYTES, "FILE")
     if data.startswith(b"\x89PNG"):
         return base64.b64encode(data).decode("ascii")
-    return data.decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            "FILE", str(path), "It is neither UTF-8 text (a JSON or YAML card) nor a PNG card."
+        ) from None
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -74,7 +81,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    image = None if args.image is None else base64.b64encode(args.image.read_bytes()).decode("ascii")
+    image = (
+        None
+        if args.image is None
+        else base64.b64encode(read_limited(args.image, MAX_CONTENT_BYTES, "--image")).decode("ascii")
+    )
     core = await PersonaCore.open(settings)
     try:
         result = await core.transfer.export_persona(

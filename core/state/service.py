@@ -27,6 +27,7 @@ from core import __version__
 from core.clock import Clock, iso
 from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
+from core.files import write_atomically
 from core.state.archive import FORMAT_VERSION, pack, unpack
 from core.state.tables import apply_snapshot, count_rows
 from core.store import Database
@@ -35,7 +36,6 @@ __all__ = ["LoadResult", "SaveResult", "StateService"]
 
 _DB_PART = "persona.db"
 _SETTINGS_PART = "settings.json"
-_MAX_ARCHIVE_BYTES = 8 * 2**30
 Mode = Literal["merge", "replace"]
 
 
@@ -135,7 +135,10 @@ class StateService:
             }
             parts = {_DB_PART: database, _SETTINGS_PART: orjson.dumps(settings)}
             data = await anyio.to_thread.run_sync(pack, manifest, parts, passphrase)
-        await anyio.to_thread.run_sync(_write_atomically, target, data)
+        try:
+            await anyio.to_thread.run_sync(write_atomically, target, data)
+        except OSError as exc:
+            raise InvalidInput("path", str(target), f"It cannot be written ({exc.strerror}).") from None
         return SaveResult(
             path=str(target),
             sha256=hashlib.sha256(data).hexdigest(),
@@ -147,14 +150,13 @@ class StateService:
 
     async def load(self, path: Path, passphrase: str | None = None, mode: Mode = "merge") -> LoadResult:
         """Validate the archive in full, then merge it into the database or replace it."""
-        data = await anyio.to_thread.run_sync(_read_archive, path)
-        archive = await anyio.to_thread.run_sync(unpack, data, passphrase, "path")
-        if _DB_PART not in archive.parts:
-            raise InvalidInput("path", str(path), "The archive holds no database.")
         newest = await self._db.schema_version()
-        with tempfile.TemporaryDirectory(prefix="persona-mcp-load-") as scratch:
-            snapshot = Path(scratch) / _DB_PART
-            await anyio.to_thread.run_sync(snapshot.write_bytes, archive.parts[_DB_PART])
+        # Unpacked beside the database (same disk, private folder), not in a small /tmp.
+        with tempfile.TemporaryDirectory(prefix=".load-", dir=self._settings.data_dir) as scratch:
+            archive = await anyio.to_thread.run_sync(unpack, path, passphrase, Path(scratch), "path")
+            if _DB_PART not in archive.parts:
+                raise InvalidInput("path", str(path), "The archive holds no database.")
+            snapshot = archive.parts[_DB_PART]
             version = await anyio.to_thread.run_sync(_check_snapshot, snapshot, newest)
             if version < newest:  # an older schema: bring the copy up to date first
                 await (await Database.open(snapshot)).close()
@@ -180,22 +182,6 @@ class StateService:
         )
 
 
-def _read_archive(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > _MAX_ARCHIVE_BYTES:
-            raise InvalidInput("path", str(path), "It is larger than any archive this server writes.")
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput("path", str(path), f"It cannot be read ({exc.strerror}).") from None
-
-
 def _live_counts(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path, timeout=60)) as con:
         return count_rows(con)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(target)

@@ -27,14 +27,16 @@ Passphrase = Annotated[
 
 
 def _inside(ctx: Context, path: str, argument: str) -> Path:
-    """A path the tool may use: inside the state folder (PERSONA_MCP_STATE_DIR). A client cannot
-    make the server read or write files anywhere else."""
+    """A path the tool may use: a file inside the state folder (PERSONA_MCP_STATE_DIR), never the
+    folder itself or a folder in it. A client cannot make the server read or write files anywhere
+    else."""
     folder = core_of(ctx).settings.backup_dir.resolve()
+    fix = f"Archives are files in {folder} (PERSONA_MCP_STATE_DIR): give a file name such as 'mine.pmstate'."
+    if not path.strip() or any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise InvalidInput(argument, path, fix)
     target = (folder / path).resolve()
-    if not target.is_relative_to(folder):
-        raise InvalidInput(
-            argument, path, f"Archives live in {folder} (PERSONA_MCP_STATE_DIR): give a name inside it."
-        )
+    if target == folder or not target.is_relative_to(folder) or target.is_dir():
+        raise InvalidInput(argument, path, fix)
     return target
 
 
