@@ -19,7 +19,7 @@ from core.personas import PersonaLibrary, PersonaService
 from core.personas.transfer import PersonaTransfer
 from core.relationships import RelationshipService
 from core.state import StateService
-from core.store import Database
+from core.store import Database, DatabaseError
 
 __all__ = ["PersonaCore"]
 
@@ -65,7 +65,6 @@ class PersonaCore:
         """Open the data directory (creating it and the database on first use) and seed the
         shipped personas into a new database. Call `run_background` to load the embedder and keep
         the vector index caught up; until it has loaded, memory calls wait for it."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.open(settings.database_path)
         clock = clock or Clock()
         try:
@@ -74,7 +73,10 @@ class PersonaCore:
             )
             personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona, emotions)
             if settings.seed_personas:
-                added = await personas.seed()
+                try:
+                    added = await personas.seed()
+                except DatabaseError:  # damaged pages: serve anyway, so each call can say what to do
+                    added = 0
                 if added:
                     logger.info("seeded %d shipped personas into %s", added, settings.database_path)
         except BaseException:

@@ -15,6 +15,7 @@ __all__ = [
     "NotFound",
     "PersonaMCPError",
     "Unavailable",
+    "find_domain_error",
     "requirement",
     "show_value",
     "validation_problems",
@@ -128,3 +129,21 @@ class Conflict(PersonaMCPError):
 
 class Unavailable(PersonaMCPError):
     """A backend (LLM, vector index, ...) is not configured or cannot be reached."""
+
+
+def find_domain_error(exc: BaseException) -> PersonaMCPError | None:
+    """The domain error that `exc` is, was raised from (`__cause__`), or holds in an exception
+    group (a task group wraps what its tasks raise), if any."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PersonaMCPError):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+    return None

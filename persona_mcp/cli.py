@@ -15,7 +15,7 @@ import anyio
 
 from core import __version__
 from core.config import ConfigError, Settings, load_settings
-from core.errors import PersonaMCPError
+from core.errors import find_domain_error
 from core.redact import RedactingFilter, remember
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    # Everything this process writes (the database and its WAL, the vector index, backups,
+    # exports, the key file) is its owner's alone: files 0600, folders 0700.
+    os.umask(0o077)
     command = args.command
     overrides: dict[str, object] = {"data_dir": args.data_dir}
     if command == "serve":
@@ -140,8 +143,11 @@ def _serve(settings: Settings, transport: str) -> int:
             anyio.run(server.run_stdio_async)
     except KeyboardInterrupt:
         pass
-    except PersonaMCPError as exc:
-        print(f"persona-mcp: {exc.message}", file=sys.stderr)
+    except BaseException as exc:  # a start-up failure arrives wrapped in the task groups' exception groups
+        cause = find_domain_error(exc)
+        if cause is None:
+            raise
+        print(f"persona-mcp: {cause.message}", file=sys.stderr)
         return 2
     return _exit_past_stuck_threads(0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from core.app import PersonaCore
 from core.config import Settings
 from core.embeddings import load_embedder
 from core.errors import PersonaMCPError, Unavailable
+from core.files import private_folder
 from core.llm import probe_ollama
+from core.store import damaged_message
 
 __all__ = ["run_doctor"]
 
@@ -21,7 +24,7 @@ Check = tuple[bool, str]
 async def _data_dir(settings: Settings) -> Check:
     path = settings.data_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_folder(path)
     except OSError as exc:
         return (
             False,
@@ -29,22 +32,30 @@ async def _data_dir(settings: Settings) -> Check:
         )
     if not os.access(path, os.W_OK):
         return False, f"{path} is not writable. Set PERSONA_MCP_DATA_DIR to a writable folder."
-    return True, f"{path} (writable)"
+    return True, f"{path} (writable, private)"
 
 
 async def _database(settings: Settings) -> Check:
+    path = settings.database_path
     try:
         core = await PersonaCore.open(settings)
-    except (PersonaMCPError, OSError) as exc:
-        return False, f"{settings.database_path}: {exc}"
+    except PersonaMCPError as exc:
+        return False, exc.message
+    except (OSError, sqlite3.Error) as exc:
+        return False, f"{path} cannot be opened ({exc}). Move it aside, or restore a backup."
     try:
         integrity = await core.db.scalar("PRAGMA quick_check")
         version = await core.db.schema_version()
         count = len(await core.personas.list_personas(include_archived=True))
+    except PersonaMCPError as exc:
+        return False, exc.message
+    except sqlite3.Error as exc:
+        return False, damaged_message(path, str(exc))
     finally:
         await core.close()
-    ok = integrity == "ok"
-    return ok, f"{settings.database_path}: schema v{version}, {count} personas, integrity {integrity}"
+    if integrity != "ok":
+        return False, damaged_message(path, f"integrity check: {integrity}")
+    return True, f"{path}: schema v{version}, {count} personas, integrity ok"
 
 
 async def _embedder(settings: Settings) -> Check:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from core.errors import InvalidInput, PersonaMCPError
+from core.errors import InvalidInput, find_domain_error
 
 __all__ = ["describe_failure", "unknown_arguments_message"]
 
@@ -20,9 +20,8 @@ def describe_failure(tool: str, exc: BaseException, hidden: Iterable[str] = ()) 
     values of `hidden` arguments (secrets) are never shown."""
     if isinstance(exc, ValidationError):
         exc = InvalidInput.from_validation(exc, hidden=hidden)
-    if isinstance(exc, PersonaMCPError):
-        return f"{tool}: {exc.message}"
-    return None
+    found = find_domain_error(exc)
+    return None if found is None else f"{tool}: {found.message}"
 
 
 def unknown_arguments_message(tool: str, unknown: Iterable[str], known: Iterable[str]) -> str:

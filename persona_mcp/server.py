@@ -23,7 +23,7 @@ from starlette.requests import Request
 from core import __version__
 from core.app import PersonaCore
 from core.config import Settings, is_secret
-from core.errors import PersonaMCPError
+from core.errors import find_domain_error
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.ratelimit import RateLimiter
@@ -148,7 +148,7 @@ class PersonaServer(MCPServer[AppState]):
         try:
             return await super().read_resource(uri, context)
         except UnexpectedResourceError as exc:
-            cause = _domain_cause(exc)
+            cause = find_domain_error(exc)
             if cause is None:
                 raise
             raise MCPError(INVALID_PARAMS, self.spelling(f"Resource {uri}: {cause.message}")) from None
@@ -168,7 +168,7 @@ class PersonaServer(MCPServer[AppState]):
         try:
             return await super().get_prompt(name, arguments, context)
         except ValueError as exc:
-            cause = _domain_cause(exc)
+            cause = find_domain_error(exc)
             if cause is None:
                 raise
             raise MCPError(INVALID_PARAMS, self.spelling(f"Prompt {name}: {cause.message}")) from None
@@ -191,16 +191,6 @@ class PersonaServer(MCPServer[AppState]):
                 f"(bursts of {self._limiter.burst}); retry in {wait:.1f} s. The server's operator sets "
                 "PERSONA_MCP_RATE_LIMIT_PER_MINUTE and PERSONA_MCP_RATE_LIMIT_BURST."
             )
-
-
-def _domain_cause(exc: BaseException) -> PersonaMCPError | None:
-    """The domain error behind the SDK's wrappers (a prompt's or resource's failure), if any."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, PersonaMCPError):
-            return seen
-        seen = seen.__cause__
-    return None
 
 
 def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:

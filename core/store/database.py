@@ -7,9 +7,12 @@ processes may share one data directory. Reads use two more connections, in turn,
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -20,8 +23,16 @@ import aiosqlite
 import anyio
 
 from core.errors import PersonaMCPError
+from core.files import PRIVATE_FILE, private_folder
 
-__all__ = ["MIGRATIONS_DIR", "Database", "DatabaseError", "StorageFull", "split_statements"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Database",
+    "DatabaseError",
+    "StorageFull",
+    "damaged_message",
+    "split_statements",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +67,58 @@ def _storage_error(path: Path, exc: BaseException) -> StorageFull | None:
         f"Nothing from this call was saved: {why} ({path.parent}). Everything saved before is intact; "
         "free some space there and call again."
     )
+
+
+_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def _damage_error(path: Path, exc: BaseException) -> DatabaseError | None:
+    """The clear error for a database file that is damaged or not a database, or None."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc)
+    if (code is None or code & 0xFF not in _DAMAGED_CODES) and not (
+        "malformed" in text or "not a database" in text
+    ):
+        return None
+    logger.error("the database %s is damaged: %s", path, exc)
+    return DatabaseError(damaged_message(path, text))
+
+
+def damaged_message(path: Path, cause: str) -> str:
+    """What to tell someone whose database file is damaged: the cause and the two ways out."""
+    return (
+        f"The database {path} is damaged ({cause}). Restore a backup (persona-mcp restore FILE, or "
+        f"state_load), or move the file aside (mv {path} {path}.damaged) to start afresh; "
+        "`persona-mcp doctor` checks it."
+    )
+
+
+def _prepare(path: Path) -> None:
+    """Before opening: a private folder, and no folder or empty file where the database should be."""
+    private_folder(path.parent)
+    if path.is_dir():
+        raise DatabaseError(
+            f"{path} is a folder, not a database file: move it aside (mv {path} {path}.folder) and "
+            "start again, or set PERSONA_MCP_DATA_DIR to another folder."
+        )
+    if path.exists() and path.stat().st_size == 0:
+        logger.warning(
+            "%s is empty (0 bytes): a new database is created in it. If it held your data, stop now "
+            "and restore a backup (persona-mcp restore FILE).",
+            path,
+        )
+
+
+def _private_files(path: Path) -> None:
+    """The database and its WAL and shared-memory files, readable by their owner only."""
+    if os.name != "posix":
+        return
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):  # absent, or not ours to change
+            if file.stat().st_uid == os.getuid() and stat.S_IMODE(file.stat().st_mode) != PRIVATE_FILE:
+                os.chmod(file, PRIVATE_FILE)
 
 
 def split_statements(script: str) -> list[str]:
@@ -106,20 +169,30 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, migrations_dir: Path = MIGRATIONS_DIR) -> Database:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (creating if needed) the database at `path` and bring its schema up to date. The
+        folder is made private (0700) and the database files 0600."""
+        await anyio.to_thread.run_sync(_prepare, path)
         writer = await cls._connect(path)
         try:
             await _migrate(writer, migrations_dir)
             readers = [await cls._connect(path) for _ in range(_READERS)]
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if (damaged := _damage_error(path, exc)) is not None:
+                raise damaged from None
             raise
+        await anyio.to_thread.run_sync(_private_files, path)
         return cls(path, writer, readers)
 
     @staticmethod
     async def _connect(path: Path) -> aiosqlite.Connection:
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"{path} cannot be opened ({exc}): check that its folder is writable, or set "
+                "PERSONA_MCP_DATA_DIR to another folder."
+            ) from None
         connection.row_factory = aiosqlite.Row
         try:
             await connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
@@ -163,6 +236,8 @@ class Database:
                         await self._writer.execute("ROLLBACK")
                 if (full := _storage_error(self.path, exc)) is not None:
                     raise full from None
+                if (damaged := _damage_error(self.path, exc)) is not None:
+                    raise damaged from None
                 raise
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
@@ -176,7 +251,12 @@ class Database:
         uses the connection. (With a cursor left open between awaits, concurrent requests kept a
         reader's read transaction open under load: a search could then read a snapshot older than
         a write it had already been told about.)"""
-        return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        try:
+            return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        except sqlite3.DatabaseError as exc:
+            if (damaged := _damage_error(self.path, exc)) is not None:
+                raise damaged from None
+            raise
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         """The first column of the first row of a read-only query (None when no row)."""
