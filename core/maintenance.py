@@ -24,6 +24,10 @@ __all__ = ["Maintenance"]
 
 logger = logging.getLogger(__name__)
 
+# A failed embedder load is tried again after this long, then at doubling intervals up to the max.
+_EMBEDDER_RETRY_FIRST = 30.0
+_EMBEDDER_RETRY_MAX = 900.0
+
 
 class Maintenance:
     """The background tasks, and the switches decay_start / decay_stop turn."""
@@ -82,10 +86,22 @@ class Maintenance:
                 if s.decay_enabled:
                     await group.start(self._decay_loop, self.interval_seconds)
                 await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host, s.cache_dir)
+                if semantic.slot.choice is None:
+                    group.start_soon(self._retry_embedder)
                 await semantic.run(self._memories.wait_for_write, s.index_sync_seconds)
             finally:
                 self._group = None
                 self._decay_scope = None
+
+    async def _retry_embedder(self) -> None:
+        """Try the embedder again, 30 s after the failed load and then at doubling intervals up to
+        15 minutes, until it loads (a model folder repaired, Ollama started, files closed)."""
+        delay = _EMBEDDER_RETRY_FIRST
+        while True:
+            await anyio.sleep(delay)
+            if await self._memories.semantic.slot.retry():
+                return
+            delay = min(2 * delay, _EMBEDDER_RETRY_MAX)
 
     async def start_decay(self, interval_seconds: float | None = None) -> DecayControl:
         """Start background decay (or restart it with a new interval); the first run is immediate."""

