@@ -35,6 +35,9 @@ class IndexStatus(BaseModel):
     pending: int = Field(description="Live memories not in the index yet.")
     unembedded: int = Field(description="Live memories without a vector of the current model.")
     error: str | None
+    repaired: str | None = Field(
+        None, description="The last damaged index this server moved aside and rebuilt, when and where."
+    )
 
 
 class SystemStatus(BaseModel):
@@ -89,6 +92,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             pending=stats.index_lag if stats else counts["memories"],
             unembedded=stats.unembedded if stats else counts["memories"],
             error=semantic.index_error,
+            repaired=semantic.index_repaired,
         ),
         llm=await probe_ollama(settings.ollama_host),
     )

@@ -31,7 +31,16 @@ from filelock import FileLock, Timeout
 
 from core.errors import Unavailable
 
-__all__ = ["COMMONS", "INDEX_CALL_TIMEOUT_S", "IndexEntry", "IndexLock", "VectorIndex", "call_index"]
+__all__ = [
+    "COMMONS",
+    "INDEX_CALL_TIMEOUT_S",
+    "IndexEntry",
+    "IndexLock",
+    "VectorIndex",
+    "call_index",
+    "looks_damaged",
+    "move_aside",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +221,31 @@ async def call_index(fn: Callable[..., T], *args: Any) -> T:
     full disk, must never stall a request."""
     with anyio.fail_after(INDEX_CALL_TIMEOUT_S):
         return await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+
+
+# What Chroma's SQLite (and our own checks) say about a file that is not, or no longer, an index.
+_DAMAGE = re.compile(r"not a database|malformed|database disk image|\(code: (?:11|26)\)", re.IGNORECASE)
+
+
+def looks_damaged(path: Path, exc: BaseException) -> bool:
+    """Whether the local index at `path` is damaged (garbage in chroma.sqlite3, a file where the
+    folder should be) rather than briefly unavailable (a full disk, a lock, a timeout)."""
+    if path.exists() and not path.is_dir():
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if _DAMAGE.search(str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def move_aside(path: Path, stamp: str) -> Path:
+    """Rename the damaged index out of the way (kept, for whoever wants to look at it); the path
+    it now has."""
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    path.rename(aside)
+    return aside
 
 
 def _parse_host(value: str) -> tuple[str, int, bool]:

@@ -176,7 +176,11 @@ def _system(result: SystemStatus) -> str:
     counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
     problems = "".join(
         f"\n{what}: {error}"
-        for what, error in (("Embedder", result.embedder.error), ("Vector index", result.vector_index.error))
+        for what, error in (
+            ("Embedder", result.embedder.error),
+            ("Vector index", result.vector_index.error),
+            ("Vector index repaired", result.vector_index.repaired),
+        )
         if error
     )
     return (

@@ -439,3 +439,41 @@ async def test_a_full_disk_gives_clear_errors_and_corrupts_nothing(
     assert "database is locked" not in log_text
     assert "cannot start a transaction" not in log_text
     print(f"disk full after {full_at} memories; {len(errors)} clear errors; {len(acknowledged)} kept")
+
+
+@pytest.mark.parametrize("damage", ["garbage chroma.sqlite3", "a file where the folder was"])
+async def test_a_damaged_vector_index_is_moved_aside_and_rebuilt(
+    data_dir: Path, ollama: OllamaStandIn, damage: str
+) -> None:
+    rng = random.Random(11)
+    with http_server(data_dir, **_env(ollama)) as server:
+        async with http_client(server.url) as client:
+            stored = await _store_notes(client, rng, 100, "kept")
+            await _wait_caught_up(client)
+            model_id = (await call(client, "system_status"))["embedder"]["model_id"]
+    index = data_dir / "vectors"
+    if damage == "garbage chroma.sqlite3":
+        (index / "chroma.sqlite3").write_bytes(random.Random(3).randbytes(200_000))
+    else:
+        shutil.rmtree(index)
+        index.write_text("not a folder")
+    with http_server(data_dir, **_env(ollama)) as server:  # a restart heals it
+        async with http_client(server.url) as client:
+            healed = await _wait_caught_up(client)
+            assert healed["error"] is None
+            assert "was damaged" in healed["repaired"]
+            assert "rebuilt from SQLite" in healed["repaired"]
+            for memory_id, content in rng.sample(sorted(stored.items()), 10):
+                assert await _found_by_meaning(client, memory_id, content)
+            text = (await client.call_tool("system_status", {})).content[0].text  # type: ignore[union-attr]
+            assert "Vector index repaired" in text
+    assert len(_set_aside(data_dir)) == 1
+    assert _indexed_vectors(index, model_id) == len(stored)
+    with http_server(data_dir, **_env(ollama)) as server:  # a healthy index is left alone
+        async with http_client(server.url) as client:
+            assert (await _wait_caught_up(client))["repaired"] is None
+    assert len(_set_aside(data_dir)) == 1
+
+
+def _set_aside(data_dir: Path) -> list[str]:
+    return [p.name for p in data_dir.iterdir() if p.name.startswith("vectors.damaged-")]

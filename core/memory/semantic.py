@@ -27,7 +27,15 @@ from core.memory.embedding import Embedding, top_similar
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.repository import MemoryRepository
 from core.store import Database
-from core.vector_index import COMMONS, IndexEntry, IndexLock, VectorIndex, call_index
+from core.vector_index import (
+    COMMONS,
+    IndexEntry,
+    IndexLock,
+    VectorIndex,
+    call_index,
+    looks_damaged,
+    move_aside,
+)
 
 __all__ = ["Progress", "SemanticLayer", "SyncReport"]
 
@@ -77,6 +85,7 @@ class SemanticLayer(Embedding):
         self._index: VectorIndex | None = None
         self._sync_lock = anyio.Lock()
         self.index_error: str | None = None
+        self.index_repaired: str | None = None  # the last damaged index moved aside, and where
         self._reopen_at = 0.0
         self._reopen_delay = _REOPEN_MIN_S
 
@@ -101,7 +110,12 @@ class SemanticLayer(Embedding):
         if self._chroma_host is None and not self._lock.try_acquire():
             return None
         try:
-            opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
+            try:
+                opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
+            except Unavailable as exc:
+                if not await self._set_aside_if_damaged(exc):
+                    raise
+                opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
         except Exception as exc:  # Unavailable, or an open that never returned
             self.index_error = exc.message if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {exc}"
             logger.warning(
@@ -143,6 +157,23 @@ class SemanticLayer(Embedding):
         self.index_error = f"{type(exc).__name__}: {exc}"
         self._back_off()
         await self.aclose()
+        if await self._set_aside_if_damaged(exc):
+            self._reopen_at = 0.0  # the next sync opens a fresh index and rebuilds it
+
+    async def _set_aside_if_damaged(self, exc: BaseException) -> bool:
+        """A damaged local index (not a passing failure) is renamed out of the way, so a fresh one
+        can be built from SQLite; reported in system_status. Whether it was."""
+        path = self._index_path
+        if self._chroma_host is not None or not await anyio.to_thread.run_sync(looks_damaged, path, exc):
+            return False
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+        aside = await anyio.to_thread.run_sync(move_aside, path, stamp)
+        self.index_repaired = (
+            f"{iso(self._clock.now())}: the index at {path} was damaged ({exc}); it was moved to {aside} "
+            f"and rebuilt from SQLite. Delete {aside} when you no longer need it."
+        )
+        logger.warning("%s", self.index_repaired)
+        return True
 
     # ---- retrieval ----
 
