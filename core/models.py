@@ -5,10 +5,11 @@ Field descriptions are written for an LLM reader: they end up in the tools' JSON
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator
 
 from core.lorebook import Lorebook
 
@@ -29,8 +30,10 @@ __all__ = [
     "PersonaChanges",
     "PersonaSpec",
     "PersonaSummary",
+    "PlainName",
     "RelationshipSnapshot",
     "Template",
+    "plain_name",
 ]
 
 PERSONA_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -39,6 +42,30 @@ MAX_LIST_ITEMS = 64
 # enough that one field cannot blow a context window.
 _LONG_TEXT = 16_000
 _SHORT_TEXT = 2_000
+
+# Control characters (NUL, line breaks, escapes) and the bidi embeddings, overrides and isolates
+# that make text display in another order than it is stored ("Trojan Source"); the joiners and
+# variation selectors of emoji, and every script's letters, stay allowed.
+_UNSAFE_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_name(value: str) -> str:
+    """`value`, refused when it holds a control or text-direction character (for names and ids)."""
+    found = _UNSAFE_IN_NAMES.search(value)
+    if found is not None:
+        raise ValueError(
+            f"holds the control or text-direction character U+{ord(found.group()):04X}; names may use "
+            "letters of any script, digits, spaces, punctuation and emoji"
+        )
+    return value
+
+
+def _optional_plain_name(value: str | None) -> str | None:
+    return None if value is None else plain_name(value)
+
+
+# A tool argument naming someone or something (user_id, a title): no control or bidi characters.
+PlainName = AfterValidator(_optional_plain_name)
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Signed = Annotated[float, Field(ge=-1.0, le=1.0)]
@@ -151,17 +178,22 @@ class PersonaSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _name_has_text(cls, value: str) -> str:
-        value = value.strip()
+        value = plain_name(value.strip())
         if not value:
             raise ValueError("must contain a visible character")
         return value
+
+    @field_validator("nickname")
+    @classmethod
+    def _plain_nickname(cls, value: str) -> str:
+        return plain_name(value)
 
     @field_validator("aliases")
     @classmethod
     def _aliases_distinct(cls, value: list[str]) -> list[str]:
         seen: set[str] = set()
         aliases = []
-        for alias in (item.strip() for item in value):
+        for alias in (plain_name(item.strip()) for item in value):
             if not alias:
                 raise ValueError("an alias must contain a visible character")
             if alias.casefold() in seen:

@@ -162,7 +162,7 @@ class StateService:
                 await (await Database.open(snapshot)).close()
             try:
                 written = await anyio.to_thread.run_sync(
-                    apply_snapshot, self._settings.database_path, snapshot, mode
+                    apply_snapshot, self._settings.database_path, snapshot, mode, iso(self._clock.now())
                 )
             except sqlite3.IntegrityError as exc:
                 raise InvalidInput(

@@ -133,8 +133,16 @@ def _replace(con: sqlite3.Connection) -> dict[str, int]:
     return written
 
 
-def apply_snapshot(live: Path, snapshot: Path, mode: Literal["merge", "replace"]) -> dict[str, int]:
-    """Copy the snapshot into the live database in one transaction; rows written per table."""
+def _clamp_future(con: sqlite3.Connection, now: str) -> None:
+    """No row of the snapshot claims a change later than this server's clock: one stamped in the
+    future (a skewed or tampered clock) would otherwise win every later merge."""
+    for table in _NEWER:
+        con.execute(f"UPDATE src.{table} SET updated_at = ? WHERE updated_at > ?", (now, now))
+
+
+def apply_snapshot(live: Path, snapshot: Path, mode: Literal["merge", "replace"], now: str) -> dict[str, int]:
+    """Copy the snapshot (a scratch copy: its future `updated_at` stamps are clamped to `now`)
+    into the live database in one transaction; rows written per table."""
     con = sqlite3.connect(live, timeout=60, isolation_level=None)
     try:
         con.execute("PRAGMA foreign_keys = ON")
@@ -142,6 +150,7 @@ def apply_snapshot(live: Path, snapshot: Path, mode: Literal["merge", "replace"]
         con.execute("BEGIN IMMEDIATE")
         try:
             con.execute("PRAGMA defer_foreign_keys = ON")
+            _clamp_future(con, now)
             written = _replace(con) if mode == "replace" else _merge(con)
             con.execute("COMMIT")
         except BaseException:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from core.chat import ChatRequest
 from core.conversations import Conversation, ConversationList, EndResult, History, NextSpeaker
-from core.models import ChatReply
+from core.models import ChatReply, PlainName
 from persona_mcp.session import active_persona, core_of
 from persona_mcp.talk import run_chat, sample_for
 from persona_mcp.tools import READ_ONLY, WRITE, AllPersonas, OptionalPersonaId, PersonaId, ToolDef, respond
@@ -30,8 +30,10 @@ async def start(
         list[Annotated[str, Field(min_length=1, max_length=64)]] | None,
         Field(min_length=1, max_length=8, description="Several personas in one conversation (group chat)."),
     ] = None,
-    user_id: Annotated[str | None, Field(max_length=128, description="Who the user is.")] = None,
-    title: Annotated[str | None, Field(max_length=200, description="A name for the conversation.")] = None,
+    user_id: Annotated[str | None, Field(max_length=128, description="Who the user is."), PlainName] = None,
+    title: Annotated[
+        str | None, Field(max_length=200, description="A name for the conversation."), PlainName
+    ] = None,
 ) -> Annotated[CallToolResult, Conversation]:
     """Open a conversation with one persona (default: this session's) or several. Conversations
     survive restarts; persona_chat continues one by its id."""

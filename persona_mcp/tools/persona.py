@@ -10,7 +10,7 @@ from mcp_types import CallToolResult, CreateMessageResult
 from pydantic import BaseModel, Field
 
 from core.chat import ChatRequest
-from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec
+from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec, PlainName
 from core.personas import PersonaStatus
 from core.personas.documents import ExportFormat, ImportFormat
 from core.personas.service import DeleteResult
@@ -131,7 +131,9 @@ async def templates(ctx: Context) -> Annotated[CallToolResult, TemplateList]:
 
 Message = Annotated[str, Field(min_length=1, max_length=32_000, description="What the user says.")]
 ConversationId = Annotated[str | None, Field(max_length=64, description="Continue this conversation.")]
-UserId = Annotated[str | None, Field(max_length=128, description="Who is speaking, for relationships.")]
+UserId = Annotated[
+    str | None, Field(max_length=128, description="Who is speaking, for relationships."), PlainName
+]
 TokenBudget = Annotated[
     int | None, Field(ge=256, le=1_000_000, description="Most tokens the assembled context may use.")
 ]
