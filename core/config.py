@@ -42,11 +42,7 @@ NAMESPACES: tuple[str, ...] = (
 
 
 class _Sensitive:
-    """Annotated[str, SENSITIVE]: an argument that may hold a pasted secret (a key's name or URL),
-    so errors never show its value."""
-
-    def __repr__(self) -> str:
-        return "SENSITIVE"
+    """Annotated[str, SENSITIVE]: an argument that may hold a pasted secret (a key's name or URL)."""
 
 
 SENSITIVE = _Sensitive()
@@ -114,9 +110,7 @@ class Settings(BaseModel):
     )
     toolsets: tuple[str, ...] = Field(NAMESPACES, description="Tool namespaces to register.")
     tool_separator: Literal["_", "."] = Field(
-        "_",
-        description="Separator between namespace and tool name: persona_list (what Claude Desktop and the "
-        "Anthropic and OpenAI APIs accept) or persona.list.",
+        "_", description="Between namespace and tool: persona_list (what every host accepts) or persona.list."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level (stderr).")
     seed_personas: bool = Field(True, description="Seed the shipped personas into a new database.")

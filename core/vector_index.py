@@ -21,6 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +40,7 @@ __all__ = [
     "VectorIndex",
     "call_index",
     "looks_damaged",
-    "move_aside",
+    "set_aside_if_damaged",
 ]
 
 logger = logging.getLogger(__name__)
@@ -240,12 +241,17 @@ def looks_damaged(path: Path, exc: BaseException) -> bool:
     return False
 
 
-def move_aside(path: Path, stamp: str) -> Path:
-    """Rename the damaged index out of the way (kept, for whoever wants to look at it); the path
-    it now has."""
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+def set_aside_if_damaged(path: Path, exc: BaseException, now: datetime) -> str | None:
+    """When the local index at `path` looks damaged, rename it out of the way (kept, for whoever
+    wants to look at it) so a fresh one can be built from SQLite; what was done, or None."""
+    if not looks_damaged(path, exc):
+        return None
+    aside = path.with_name(f"{path.name}.damaged-{now.strftime('%Y%m%d-%H%M%S')}")
     path.rename(aside)
-    return aside
+    return (
+        f"{now.isoformat(timespec='seconds')}: the index at {path} was damaged ({exc}); it was moved to "
+        f"{aside} and rebuilt from SQLite. Delete {aside} when you no longer need it."
+    )
 
 
 def _parse_host(value: str) -> tuple[str, int, bool]:

@@ -15,7 +15,6 @@ a share of the budget. {{char}} and {{user}} (and V1's <BOT> and <USER>) are fil
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
@@ -28,13 +27,11 @@ from core.errors import InvalidInput, MissingInput
 from core.memory import MemoryService, SearchHit, SearchOptions
 from core.models import ChatContext, ChatMessage, EmotionalState, LoreUsed, Persona
 from core.personas import PersonaService
-from core.personas.lore import LORE_SECONDS, LoreHit, LoreSelection, Said, select_lore
+from core.personas.lore import LoreHit, LoreSelection, Said, select_lore
 from core.relationships import user_party
 from core.store import Database, StatusRepository
 
 __all__ = ["ContextBuilder"]
-
-logger = logging.getLogger(__name__)
 
 _MEMORY_SHARE = 0.2
 _SUMMARY_SHARE = 1 / 6
@@ -266,17 +263,7 @@ class ContextBuilder:
         if message is not None:
             said.append(Said("user", message))
         limit = max(0, min(int(budget.total * _LORE_SHARE), budget.left))
-        selection = await anyio.to_thread.run_sync(
-            select_lore, persona.lorebook, said, limit, self._tokens.count
-        )
-        if selection.skipped:
-            logger.warning(
-                "persona %s: %d lorebook key searches skipped (slow regex keys, or over %.1f s in all)",
-                persona.id,
-                selection.skipped,
-                LORE_SECONDS,
-            )
-        return selection
+        return await anyio.to_thread.run_sync(select_lore, persona.lorebook, said, limit, self._tokens.count)
 
     def _insert_at_depth(
         self, messages: list[ChatMessage], lore: list[LoreHit], persona: Persona, user: str

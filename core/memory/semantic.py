@@ -11,7 +11,6 @@ deleting the index folder only costs the time to rebuild it.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +24,10 @@ from core.errors import Unavailable
 from core.memory import witnesses
 from core.memory.embedding import Embedding, top_similar
 from core.memory.filters import MemoryFilter, persona_clause
+from core.memory.index_owner import IndexOwner
 from core.memory.repository import MemoryRepository
 from core.store import Database
-from core.vector_index import (
-    COMMONS,
-    IndexEntry,
-    IndexLock,
-    VectorIndex,
-    call_index,
-    looks_damaged,
-    move_aside,
-)
+from core.vector_index import COMMONS, IndexEntry, VectorIndex, call_index
 
 __all__ = ["Progress", "SemanticLayer", "SyncReport"]
 
@@ -50,8 +42,6 @@ _UNEMBEDDED = (
 )
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
-_REOPEN_MIN_S = 1.0
-_REOPEN_MAX_S = 60.0
 
 
 @dataclass
@@ -79,101 +69,43 @@ class SemanticLayer(Embedding):
         self._db = db
         self._repo = MemoryRepository(db)
         self._clock = clock
-        self._index_path = index_path
-        self._chroma_host = chroma_host
-        self._lock = IndexLock(lock_path)
-        self._index: VectorIndex | None = None
+        self._owner = IndexOwner(index_path, lock_path, chroma_host, clock)
         self._sync_lock = anyio.Lock()
-        self.index_error: str | None = None
-        self.index_repaired: str | None = None  # the last damaged index moved aside, and where
-        self._reopen_at = 0.0
-        self._reopen_delay = _REOPEN_MIN_S
 
-    # ---- index ownership ----
+    # ---- index ownership (index_owner.py) ----
 
     @property
     def owns_index(self) -> bool:
-        return self._index is not None
+        return self._owner.index is not None
 
-    def _current_index(self, model_id: str) -> VectorIndex | None:
-        """The open index of `model_id`, if this process owns one."""
-        return self._index if self._index is not None and self._index.model_id == model_id else None
+    @property
+    def index_error(self) -> str | None:
+        return self._owner.error
+
+    @property
+    def index_repaired(self) -> str | None:
+        return self._owner.repaired
 
     async def _ensure_index(self, model_id: str) -> VectorIndex | None:
-        """The index, when this process owns it (taking ownership if it is free). After a failure
-        it is not reopened before a backoff (1 s, doubling to a minute), so a broken index costs
-        one attempt now and then rather than one per write."""
-        if (index := self._current_index(model_id)) is not None:
+        """The index, when this process owns it (taking ownership if it is free)."""
+        if (index := self._owner.current(model_id)) is not None:
             return index
-        if time.monotonic() < self._reopen_at:
-            return None
-        if self._chroma_host is None and not self._lock.try_acquire():
-            return None
-        try:
-            try:
-                opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
-            except Unavailable as exc:
-                if not await self._set_aside_if_damaged(exc):
-                    raise
-                opened = await call_index(VectorIndex.open, self._index_path, model_id, self._chroma_host)
-        except Exception as exc:  # Unavailable, or an open that never returned
-            self.index_error = exc.message if isinstance(exc, Unavailable) else f"{type(exc).__name__}: {exc}"
-            logger.warning(
-                "vector index unavailable, searching SQLite vectors directly: %s", self.index_error
-            )
-            self._lock.release()
-            self._back_off()
+        opened = await self._owner.open(model_id)
+        if opened is None:
             return None
         try:
             # before searches use it: until then they scan SQLite, which misses nothing
             await self._mark_unindexed_missing(opened)
         except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
-            self._index = opened
-            await self._index_failed(exc)
+            self._owner.index = opened
+            await self._owner.failed(exc)
             return None
-        self._index = opened
-        self.index_error = None
-        self._reopen_delay = _REOPEN_MIN_S
+        self._owner.adopt(opened)
         return opened
 
     async def aclose(self) -> None:
-        """Release the index (closed off the event loop, within a timeout) and the lock on it."""
-        index, self._index = self._index, None
-        if index is not None:
-            await index.aclose()
-        self._lock.release()
-
-    def _back_off(self) -> None:
-        self._reopen_at = time.monotonic() + self._reopen_delay
-        self._reopen_delay = min(_REOPEN_MAX_S, self._reopen_delay * 2)
-
-    async def _index_failed(self, exc: Exception) -> None:
-        """The index broke under us (its folder deleted or damaged, or a call that never
-        returned): stop using it, search SQLite's vectors instead, and let a later sync reopen and
-        rebuild it."""
-        logger.warning(
-            "vector index failed (%s: %s); using SQLite vectors until it is rebuilt", type(exc).__name__, exc
-        )
-        self.index_error = f"{type(exc).__name__}: {exc}"
-        self._back_off()
-        await self.aclose()
-        if await self._set_aside_if_damaged(exc):
-            self._reopen_at = 0.0  # the next sync opens a fresh index and rebuilds it
-
-    async def _set_aside_if_damaged(self, exc: BaseException) -> bool:
-        """A damaged local index (not a passing failure) is renamed out of the way, so a fresh one
-        can be built from SQLite; reported in system_status. Whether it was."""
-        path = self._index_path
-        if self._chroma_host is not None or not await anyio.to_thread.run_sync(looks_damaged, path, exc):
-            return False
-        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
-        aside = await anyio.to_thread.run_sync(move_aside, path, stamp)
-        self.index_repaired = (
-            f"{iso(self._clock.now())}: the index at {path} was damaged ({exc}); it was moved to {aside} "
-            f"and rebuilt from SQLite. Delete {aside} when you no longer need it."
-        )
-        logger.warning("%s", self.index_repaired)
-        return True
+        """Release the index and the lock on it."""
+        await self._owner.aclose()
 
     # ---- retrieval ----
 
@@ -183,7 +115,7 @@ class SemanticLayer(Embedding):
         model_id = await self.model_id()
         if model_id is None:
             return {}
-        index = self._current_index(model_id)
+        index = self._owner.current(model_id)
         if index is None:
             ids, matrix = await self._repo.scan(where, model_id)
             return top_similar(ids, matrix, query, n)
@@ -203,7 +135,7 @@ class SemanticLayer(Embedding):
         try:
             found = await call_index(query_scopes)
         except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
-            await self._index_failed(exc)
+            await self._owner.failed(exc)
             ids, matrix = await self._repo.scan(where, model_id)
             return top_similar(ids, matrix, query, n)
         found.update(top_similar(pending_ids, pending, query, fetch))
@@ -220,14 +152,14 @@ class SemanticLayer(Embedding):
         if model_id is None:
             return best
         where = MemoryFilter(persona_id=persona_id)
-        index = self._current_index(model_id)
+        index = self._owner.current(model_id)
         hits: list[list[tuple[str, float]]] | None = None
         if index is not None:
             ids, matrix = await self._repo.pending_vectors(where, model_id)  # first, as in nearest()
             try:
                 hits = await call_index(index.query, persona_id, vectors, 1)
             except Exception as exc:  # as in nearest(): fall back to SQLite's vectors
-                await self._index_failed(exc)
+                await self._owner.failed(exc)
         if hits is None:
             ids, matrix = await self._repo.scan(where, model_id)
         else:
@@ -250,14 +182,14 @@ class SemanticLayer(Embedding):
         while True:
             try:
                 await self.sync()
-                if self._index is not None and rounds % audit_every == 0:
+                if self._owner.index is not None and rounds % audit_every == 0:
                     async with self._sync_lock:
-                        index = self._index
+                        index = self._owner.index
                         try:
                             if index is not None:
                                 await self._mark_unindexed_missing(index)
                         except Exception as exc:  # a damaged index, as in _ensure_index
-                            await self._index_failed(exc)
+                            await self._owner.failed(exc)
             except Exception:  # the loop must outlive a transient failure (disk full, locked db)
                 logger.exception("vector index catch-up failed; retrying in %.1fs", interval)
             rounds += 1
@@ -309,13 +241,13 @@ class SemanticLayer(Embedding):
 
     async def forget(self, persona_id: str, memory_ids: Sequence[str]) -> None:
         """Drop archived or deleted memories from the index now (when this process owns it)."""
-        index = self._index
+        index = self._owner.index
         if index is not None and memory_ids:
             try:
                 await call_index(index.delete, persona_id, memory_ids)
                 await call_index(index.delete, COMMONS, memory_ids)
             except Exception as exc:  # as in _catch_up; the rebuild drops them (orphans)
-                await self._index_failed(exc)
+                await self._owner.failed(exc)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
         extra, params = persona_clause(persona_id)
@@ -363,7 +295,7 @@ class SemanticLayer(Embedding):
             try:
                 await call_index(index.upsert, entries)
             except Exception as exc:  # e.g. its folder was deleted: chromadb's file is now read-only
-                await self._index_failed(exc)
+                await self._owner.failed(exc)
                 return done
             async with self._db.transaction() as tx:
                 await MemoryRepository.mark_indexed(
