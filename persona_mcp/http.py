@@ -6,12 +6,18 @@ trickle in (slowloris), idle keep-alive connections, idle MCP sessions, and a ca
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
 
 import anyio
 import uvicorn
+
+try:
+    import resource
+except ImportError:  # Windows: no file descriptor limit to mind
+    resource = None  # type: ignore[assignment]
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -180,6 +186,36 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
     return app
 
 
+# Connections accepted in one go before their protocols run (asyncio's accept loop takes up to the
+# listen backlog at once): each holds a file descriptor until it is served or refused.
+_BACKLOG = 100
+_FD_RESERVE = 64  # descriptors kept for the database, the index, the model and the listeners
+
+
+def _connection_cap(settings: Settings) -> int:
+    """Connections one address may hold: the setting, within what the process's file descriptor
+    limit allows (raised to its hard limit first), so one address can never exhaust it."""
+    if resource is None:
+        return settings.http_max_connections_per_client
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
+        target = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
+            soft = max(soft, target)
+    cap = settings.http_max_connections_per_client
+    room = max(8, (soft - _FD_RESERVE - _BACKLOG) // 2) if soft != resource.RLIM_INFINITY else cap
+    if cap and cap > room:
+        logger.warning(
+            "PERSONA_MCP_HTTP_MAX_CONNECTIONS_PER_CLIENT=%d lowered to %d: the process may open %d files",
+            cap,
+            room,
+            soft,
+        )
+        cap = room
+    return cap
+
+
 async def serve_http(server: PersonaServer, settings: Settings) -> None:
     """Serve until interrupted."""
     config = uvicorn.Config(
@@ -189,7 +225,8 @@ async def serve_http(server: PersonaServer, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         timeout_keep_alive=max(1, round(settings.http_timeout_seconds)),
         timeout_graceful_shutdown=10,
-        http=guarded_protocol(settings.http_timeout_seconds, settings.http_max_connections_per_client),
+        http=guarded_protocol(settings.http_timeout_seconds, _connection_cap(settings)),
+        backlog=_BACKLOG,
         log_config=None,  # uvicorn's loggers go through ours, and so through the redacting filter
         lifespan="on",
     )

@@ -107,6 +107,46 @@ async def test_one_address_holds_only_so_many_connections(data_dir: Path) -> Non
             assert (await call(client, "persona_get", persona_id="aria"))["name"] == "Aria"
 
 
+async def test_300_slow_sockets_from_one_address_leave_the_server_reachable_for_others(
+    data_dir: Path,
+) -> None:
+    """The attack as reported: 300 sockets that never finish a request, against a server whose
+    file descriptor limit is 256. The attacker's address gets 128 of them; everyone else is served."""
+    log = data_dir.parent / "server.log"
+    with (
+        log.open("wb") as stderr,
+        http_server(
+            data_dir, stderr=stderr, prefix=("prlimit", "--nofile=256:256"), PERSONA_MCP_LOG_LEVEL="INFO"
+        ) as server,
+    ):
+        attack: list[socket.socket] = []
+        try:
+            for _ in range(300):
+                sock = socket.socket()
+                sock.settimeout(20)
+                sock.bind(("127.0.0.2", 0))  # another address on loopback: the attacker
+                sock.connect(("127.0.0.1", server.port))
+                with suppress(OSError):  # refused ones may already be closed
+                    sock.sendall(b"POST /mcp HTTP/1.1\r\n")
+                attack.append(sock)
+            await anyio.sleep(0.5)
+            async with http_client(server.url) as client:
+                assert (await call(client, "persona_get", persona_id="aria"))["name"] == "Aria"
+            refused = 0
+            for sock in attack:
+                sock.settimeout(0.05)
+                with suppress(TimeoutError):
+                    refused += sock.recv(64).startswith(b"HTTP/1.1 503")
+            assert refused >= 300 - 128
+        finally:
+            for sock in attack:
+                sock.close()
+    text = log.read_text()
+    assert "lowered to 46: the process may open 256 files" in text  # the cap fits the fd limit
+    assert "Too many open files" not in text
+    assert "out of system resource" not in text
+
+
 async def test_the_bearer_scheme_is_case_insensitive(data_dir: Path) -> None:
     token = "tok-Case9Insensitive4Scheme"
     with http_server(data_dir, PERSONA_MCP_TOKEN=token) as server:
