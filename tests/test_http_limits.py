@@ -183,14 +183,22 @@ def test_an_open_bind_without_a_token_is_refused(data_dir: Path, host: str) -> N
     assert not (data_dir / "persona.db").exists()  # refused before anything was opened
 
 
+def _wildcard_port() -> int:
+    """A port free on every address (free_port checks 127.0.0.1 only: a connection's local port
+    there would still stop a 0.0.0.0 bind)."""
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_an_open_bind_with_the_explicit_opt_out_starts_and_says_so_plainly(data_dir: Path) -> None:
-    port = free_port()
+    port = _wildcard_port()
     process = _serve(data_dir, "--host", "0.0.0.0", "--port", str(port), "--allow-unauthenticated")
     try:
         wait_until_listening(process, port, None)
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=45)
-    log = stderr.decode()
+    except RuntimeError:
+        raise AssertionError(process.communicate(timeout=45)[1].decode()) from None
+    process.terminate()
+    log = process.communicate(timeout=45)[1].decode()
     assert "with no PERSONA_MCP_TOKEN (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone who can" in log
     assert "[redacted]" not in log
