@@ -13,6 +13,18 @@ Configurations run in the same process, on the same stored memories:
 
     python scripts/eval_locomo.py                       # ../shared/data/locomo-dev.json
     python scripts/eval_locomo.py --data other.json --samples conv-26 --json out.json
+    python scripts/eval_locomo.py --protocol plain      # no conversation ids or dates
+    python scripts/eval_locomo.py --folds --configs hybrid --weights lex=semantic=0.4,lexical=0.4
+
+Protocols: `sessions` stores each session as a conversation_id with created_at from its date and the
+speaker as subject; `plain` stores only `Speaker: text` and metadata, in order (what a host that
+calls memory_store per message gives us).
+
+--folds reports leave-one-conversation-out: for each conversation held out, the configuration
+(of --configs and --weights) with the best R@10 on the other conversations is chosen, and its
+R@10 on the held-out one is what counts. With one configuration this is its per-conversation
+recall. Numbers quoted for a change are these, never those of a configuration chosen on the same
+questions.
 
 Prints a table, and the full results as JSON (to stdout with --json -, or to a file). Latency
 is the client's round trip (p50, p95; it includes the Python MCP client validating each result
@@ -59,8 +71,12 @@ def session_time(text: str) -> datetime:
     return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
 
 
-def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every turn of a conversation, as memory_store_batch items (dia_id kept in metadata)."""
+PROTOCOLS = ("sessions", "plain")
+
+
+def turns_of(sample: dict[str, Any], protocol: str = "sessions") -> list[dict[str, Any]]:
+    """Every turn of a conversation, as memory_store_batch items (dia_id kept in metadata). The
+    plain protocol keeps only the content and the metadata."""
     conversation = sample["conversation"]
     sessions = sorted((int(match.group(1)), key) for key in conversation if (match := _SESSION.match(key)))
     items = []
@@ -71,6 +87,10 @@ def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
             content = f"{turn['speaker']}: {turn['text']}"
             if turn.get("blip_caption"):
                 content += f" [shares a photo: {turn['blip_caption']}]"
+            metadata = {"dia_id": turn["dia_id"], "session": number, "session_date": date_text}
+            if protocol == "plain":
+                items.append({"content": content, "metadata": {"dia_id": turn["dia_id"]}})
+                continue
             items.append(
                 {
                     "content": content,
@@ -78,7 +98,7 @@ def turns_of(sample: dict[str, Any]) -> list[dict[str, Any]]:
                     "source": "locomo",
                     "conversation_id": f"{sample['sample_id']}-session-{number}",
                     "created_at": (start + timedelta(seconds=30 * position)).isoformat(),
-                    "metadata": {"dia_id": turn["dia_id"], "session": number, "session_date": date_text},
+                    "metadata": metadata,
                 }
             )
     return items
@@ -105,7 +125,9 @@ async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     return result.structured_content
 
 
-async def load(client: Client, samples: list[dict[str, Any]]) -> tuple[dict[str, dict[str, str]], float]:
+async def load(
+    client: Client, samples: list[dict[str, Any]], protocol: str
+) -> tuple[dict[str, dict[str, str]], float]:
     """Store every turn; return dia_id -> memory id per sample, and turns stored per second."""
     ids: dict[str, dict[str, str]] = {}
     stored = 0
@@ -113,7 +135,7 @@ async def load(client: Client, samples: list[dict[str, Any]]) -> tuple[dict[str,
     for sample in samples:
         persona_id = persona_of(sample)
         await call(client, "persona_create", id=persona_id, name=f"LoCoMo {sample['sample_id']}")
-        items = turns_of(sample)
+        items = turns_of(sample, protocol)
         ids[persona_id] = {}
         for start in range(0, len(items), 200):
             batch = items[start : start + 200]
@@ -133,14 +155,11 @@ def persona_of(sample: dict[str, Any]) -> str:
 async def evaluate(
     client: Client, samples: list[dict[str, Any]], ids: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
-    """Ask every question; recall@k overall and by category, and client-side latency."""
-    hits = {k: 0 for k in KS}
-    by_category: dict[int, dict[str, int]] = {
-        c: {"questions": 0, **{f"r@{k}": 0 for k in KS}} for c in CATEGORIES
-    }
+    """Ask every question; recall@k overall, by category and by conversation, and client-side latency."""
+    records: list[tuple[str, int, int | None]] = []  # sample, category, rank at which all evidence is in
     latencies: list[float] = []
     server_ms: list[float] = []
-    questions = skipped = 0
+    skipped = 0
     for sample in samples:
         persona_id = persona_of(sample)
         for question in sample["qa"]:
@@ -158,23 +177,14 @@ async def evaluate(
             latencies.append((time.perf_counter() - started) * 1000)
             server_ms.append(result["elapsed_ms"])
             ranked = [hit["memory"]["id"] for hit in result["memories"]]
-            questions += 1
-            category = by_category[question["category"]]
-            category["questions"] += 1
-            for k in KS:
-                if wanted <= set(ranked[:k]):
-                    hits[k] += 1
-                    category[f"r@{k}"] += 1
+            found = next((k for k in range(1, len(ranked) + 1) if wanted <= set(ranked[:k])), None)
+            records.append((sample["sample_id"], question["category"], found))
     return {
-        "questions": questions,
+        **summarize(records),
         "skipped_without_evidence": skipped,
-        "recall": {f"@{k}": round(hits[k] / questions, 4) for k in KS},
-        "by_category": {
-            CATEGORY_NAMES[c]: {
-                "questions": v["questions"],
-                **{f"@{k}": round(v[f"r@{k}"] / v["questions"], 4) for k in KS if v["questions"]},
-            }
-            for c, v in by_category.items()
+        "by_category": {CATEGORY_NAMES[c]: summarize([r for r in records if r[1] == c]) for c in CATEGORIES},
+        "by_sample": {
+            s["sample_id"]: summarize([r for r in records if r[0] == s["sample_id"]]) for s in samples
         },
         "latency_ms": {
             "p50": round(statistics.median(latencies), 2),
@@ -184,26 +194,74 @@ async def evaluate(
     }
 
 
+def summarize(records: list[tuple[str, int, int | None]]) -> dict[str, Any]:
+    """Questions and recall@k of some answered questions."""
+    count = len(records)
+    recall = {
+        f"@{k}": round(sum(1 for *_, found in records if found is not None and found <= k) / count, 4)
+        for k in KS
+        if count
+    }
+    return {"questions": count, "recall": recall}
+
+
+def folds(report: dict[str, Any], key: str = "@10") -> dict[str, Any]:
+    """Leave one conversation out: per held-out conversation, the configuration best on the others
+    (question-weighted recall at `key`) and its recall on the held-out one."""
+    configs = report["configs"]
+    samples = report["samples"]
+
+    def pooled(name: str, among: list[str]) -> float:
+        parts = [configs[name]["by_sample"][s] for s in among]
+        total = sum(p["questions"] for p in parts)
+        return sum(p["recall"][key] * p["questions"] for p in parts) / total if total else 0.0
+
+    held: dict[str, Any] = {}
+    for sample in samples:
+        others = [s for s in samples if s != sample]
+        chosen = max(configs, key=lambda name: pooled(name, others)) if others else next(iter(configs))
+        held[sample] = {
+            "chosen": chosen,
+            "train": round(pooled(chosen, others), 4) if others else None,
+            "held_out": configs[chosen]["by_sample"][sample]["recall"][key],
+            "questions": configs[chosen]["by_sample"][sample]["questions"],
+        }
+    total = sum(v["questions"] for v in held.values())
+    return {
+        "metric": f"R{key}",
+        "folds": held,
+        "held_out": round(sum(v["held_out"] * v["questions"] for v in held.values()) / total, 4),
+    }
+
+
 async def run(
-    samples: list[dict[str, Any]], sample_ids: list[str] | None, configs: list[str], data: Path
+    samples: list[dict[str, Any]],
+    sample_ids: list[str] | None,
+    configs: dict[str, dict[str, float] | None],
+    data: Path,
+    protocol: str,
 ) -> dict[str, Any]:
     if sample_ids:
         samples = [s for s in samples if s["sample_id"] in sample_ids]
         missing = set(sample_ids) - {s["sample_id"] for s in samples}
         if missing:
             raise SystemExit(f"no sample {sorted(missing)[0]!r} in {data}")
-    report: dict[str, Any] = {"data": str(data), "samples": [s["sample_id"] for s in samples], "configs": {}}
+    report: dict[str, Any] = {
+        "data": str(data),
+        "protocol": protocol,
+        "samples": [s["sample_id"] for s in samples],
+        "configs": {},
+    }
     with tempfile.TemporaryDirectory(prefix="locomo-") as folder:
         ids: dict[str, dict[str, str]] = {}
-        for name in configs:
-            weights = CONFIGS[name]
+        for name, weights in configs.items():
             overrides: dict[str, Any] = {"data_dir": Path(folder), "seed_personas": False}
             if weights is not None:
                 overrides["search_weights"] = weights
             settings = load_settings(os.environ, **overrides)
             async with Client(build_server(settings)) as client:
                 if not ids:
-                    ids, rate = await load(client, samples)
+                    ids, rate = await load(client, samples, protocol)
                     report["store_rate_per_s"] = round(rate, 1)
                     report["memories"] = sum(len(v) for v in ids.values())
                     status = await call(client, "system_status")
@@ -217,9 +275,10 @@ async def run(
 
 def table(report: dict[str, Any]) -> str:
     lines = [
-        f"LoCoMo retrieval: {', '.join(report['samples'])}; {report['memories']} memories; "
-        f"embedder {report['embedder']}; stored {report['store_rate_per_s']}/s",
-        f"{'config':<8} {'questions':>9} "
+        f"LoCoMo retrieval ({report['protocol']} protocol): {', '.join(report['samples'])}; "
+        f"{report['memories']} memories; embedder {report['embedder']}; "
+        f"stored {report['store_rate_per_s']}/s",
+        f"{'config':<10} {'questions':>9} "
         + " ".join(f"{'R@' + str(k):>6}" for k in KS)
         + f" {'p50 ms':>7} {'p95 ms':>7} {'server':>7}",
     ]
@@ -227,19 +286,41 @@ def table(report: dict[str, Any]) -> str:
         recall = result["recall"]
         latency = result["latency_ms"]
         lines.append(
-            f"{name:<8} {result['questions']:>9} "
+            f"{name:<10} {result['questions']:>9} "
             + " ".join(f"{recall['@' + str(k)]:>6.3f}" for k in KS)
             + f" {latency['p50']:>7.1f} {latency['p95']:>7.1f} {latency['server_p50']:>7.1f}"
         )
-    if "hybrid" in report["configs"]:
-        lines.append(
-            "hybrid by category (R@10): "
-            + ", ".join(
-                f"{name} {v.get('@10', 0):.3f} (n={v['questions']})"
-                for name, v in report["configs"]["hybrid"]["by_category"].items()
+    columns = [*CATEGORY_NAMES.values(), *report["samples"]]
+    lines += [
+        "",
+        "R@10 by category and by conversation:",
+        f"{'config':<10} " + " ".join(f"{c:>11}" for c in columns),
+    ]
+    for name, result in report["configs"].items():
+        parts = [*result["by_category"].values(), *result["by_sample"].values()]
+        lines.append(f"{name:<10} " + " ".join(f"{p['recall'].get('@10', 0):>11.3f}" for p in parts))
+    if "folds" in report:
+        held = report["folds"]
+        lines += ["", f"Leave one conversation out ({held['metric']}): held-out {held['held_out']:.3f}"]
+        for sample, fold in held["folds"].items():
+            train = "-" if fold["train"] is None else f"{fold['train']:.3f}"
+            lines.append(
+                f"  {sample:<10} chose {fold['chosen']:<10} train {train}  held-out {fold['held_out']:.3f} "
+                f"(n={fold['questions']})"
             )
-        )
     return "\n".join(lines)
+
+
+def _weights(text: str) -> tuple[str, dict[str, float]]:
+    """NAME=semantic=0.6,lexical=0.2 (names left out keep the server's defaults)."""
+    name, _, pairs = text.partition("=")
+    if not name or not pairs:
+        raise argparse.ArgumentTypeError(f"write NAME=semantic=0.6,lexical=0.2, not {text!r}")
+    weights = {}
+    for pair in pairs.split(","):
+        key, _, value = pair.partition("=")
+        weights[key.strip()] = float(value)
+    return name, weights
 
 
 def main() -> None:
@@ -249,11 +330,25 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="A LoCoMo-format JSON file.")
     parser.add_argument("--samples", nargs="*", help="Sample ids to use (default: all).")
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument(
+        "--weights",
+        type=_weights,
+        action="append",
+        default=[],
+        help="Another configuration, NAME=semantic=0.6,lexical=0.2 (repeatable).",
+    )
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="sessions")
+    parser.add_argument("--folds", action="store_true", help="Report leave-one-conversation-out.")
     parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
     args = parser.parse_args()
     if not args.data.exists():
         raise SystemExit(f"{args.data} does not exist; pass --data")
-    report = anyio.run(run, orjson.loads(args.data.read_bytes()), args.samples, args.configs, args.data)
+    configs = {name: CONFIGS[name] for name in args.configs} | dict(args.weights)
+    report = anyio.run(
+        run, orjson.loads(args.data.read_bytes()), args.samples, configs, args.data, args.protocol
+    )
+    if args.folds:
+        report["folds"] = folds(report)
     emit(report, table(report), args.json)
 
 
