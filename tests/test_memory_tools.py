@@ -207,6 +207,27 @@ async def test_neighbouring_turns_lend_context(client: Client) -> None:
     assert by_text[turns[1]]["components"]["lexical"] == 1.0
 
 
+async def test_memories_stored_one_after_another_lend_context_within_a_sitting(client: Client) -> None:
+    """A host that stores each message with no conversation id: the store order is the turn order,
+    within a sitting (memories stored more than an hour apart are not neighbours)."""
+    turns = [
+        "Mel: What did you end up doing on Saturday?",
+        "Caroline: I went to the pride parade with my friends.",
+        "Mel: That sounds amazing!",
+    ]
+    at = [f"2023-05-07T10:00:0{i}Z" for i in range(3)]
+    items = [{"content": text, "created_at": when} for text, when in zip(turns, at, strict=True)]
+    items.append({"content": "Caroline: Saturday I might go swimming.", "created_at": "2023-05-09T18:00:00Z"})
+    await call(client, "memory_store_batch", items=items)
+    result = await call(client, "memory_search", query="pride parade", n_results=4)
+    by_text = {hit["memory"]["content"]: hit for hit in result["memories"]}
+    assert by_text[turns[0]]["components"]["context"] > 0  # the next message stored matches
+    assert by_text[turns[2]]["components"]["context"] > 0  # so does the one before it
+    assert by_text[turns[1]]["components"]["lexical"] == 1.0
+    later = by_text.get("Caroline: Saturday I might go swimming.")
+    assert later is None or later["components"]["context"] == 0  # two days later: another sitting
+
+
 async def test_update_archive_restore_and_hard_delete(client: Client) -> None:
     memory = (await call(client, "memory_store", content=DOG))["memory"]
     updated = await call(

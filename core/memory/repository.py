@@ -237,39 +237,6 @@ class MemoryRepository:
         counts = dict((row[0], row[1]) for row in rows)
         return [int(counts.get(i, 0)) for i in range(len(words))]
 
-    async def neighbours(self, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-        """For each memory that belongs to a conversation, the live memories of the same persona up
-        to two places before and after it in that conversation (by created_at), with their distance."""
-        links: dict[str, list[tuple[str, int]]] = {}
-        for chunk in _chunks(list(ids)):
-            marks = _marks(len(chunk))
-            # CROSS JOIN keeps SQLite from scanning the persona's memories: conversations first,
-            # then their rows through memories_conversation.
-            found = await self._db.fetch_all(
-                f"""
-                WITH conv AS MATERIALIZED (
-                    SELECT DISTINCT conversation_id, persona_id FROM memories
-                    WHERE id IN ({marks}) AND conversation_id IS NOT NULL),
-                ordered AS (
-                    SELECT m.id, LAG(m.id) OVER turn, LEAD(m.id) OVER turn,
-                        LAG(m.id, 2) OVER turn, LEAD(m.id, 2) OVER turn
-                    FROM conv CROSS JOIN memories m
-                        ON m.conversation_id = conv.conversation_id AND m.persona_id = conv.persona_id
-                    WHERE m.archived_at IS NULL
-                    WINDOW turn AS (
-                        PARTITION BY m.conversation_id, m.persona_id ORDER BY m.created_at, m.rowid))
-                SELECT * FROM ordered WHERE id IN ({marks})
-                """,
-                (*chunk, *chunk),
-            )
-            for row in found:
-                links[row[0]] = [
-                    (other, distance)
-                    for other, distance in zip(row[1:], (1, 1, 2, 2), strict=True)
-                    if other is not None
-                ]
-        return links
-
     async def by_hash(self, persona_id: str, hashes: Sequence[str]) -> dict[str, str]:
         """Live memories of a persona with these content hashes: hash -> id."""
         found: dict[str, str] = {}

@@ -27,6 +27,7 @@ from core.memory.models import (
     SearchResult,
     SharedStats,
 )
+from core.memory.neighbours import neighbours
 from core.memory.ranking import Candidates, Evidence, rank
 from core.memory.repository import MemoryRepository, to_memory
 from core.memory.semantic import Progress
@@ -217,13 +218,13 @@ class MemoryService(MemoryWriter):
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
-        neighbours: dict[str, list[tuple[str, float]]] = {}
+        near: dict[str, list[tuple[str, float]]] = {}
         if weights.context > 0 and candidates:
             preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _CONTEXT_POOL)
             pool = [item.memory_id for item in preliminary]
             links = {
                 key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
-                for key, others in (await self._repo.neighbours(pool)).items()
+                for key, others in (await neighbours(self._db, pool)).items()
             }
             wanted = {other for others in links.values() for other, _ in others} - set(candidates.ids)
             # Neighbours must be visible to the persona too.
@@ -231,8 +232,8 @@ class MemoryService(MemoryWriter):
             await self._complete(new.ids, semantic, query_vector, model_id)
             candidates += new
             present = set(candidates.ids)
-            neighbours = {key: [(o, w) for o, w in others if o in present] for key, others in links.items()}
-        ranked = rank(candidates, evidence, neighbours, weights, now_ts, half_life, options.n_results)
+            near = {key: [(o, w) for o, w in others if o in present] for key, others in links.items()}
+        ranked = rank(candidates, evidence, near, weights, now_ts, half_life, options.n_results)
         # Whole rows for the results only. A memory archived since it was ranked is left out.
         rows = await self._repo.rows([item.memory_id for item in ranked], where)
         ranked = [item for item in ranked if item.memory_id in rows]
