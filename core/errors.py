@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 __all__ = [
     "Conflict",
+    "Hidden",
     "InvalidInput",
     "MissingInput",
     "NotFound",
@@ -65,15 +66,20 @@ def validation_problems(error: ValidationError, prefix: str = "", hidden: Iterab
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
 
 
-class _Hidden:
+class Hidden:
+    """A value an error message must not show: rendered as `text` instead."""
+
+    def __init__(self, text: str = "(hidden)") -> None:
+        self.text = text
+
     def __repr__(self) -> str:
-        return "(hidden)"
+        return self.text
 
 
 def _shown(argument: str, value: Any, hidden: Iterable[str]) -> Any:
     """The value as an error may show it: hidden when the argument (or the one it is part of) is
     a secret."""
-    return _Hidden() if argument.split(".")[0] in hidden else value
+    return Hidden() if argument.split(".")[0] in hidden else value
 
 
 class PersonaMCPError(Exception):

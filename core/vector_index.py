@@ -31,6 +31,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from core.errors import Unavailable
+from core.store.database import DAMAGE_TEXT
 
 __all__ = [
     "COMMONS",
@@ -224,10 +225,6 @@ async def call_index(fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
 
 
-# What Chroma's SQLite (and our own checks) say about a file that is not, or no longer, an index.
-_DAMAGE = re.compile(r"not a database|malformed|database disk image|\(code: (?:11|26)\)", re.IGNORECASE)
-
-
 def looks_damaged(path: Path, exc: BaseException) -> bool:
     """Whether the local index at `path` is damaged (garbage in chroma.sqlite3, a file where the
     folder should be) rather than briefly unavailable (a full disk, a lock, a timeout)."""
@@ -235,7 +232,7 @@ def looks_damaged(path: Path, exc: BaseException) -> bool:
         return True
     seen: BaseException | None = exc
     while seen is not None:
-        if _DAMAGE.search(str(seen)):
+        if DAMAGE_TEXT.search(str(seen)):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

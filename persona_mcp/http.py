@@ -13,17 +13,17 @@ import logging
 
 import anyio
 import uvicorn
-
-try:
-    import resource
-except ImportError:  # Windows: no file descriptor limit to mind
-    resource = None  # type: ignore[assignment]
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import ConfigError, Settings
 from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
+
+try:
+    import resource
+except ImportError:  # Windows: no file descriptor limit to mind
+    resource = None  # type: ignore[assignment]
 
 __all__ = [
     "BearerTokenMiddleware",

@@ -148,10 +148,9 @@ class PersonaServer(MCPServer[AppState]):
         try:
             return await super().read_resource(uri, context)
         except UnexpectedResourceError as exc:
-            cause = find_domain_error(exc)
-            if cause is None:
+            if (error := self._invalid_params(f"Resource {uri}", exc)) is None:
                 raise
-            raise MCPError(INVALID_PARAMS, self.spelling(f"Resource {uri}: {cause.message}")) from None
+            raise error from None
 
     async def get_prompt(
         self,
@@ -168,10 +167,15 @@ class PersonaServer(MCPServer[AppState]):
         try:
             return await super().get_prompt(name, arguments, context)
         except ValueError as exc:
-            cause = find_domain_error(exc)
-            if cause is None:
+            if (error := self._invalid_params(f"Prompt {name}", exc)) is None:
                 raise
-            raise MCPError(INVALID_PARAMS, self.spelling(f"Prompt {name}: {cause.message}")) from None
+            raise error from None
+
+    def _invalid_params(self, what: str, exc: Exception) -> MCPError | None:
+        """The domain error behind a prompt's or resource's failure, as -32602 with its message;
+        None for any other failure (a bug, re-raised as it was)."""
+        cause = find_domain_error(exc)
+        return None if cause is None else MCPError(INVALID_PARAMS, self.spelling(f"{what}: {cause.message}"))
 
     def _check_rate(self, context: Context[AppState, Any] | None) -> None:
         """Over HTTP, refuse a call beyond the client address's rate limit, before it runs."""

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, Field
 
 from core.clock import Clock, iso
-from core.errors import InvalidInput, NotFound, Unavailable
+from core.errors import Hidden, InvalidInput, NotFound, Unavailable
 from core.keys.master import MasterKey, from_env_text, key_file
 from core.redact import remember
 from core.store import Database
@@ -68,14 +68,15 @@ class KeyRemoved(BaseModel):
     removed: bool
 
 
-class _Hidden(str):
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def _hidden(value: str) -> _Hidden:
+def _hidden(value: str) -> Hidden:
     """How an error shows an argument of a key: its length only."""
-    return _Hidden(f"({len(value)} characters, hidden)")
+    return Hidden(f"({len(value)} characters, hidden)")
+
+
+def _seal(master: MasterKey, name: str, provider: str, value: str) -> tuple[bytes, bytes]:
+    """A fresh nonce and the key sealed under the master key, its name and provider bound in."""
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return nonce, AESGCM(master.key).encrypt(nonce, value.encode(), _aad(name, provider))
 
 
 def _aad(name: str, provider: str) -> bytes:
@@ -138,8 +139,7 @@ class KeyService:
         hint = mask(value)
         master = await self._master_key(create=True)
         assert master is not None
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = AESGCM(master.key).encrypt(nonce, value.encode(), _aad(name, provider))
+        nonce, sealed = _seal(master, name, provider, value)
         now = iso(self._clock.now())
         async with self._db.transaction() as con:
             cursor = await con.execute("SELECT created_at FROM provider_keys WHERE name = ?", (name,))
@@ -228,8 +228,7 @@ class KeyService:
         return value
 
     async def _reseal(self, name: str, provider: str, value: str, master: MasterKey) -> None:
-        nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = AESGCM(master.key).encrypt(nonce, value.encode(), _aad(name, provider))
+        nonce, sealed = _seal(master, name, provider, value)
         async with self._db.transaction() as con:
             await con.execute(
                 "UPDATE provider_keys SET master_key_id = ?, nonce = ?, ciphertext = ? WHERE name = ?",

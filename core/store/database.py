@@ -26,6 +26,7 @@ from core.errors import PersonaMCPError
 from core.files import PRIVATE_FILE, private_folder
 
 __all__ = [
+    "DAMAGE_TEXT",
     "MIGRATIONS_DIR",
     "Database",
     "DatabaseError",
@@ -70,6 +71,8 @@ def _storage_error(path: Path, exc: BaseException) -> StorageFull | None:
 
 
 _DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+# How SQLite words those two codes, also when another library (Chroma) passes them on as text.
+DAMAGE_TEXT = re.compile(r"not a database|malformed|database disk image|\(code: (?:11|26)\)", re.IGNORECASE)
 
 
 def _damage_error(path: Path, exc: BaseException) -> DatabaseError | None:
@@ -78,9 +81,7 @@ def _damage_error(path: Path, exc: BaseException) -> DatabaseError | None:
         return None
     code = getattr(exc, "sqlite_errorcode", None)
     text = str(exc)
-    if (code is None or code & 0xFF not in _DAMAGED_CODES) and not (
-        "malformed" in text or "not a database" in text
-    ):
+    if (code is None or code & 0xFF not in _DAMAGED_CODES) and not DAMAGE_TEXT.search(text):
         return None
     logger.error("the database %s is damaged: %s", path, exc)
     return DatabaseError(damaged_message(path, text))
@@ -117,7 +118,8 @@ def _private_files(path: Path) -> None:
         return
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         with contextlib.suppress(OSError):  # absent, or not ours to change
-            if file.stat().st_uid == os.getuid() and stat.S_IMODE(file.stat().st_mode) != PRIVATE_FILE:
+            info = file.stat()
+            if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != PRIVATE_FILE:
                 os.chmod(file, PRIVATE_FILE)
 
 
