@@ -71,12 +71,10 @@ class SearchWeights(BaseModel):
     lexical: float = Field(0.3, ge=0.0, le=10.0, description="Shared words (BM25).")
     importance: float = Field(0.1, ge=0.0, le=10.0, description="importance x strength.")
     recency: float = Field(0.05, ge=0.0, le=10.0, description="Newer memories first.")
-    context: float = Field(
-        0.25, ge=0.0, le=10.0, description="Neighbouring memories of the same conversation that also match."
-    )
-    mood: float = Field(
-        0.05, ge=0.0, le=10.0, description="Memories stored in the persona's present mood come first."
-    )
+    context: float = Field(0.25, ge=0.0, le=10.0, description="Neighbouring turns that also match.")
+    mood: float = Field(0.05, ge=0.0, le=10.0, description="Stored in the persona's present mood.")
+    tokens: float = Field(0.5, ge=0.0, le=10.0, description="The query's words matched one by one.")
+    passage: float = Field(0.8, ge=0.0, le=10.0, description="The same, with the turns around it.")
 
 
 class KindRates(BaseModel):

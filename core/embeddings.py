@@ -23,13 +23,17 @@ from typing import Literal, Protocol
 
 import anyio
 import anyio.to_thread
-import httpx
 import numpy as np
-import ollama
 
 from core import onnx_bert
 from core.errors import Unavailable
-from core.llm.chat import RETRYABLE_STATUS
+from core.llm.ollama_embeddings import (
+    DEFAULT_OLLAMA_EMBEDDING_MODEL,
+    PROBE_TEXT,
+    OllamaEmbedder,
+    load_ollama_embedder,
+)
+from core.onnx_bert import TokenVectors
 
 __all__ = [
     "DEFAULT_OLLAMA_EMBEDDING_MODEL",
@@ -46,12 +50,9 @@ logger = logging.getLogger(__name__)
 
 Provider = Literal["sentence-transformers", "onnx", "ollama"]
 PROVIDERS: tuple[Provider, ...] = ("sentence-transformers", "onnx", "ollama")
-DEFAULT_OLLAMA_EMBEDDING_MODEL = "nomic-embed-text"
 # Batches large enough to keep the CPU busy, small enough that one call never holds the worker
 # thread for more than a fraction of a second (MiniLM runs about 670 sentences/s on 2 cores).
 _BATCH_SIZE = 64
-_OLLAMA_TIMEOUT_S = 30.0
-_PROBE_TEXT = "dimension probe"
 
 
 class Embedder(Protocol):
@@ -67,14 +68,19 @@ class Embedder(Protocol):
         """Length of every vector."""
         ...
 
+    @property
+    def word_pieces(self) -> bool:
+        """Whether `embed_tokens` gives word-piece vectors."""
+        ...
+
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One row (float32) per text, in order."""
         ...
 
-
-def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
-    """The texts in consecutive slices of at most `size`, in order."""
-    return [list(texts[start : start + size]) for start in range(0, len(texts), size)]
+    async def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenVectors]] | None:
+        """The rows of `embed` and each text's token vectors from the same pass; None when the
+        model does not expose them (search then ranks without the token components)."""
+        ...
 
 
 def _by_length(texts: Sequence[str], size: int) -> list[list[int]]:
@@ -91,64 +97,37 @@ class ThreadedEmbedder:
     model_id: str
     dimension: int
     encode: Callable[[list[str]], np.ndarray]
+    encode_tokens: Callable[[list[str]], tuple[np.ndarray, list[TokenVectors]]] | None = None
     batch_size: int = _BATCH_SIZE
     # The models are not safe to call from two threads at once; a thread lock (not an event-loop
     # lock) because one loaded model may serve several event loops in one process.
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
-    def _encode_locked(self, batch: list[str]) -> np.ndarray:
-        with self._lock:
-            return self.encode(batch)
+    @property
+    def word_pieces(self) -> bool:
+        return self.encode_tokens is not None
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_locked(self, batch: list[str], tokens: bool) -> tuple[np.ndarray, list[TokenVectors]]:
+        with self._lock:
+            return self.encode_tokens(batch) if tokens and self.encode_tokens else (self.encode(batch), [])
+
+    async def _run(self, texts: Sequence[str], tokens: bool) -> tuple[np.ndarray, list[TokenVectors]]:
         """Encode in batches of similar length; the event loop stays free while the model runs."""
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        found: dict[int, TokenVectors] = {}
         for positions in _by_length(texts, self.batch_size):
             batch = [texts[position] for position in positions]
-            vectors[positions] = await anyio.to_thread.run_sync(self._encode_locked, batch)
-        return vectors
-
-
-@dataclass
-class OllamaEmbedder:
-    """Embeddings from an Ollama server's /api/embed."""
-
-    model_id: str
-    dimension: int
-    model: str
-    client: ollama.AsyncClient
-    host: str = ""
-    batch_size: int = _BATCH_SIZE
-    retries: int = 3
-    backoff: float = 0.2
+            rows, pieces = await anyio.to_thread.run_sync(self._encode_locked, batch, tokens)
+            vectors[positions] = rows
+            found.update(zip(positions, pieces, strict=False))
+        return vectors, [found[position] for position in sorted(found)]
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Send the texts in batches; Ollama returns one vector per input."""
-        vectors: list[Sequence[float]] = []
-        for batch in _batches(texts, self.batch_size):
-            vectors.extend(await self._embed_batch(batch))
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)
+        return (await self._run(texts, tokens=False))[0]
 
-    async def _embed_batch(self, batch: list[str]) -> Sequence[Sequence[float]]:
-        """One request, retried with backoff when Ollama is busy or drops the connection."""
-        for attempt in range(self.retries + 1):
-            try:
-                return (await self.client.embed(model=self.model, input=batch)).embeddings
-            except ollama.ResponseError as exc:
-                if exc.status_code not in RETRYABLE_STATUS:
-                    raise Unavailable(
-                        f"Ollama at {self.host} refused to embed with {self.model} "
-                        f"(HTTP {exc.status_code}: {exc.error})."
-                    ) from None
-                why = f"HTTP {exc.status_code}"
-            except (ConnectionError, OSError, httpx.TransportError) as exc:
-                why = type(exc).__name__
-            if attempt < self.retries:
-                await anyio.sleep(self.backoff * 2**attempt)
-        raise Unavailable(
-            f"Ollama at {self.host} did not return embeddings after {self.retries + 1} tries ({why}). "
-            "Check that `ollama serve` is running, then call again."
-        )
+    async def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenVectors]] | None:
+        """As `embed`, with each text's token vectors (None when the runtime has none)."""
+        return await self._run(texts, tokens=True) if self.encode_tokens else None
 
 
 @dataclass(frozen=True)
@@ -192,7 +171,12 @@ async def _sentence_transformers(model_path: str | None, cache: Path | None) -> 
             raise Unavailable(f"PERSONA_MCP_EMBEDDING_MODEL={str(path)!r} is not a folder")
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
         # The same vectors either way; ONNX Runtime needs neither torch nor its 400 MB.
-        encode, dimension = _onnx_runtime(path, cache) if onnx_bert.supports(path) else _torch_runtime(path)
+        if onnx_bert.supports(path):
+            model = _onnx_runtime(path, cache)
+            return ThreadedEmbedder(
+                f"sentence-transformers/{name}", model.dimension, model.encode, model.encode_tokens
+            )
+        encode, dimension = _torch_runtime(path)
         return ThreadedEmbedder(f"sentence-transformers/{name}", dimension, encode)
 
     return await anyio.to_thread.run_sync(load_once)
@@ -201,13 +185,12 @@ async def _sentence_transformers(model_path: str | None, cache: Path | None) -> 
 Encode = Callable[[list[str]], np.ndarray]
 
 
-def _onnx_runtime(path: Path, cache: Path | None) -> tuple[Encode, int]:
+def _onnx_runtime(path: Path, cache: Path | None) -> onnx_bert.OnnxBert:
     """A BERT sentence-transformers folder run by ONNX Runtime (core.onnx_bert)."""
     try:
-        model = onnx_bert.OnnxBert(path, cache)
+        return onnx_bert.OnnxBert(path, cache)
     except ImportError as exc:
         raise Unavailable(f"{exc.name} is not installed: pip install 'persona-mcp[offline]'") from None
-    return model.encode, model.dimension
 
 
 def _torch_runtime(path: Path) -> tuple[Encode, int]:
@@ -236,7 +219,7 @@ def _torch_runtime(path: Path) -> tuple[Encode, int]:
             vectors = torch.nn.functional.normalize(vectors, dim=1)
         return vectors.numpy().astype(np.float32, copy=False)
 
-    return encode, len(encode([_PROBE_TEXT])[0])
+    return encode, len(encode([PROBE_TEXT])[0])
 
 
 async def _onnx(_: str | None) -> Embedder:
@@ -245,7 +228,7 @@ async def _onnx(_: str | None) -> Embedder:
             from chromadb.utils.embedding_functions import DefaultEmbeddingFunction
 
             function = DefaultEmbeddingFunction()
-            probe = function([_PROBE_TEXT])
+            probe = function([PROBE_TEXT])
         except Exception as exc:  # network, disk or onnxruntime failures: all mean "not usable here"
             raise Unavailable(
                 f"ChromaDB's ONNX model could not be loaded ({type(exc).__name__}: {exc}); it downloads "
@@ -258,22 +241,6 @@ async def _onnx(_: str | None) -> Embedder:
         return ThreadedEmbedder("onnx/all-MiniLM-L6-v2", len(probe[0]), encode)
 
     return await anyio.to_thread.run_sync(load)
-
-
-async def _ollama(model: str | None, host: str) -> Embedder:
-    name = model or DEFAULT_OLLAMA_EMBEDDING_MODEL
-    client = ollama.AsyncClient(host=host, timeout=_OLLAMA_TIMEOUT_S)
-    try:
-        probe = await client.embed(model=name, input=[_PROBE_TEXT])
-    except ollama.ResponseError as exc:
-        raise Unavailable(
-            f"Ollama at {host} cannot embed with {name!r}: {exc.error}. Run `ollama pull {name}`"
-        ) from None
-    except (ConnectionError, OSError) as exc:
-        raise Unavailable(
-            f"Ollama is not reachable at {host} ({type(exc).__name__}); start it with `ollama serve`"
-        ) from None
-    return OllamaEmbedder(f"ollama/{name}", len(probe.embeddings[0]), name, client, host)
 
 
 async def load_embedder(
@@ -292,7 +259,7 @@ async def load_embedder(
                 embedder = await _onnx(model)
             else:
                 # An explicit model under 'auto' names a sentence-transformers folder, not an Ollama model.
-                embedder = await _ollama(model if provider == "ollama" else None, ollama_host)
+                embedder = await load_ollama_embedder(model if provider == "ollama" else None, ollama_host)
         except Unavailable as exc:
             skipped[candidate] = exc.message
             logger.info("embedder %s unavailable: %s", candidate, exc.message)

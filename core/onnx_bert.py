@@ -18,19 +18,28 @@ import json
 import os
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import platformdirs
 
-__all__ = ["GRAPH_VERSION", "OnnxBert", "build_graph", "default_cache_dir", "supports"]
+__all__ = ["GRAPH_VERSION", "OnnxBert", "TokenVectors", "build_graph", "default_cache_dir", "supports"]
 
 # Bump when build_graph changes what it writes, so cached graphs are rebuilt.
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 _OPSET = 17  # LayerNormalization
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 _POOLING = "sentence_transformers.models.Pooling"
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """One text's word pieces, in order, and their contextual vectors (float32, one row each)."""
+
+    pieces: list[str]
+    vectors: np.ndarray
 
 
 def _json(path: Path) -> Any:
@@ -120,7 +129,11 @@ def build_graph(folder: Path) -> bytes:
         [const("pos", weight("embeddings.position_embeddings.weight")), ints["i0"], length],
         "positions",
     )
-    x = op("Gather", [const("words", weight("embeddings.word_embeddings.weight")), "input_ids"], "tokens")
+    x = op(
+        "Gather",
+        [const("words", weight("embeddings.word_embeddings.weight")), "input_ids"],
+        "token_embeddings",
+    )
     x = op(
         "Add",
         [
@@ -177,6 +190,7 @@ def build_graph(folder: Path) -> bytes:
         "Max", [op("ReduceSum", [weights_mask, ints["i1"]], "count", keepdims=0), scalar["tiny"]], "count1"
     )
     op("Div", [total, count], "pooled")
+    op("Identity", [x], "tokens")
     graph = helper.make_graph(
         nodes,
         "sentence_bert",
@@ -184,7 +198,10 @@ def build_graph(folder: Path) -> bytes:
             helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "length"])
             for name in ("input_ids", "attention_mask")
         ],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", width])],
+        [
+            helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", width]),
+            helper.make_tensor_value_info("tokens", TensorProto.FLOAT, ["batch", "length", width]),
+        ],
         initializer=initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)])
@@ -268,9 +285,29 @@ class OnnxBert:
 
     def encode(self, batch: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, one per text."""
+        return self._run(batch, with_tokens=False)[0]
+
+    def encode_tokens(self, batch: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
+        """The vectors of `encode`, and each text's tokens with their contextual vectors (the
+        model's last layer, before pooling), from the same pass."""
+        return self._run(batch, with_tokens=True)
+
+    def _run(self, batch: list[str], with_tokens: bool) -> tuple[np.ndarray, list[TokenVectors]]:
         encoded = self._tokenizer.encode_batch(batch)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        pooled = self._session.run(["pooled"], {"input_ids": ids, "attention_mask": mask})[0]
+        outputs = ["pooled", "tokens"] if with_tokens else ["pooled"]
+        results = self._session.run(outputs, {"input_ids": ids, "attention_mask": mask})
+        pooled = results[0]
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return np.asarray(pooled / norms, dtype=np.float32)
+        tokens = []
+        if with_tokens:
+            for row, encoding in enumerate(encoded):
+                # Without padding and the special tokens ([CLS], [SEP]) that every text has.
+                keep = [i for i, special in enumerate(encoding.special_tokens_mask) if not special]
+                tokens.append(
+                    TokenVectors(
+                        [encoding.tokens[i] for i in keep], np.asarray(results[1][row, keep], np.float32)
+                    )
+                )
+        return np.asarray(pooled / norms, dtype=np.float32), tokens

@@ -59,8 +59,24 @@ KS = (1, 5, 10, 20)
 CATEGORIES = (1, 2, 3, 4)
 CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 CONFIGS: dict[str, dict[str, float] | None] = {
-    "bm25": {"semantic": 0, "lexical": 1, "importance": 0, "recency": 0, "context": 0},
-    "dense": {"semantic": 1, "lexical": 0, "importance": 0, "recency": 0, "context": 0},
+    "bm25": {
+        "semantic": 0,
+        "lexical": 1,
+        "importance": 0,
+        "recency": 0,
+        "context": 0,
+        "tokens": 0,
+        "passage": 0,
+    },
+    "dense": {
+        "semantic": 1,
+        "lexical": 0,
+        "importance": 0,
+        "recency": 0,
+        "context": 0,
+        "tokens": 0,
+        "passage": 0,
+    },
     "hybrid": None,  # the server's own weights
 }
 _SESSION = re.compile(r"^session_(\d+)$")

@@ -144,7 +144,16 @@ async def test_search_ranks_by_meaning_and_words_and_reports_components(client: 
     by_meaning = await call(client, "memory_search", query="which canine pet do I have?", n_results=3)
     top = by_meaning["memories"][0]
     assert top["memory"]["content"] == DOG
-    assert set(top["components"]) == {"semantic", "lexical", "importance", "recency", "context", "mood"}
+    assert set(top["components"]) == {
+        "semantic",
+        "lexical",
+        "importance",
+        "recency",
+        "context",
+        "mood",
+        "tokens",
+        "passage",
+    }
     assert top["components"]["semantic"] > by_meaning["memories"][1]["components"]["semantic"]
     assert by_meaning["semantic"] is True
     by_word = await call(client, "memory_search", query="zyxoplasm", n_results=1)

@@ -168,6 +168,16 @@ class ScoreComponents(BaseModel):
     mood: float = Field(
         0.5, description="Mood congruence: 1 when the memory was stored in the persona's present mood."
     )
+    tokens: float = Field(
+        0.0,
+        description="How much of the query the memory covers word piece by word piece (late interaction), "
+        "relative to the best candidate.",
+    )
+    passage: float = Field(
+        0.0,
+        description="The same over the memory together with its neighbours (the turns around it), "
+        "relative to the best candidate.",
+    )
 
 
 class SearchHit(BaseModel):

@@ -23,8 +23,8 @@ _CHUNK = 400  # ids per query (each appears twice in the conversation query)
 
 async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """For each memory, the live memories of the same persona up to two places before and after
-    it, with their distance: in its conversation (by created_at), else in store order within the
-    sitting."""
+    it, with their distance: in its conversation (by created_at), else in the order they were
+    stored, within the sitting."""
     links: dict[str, list[tuple[str, int]]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
@@ -35,45 +35,50 @@ async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[s
 
 async def _in_conversations(db: Database, chunk: list[str]) -> dict[str, list[tuple[str, int]]]:
     marks = ", ".join("?" * len(chunk))
-    # CROSS JOIN keeps SQLite from scanning the persona's memories: conversations first, then
-    # their rows through memories_conversation.
-    found = await db.fetch_all(
+    # The live turns of the chunk's conversations in order (memories_conversation), placed in
+    # Python: a window function over the same rows took several times longer.
+    rows = await db.fetch_all(
         f"""
         WITH conv AS MATERIALIZED (
             SELECT DISTINCT conversation_id, persona_id FROM memories
-            WHERE id IN ({marks}) AND conversation_id IS NOT NULL),
-        ordered AS (
-            SELECT m.id, LAG(m.id) OVER turn, LEAD(m.id) OVER turn,
-                LAG(m.id, 2) OVER turn, LEAD(m.id, 2) OVER turn
-            FROM conv CROSS JOIN memories m
-                ON m.conversation_id = conv.conversation_id AND m.persona_id = conv.persona_id
-            WHERE m.archived_at IS NULL
-            WINDOW turn AS (
-                PARTITION BY m.conversation_id, m.persona_id ORDER BY m.created_at, m.rowid))
-        SELECT * FROM ordered WHERE id IN ({marks})
+            WHERE id IN ({marks}) AND conversation_id IS NOT NULL)
+        SELECT m.id, m.conversation_id, m.persona_id
+        FROM conv CROSS JOIN memories m
+            ON m.conversation_id = conv.conversation_id AND m.persona_id = conv.persona_id
+        WHERE m.archived_at IS NULL
+        ORDER BY m.conversation_id, m.persona_id, m.created_at, m.rowid
         """,
-        (*chunk, *chunk),
+        chunk,
     )
-    return {row[0]: _linked(row[1:]) for row in found}
+    wanted = set(chunk)
+    links: dict[str, list[tuple[str, int]]] = {}
+    for index, row in enumerate(rows):
+        if row[0] not in wanted:
+            continue
+        near: list[str | None] = []
+        for offset in (-1, 1, -2, 2):
+            other = index + offset
+            same = 0 <= other < len(rows) and rows[other][1] == row[1] and rows[other][2] == row[2]
+            near.append(rows[other][0] if same else None)
+        links[row[0]] = _linked(near)
+    return links
 
 
-# The nearest memories before and after, of the same persona and also without a conversation,
-# each an index seek on memories_persona (persona_id, archived_at, created_at).
+# The nearest memories before and after in store order (rowid), of the same persona and also
+# without a conversation: each an index seek on memories_sitting (persona_id, then rowid).
 _STORE_ORDER = """
     SELECT me.id, me.created_at,
-        (SELECT o.id || ' ' || o.created_at FROM memories o WHERE {same} AND {before}
-            ORDER BY o.created_at DESC, o.rowid DESC LIMIT 1),
-        (SELECT o.id || ' ' || o.created_at FROM memories o WHERE {same} AND {after}
-            ORDER BY o.created_at, o.rowid LIMIT 1),
-        (SELECT o.id || ' ' || o.created_at FROM memories o WHERE {same} AND {before}
-            ORDER BY o.created_at DESC, o.rowid DESC LIMIT 1 OFFSET 1),
-        (SELECT o.id || ' ' || o.created_at FROM memories o WHERE {same} AND {after}
-            ORDER BY o.created_at, o.rowid LIMIT 1 OFFSET 1)
+        (SELECT o.id || ' ' || o.created_at FROM memories o INDEXED BY memories_sitting
+            WHERE {same} AND o.rowid < me.rowid ORDER BY o.rowid DESC LIMIT 1),
+        (SELECT o.id || ' ' || o.created_at FROM memories o INDEXED BY memories_sitting
+            WHERE {same} AND o.rowid > me.rowid ORDER BY o.rowid LIMIT 1),
+        (SELECT o.id || ' ' || o.created_at FROM memories o INDEXED BY memories_sitting
+            WHERE {same} AND o.rowid < me.rowid ORDER BY o.rowid DESC LIMIT 1 OFFSET 1),
+        (SELECT o.id || ' ' || o.created_at FROM memories o INDEXED BY memories_sitting
+            WHERE {same} AND o.rowid > me.rowid ORDER BY o.rowid LIMIT 1 OFFSET 1)
     FROM memories me WHERE me.id IN ({marks}) AND me.conversation_id IS NULL
 """.format(
     same="o.persona_id = me.persona_id AND o.archived_at IS NULL AND o.conversation_id IS NULL",
-    before="(o.created_at, o.rowid) < (me.created_at, me.rowid)",
-    after="(o.created_at, o.rowid) > (me.created_at, me.rowid)",
     marks="{marks}",
 )
 

@@ -11,13 +11,16 @@ Components, each in 0-1:
               a conversation turn rarely makes sense alone.
   mood        mood congruence: 1 - |valence now - valence when stored| / 2 (0.5 when unknown);
               people recall more readily what they learned in the mood they are in.
+  tokens      how much of the query the memory covers word piece by word piece (late.py),
+              divided by the best among the candidates
+  passage     the same over the memory and its neighbours together, divided by the best
 The score is the weighted sum (weights from settings.search_weights).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -67,19 +70,13 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What retrieval found: cosine similarities and raw BM25 scores by memory id."""
+    """What retrieval found: cosine similarities, raw BM25 scores and raw late-interaction
+    scores (of the re-ranked candidates) by memory id."""
 
     semantic: Mapping[str, float]
     lexical: Mapping[str, float]
-
-    def relevance(self, memory_id: str, weights: SearchWeights, best_lexical: float) -> float:
-        """How well the memory's own text matches the query, 0-1."""
-        total = weights.semantic + weights.lexical
-        if total == 0:
-            return 0.0
-        semantic = max(0.0, self.semantic.get(memory_id, 0.0))
-        lexical = self.lexical.get(memory_id, 0.0) / best_lexical if best_lexical > 0 else 0.0
-        return (weights.semantic * semantic + weights.lexical * lexical) / total
+    tokens: Mapping[str, float] = field(default_factory=dict)
+    passage: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,20 +85,49 @@ class Scored:
 
     memory_id: str
     score: float
-    # semantic, lexical, importance, recency, context, mood
-    components: tuple[float, float, float, float, float, float]
     created_ts: float
+    columns: Mapping[str, np.ndarray]  # every candidate's components, by ScoreComponents field
+    row: int  # this candidate's place in them
 
     def model(self) -> ScoreComponents:
-        semantic, lexical, importance, recency, context, mood = (round(value, 6) for value in self.components)
         return ScoreComponents(
-            semantic=semantic,
-            lexical=lexical,
-            importance=importance,
-            recency=recency,
-            context=context,
-            mood=mood,
+            **{name: round(float(column[self.row]), 6) for name, column in self.columns.items()}
         )
+
+
+def _relative(found: Mapping[str, float], ids: list[str]) -> np.ndarray:
+    """The candidates' scores divided by the best of them (zeros when none scored)."""
+    values = np.fromiter((found.get(i, 0.0) for i in ids), np.float64, len(ids))
+    best = max(found.values(), default=0.0)
+    return values / best if best > 0 else np.zeros_like(values)
+
+
+def _context(
+    ids: list[str],
+    semantic: np.ndarray,
+    lexical: np.ndarray,
+    neighbours: Mapping[str, Sequence[tuple[str, float]]],
+    weights: SearchWeights,
+) -> np.ndarray:
+    """Each candidate's best neighbour relevance (semantic and lexical, weighted as in the
+    score) times its share; neighbours that are not candidates count as no match."""
+    context = np.zeros(len(ids))
+    total = weights.semantic + weights.lexical
+    if not neighbours or total == 0:
+        return context
+    relevance = (weights.semantic * semantic + weights.lexical * lexical) / total
+    position = {memory_id: index for index, memory_id in enumerate(ids)}
+    links = [
+        (position[memory_id], position[other], share)
+        for memory_id, others in neighbours.items()
+        if memory_id in position
+        for other, share in others
+        if other in position
+    ]
+    if links:
+        into, source, share = (np.array(column) for column in zip(*links, strict=True))
+        np.maximum.at(context, into.astype(np.intp), share * relevance[source.astype(np.intp)])
+    return context
 
 
 def rank(
@@ -118,7 +144,6 @@ def rank(
     a Python loop over them was the largest share of a search's own CPU."""
     if not candidates:
         return []
-    best_lexical = max(evidence.lexical.values(), default=0.0)
     ids, created, importance, mood = (
         candidates.ids,
         candidates.created_ts,
@@ -128,19 +153,11 @@ def rank(
     semantic = np.maximum(
         0.0, np.fromiter((evidence.semantic.get(i, 0.0) for i in ids), np.float64, len(ids))
     )
-    lexical = np.fromiter((evidence.lexical.get(i, 0.0) for i in ids), np.float64, len(ids))
-    lexical = lexical / best_lexical if best_lexical > 0 else np.zeros_like(lexical)
+    lexical = _relative(evidence.lexical, ids)
+    tokens = _relative(evidence.tokens, ids)
+    passage = _relative(evidence.passage, ids)
     recency = 0.5 ** (np.maximum(0.0, (now_ts - created) / _SECONDS_PER_DAY) / half_life_days)
-    context = np.zeros(len(ids))
-    for position, memory_id in enumerate(ids):
-        if memory_id in neighbours:
-            context[position] = max(
-                (
-                    share * evidence.relevance(other, weights, best_lexical)
-                    for other, share in neighbours[memory_id]
-                ),
-                default=0.0,
-            )
+    context = _context(ids, semantic, lexical, neighbours, weights)
     score = (
         weights.semantic * semantic
         + weights.lexical * lexical
@@ -148,21 +165,18 @@ def rank(
         + weights.recency * recency
         + weights.context * context
         + weights.mood * mood
+        + weights.tokens * tokens
+        + weights.passage * passage
     )
     order = np.lexsort((np.array(ids), -created, -score))[:limit]
-    return [
-        Scored(
-            ids[i],
-            float(score[i]),
-            (
-                float(semantic[i]),
-                float(lexical[i]),
-                float(importance[i]),
-                float(recency[i]),
-                float(context[i]),
-                float(mood[i]),
-            ),
-            float(created[i]),
-        )
-        for i in order
-    ]
+    columns = {
+        "semantic": semantic,
+        "lexical": lexical,
+        "importance": importance,
+        "recency": recency,
+        "context": context,
+        "mood": mood,
+        "tokens": tokens,
+        "passage": passage,
+    }
+    return [Scored(ids[i], float(score[i]), float(created[i]), columns, int(i)) for i in order]

@@ -138,17 +138,28 @@ class MemoryRepository:
             found.update((row["id"], row) for row in rows)
         return found
 
-    async def ranking_fields(self, ids: Sequence[str], where: MemoryFilter) -> list[aiosqlite.Row]:
-        """(id, importance x strength, created_at, emotion_valence) of these memories that pass
-        `where`: what ranking reads, without the columns only a result shows (a search ranks a few
-        hundred candidates and shows ten)."""
+    async def ranking_fields(
+        self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None, vectors: bool = True
+    ) -> list[aiosqlite.Row]:
+        """(id, importance x strength, created_at, emotion_valence, vector, word pieces) of these
+        memories that pass `where`: what ranking reads, without the columns only a result shows (a
+        search ranks a few hundred candidates and shows ten). The vector (unless `vectors` is
+        False) and the word-piece signs are `model_id`'s (NULL without it, or when the memory has
+        none), read in the same query."""
         clause, params = where.sql(probe=True)
+        vector, join = (
+            ("v.vector", "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 ")
+            if vectors
+            else ("NULL", "")
+        )
         found: list[aiosqlite.Row] = []
         for chunk in _chunks(list(ids)):
             found += await self._db.fetch_all(
-                f"SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence FROM memories m "
+                f"SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, {vector}, "
+                f"t.pieces FROM memories m {join}"
+                f"LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
                 f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
-                (*chunk, *params),
+                (model_id, *chunk, *params),
             )
         return found
 
@@ -308,9 +319,27 @@ class MemoryRepository:
             "INSERT OR REPLACE INTO memory_vectors (memory_id, model_id, vector) VALUES (?, ?, ?)",
             [(memory_id, model_id, encode_vector(vector)) for memory_id, vector in vectors.items()],
         )
+        # Word pieces of another model go with its vectors (put_pieces adds this model's).
         await tx.executemany(
-            "UPDATE memories SET embedding_model = ?, indexed_at = NULL WHERE id = ?",
+            "DELETE FROM memory_tokens WHERE memory_id = ? AND model_id != ?",
+            [(memory_id, model_id) for memory_id in vectors],
+        )
+        await tx.executemany(
+            "UPDATE memories SET embedding_model = ?1, indexed_at = NULL, "
+            "token_model = CASE WHEN token_model = ?1 THEN token_model END WHERE id = ?2",
             [(model_id, memory_id) for memory_id in vectors],
+        )
+
+    @staticmethod
+    async def put_pieces(tx: aiosqlite.Connection, model_id: str, pieces: dict[str, bytes]) -> None:
+        """Store (or replace) word-piece signs (put_vectors dropped those of other models)."""
+        await tx.executemany(
+            "INSERT OR REPLACE INTO memory_tokens (memory_id, model_id, pieces) VALUES (?, ?, ?)",
+            [(memory_id, model_id, blob) for memory_id, blob in pieces.items()],
+        )
+        await tx.executemany(
+            "UPDATE memories SET token_model = ? WHERE id = ?",
+            [(model_id, memory_id) for memory_id in pieces],
         )
 
     @staticmethod

@@ -40,6 +40,11 @@ _CATCH_UP_BATCH = 512
 _UNEMBEDDED = (
     "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ?) AND archived_at IS NULL"
 )
+# The same for word-piece signs (late.py), when the model gives them.
+_UNPIECED = (
+    "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ? OR token_model IS NULL "
+    "OR token_model < ? OR token_model > ?) AND archived_at IS NULL"
+)
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
 
@@ -250,30 +255,48 @@ class SemanticLayer(Embedding):
                 await self._owner.failed(exc)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
+        """Embed live memories without a vector of the model, or without its word pieces (written
+        before version 6, or while another model was loaded). Returns how many got a new vector."""
         extra, params = persona_clause(persona_id)
-        total = await self._db.scalar(
-            f"SELECT count(*) FROM memories WHERE {_UNEMBEDDED} {extra}",
-            (model_id, model_id, *params),
+        embedder = await self.slot.get()
+        missing, keys = (
+            (_UNPIECED, (model_id,) * 4)
+            if embedder and embedder.word_pieces
+            else (_UNEMBEDDED, (model_id,) * 2)
         )
-        done = 0
+        total = await self._db.scalar(
+            f"SELECT count(*) FROM memories WHERE {missing} {extra}", (*keys, *params)
+        )
+        done = embedded = 0
         while done < total:
             rows = await self._db.fetch_all(
-                f"SELECT id, content FROM memories WHERE {_UNEMBEDDED} {extra} ORDER BY rowid LIMIT ?",
-                (model_id, model_id, *params, _CATCH_UP_BATCH),
+                f"SELECT id, content, embedding_model FROM memories WHERE {missing} {extra} "
+                "ORDER BY rowid LIMIT ?",
+                (*keys, *params, _CATCH_UP_BATCH),
             )
             if not rows:
                 break
-            vectors = await self.embed([row[1] for row in rows])
-            if vectors is None:
+            encoded = await self.encode([row[1] for row in rows])
+            if encoded is None:
                 break
+            ids = [row[0] for row in rows]
+            # A vector that is already the model's stays, so the index is not rewritten for it.
+            stale = {
+                i: vector
+                for i, vector, row in zip(ids, encoded.vectors, rows, strict=True)
+                if row[2] != model_id
+            }
             async with self._db.transaction() as tx:
-                await MemoryRepository.put_vectors(
-                    tx, model_id, dict(zip([r[0] for r in rows], vectors, strict=True))
-                )
+                await MemoryRepository.put_vectors(tx, model_id, stale)
+                if encoded.pieces is not None:
+                    await MemoryRepository.put_pieces(
+                        tx, model_id, dict(zip(ids, encoded.pieces, strict=True))
+                    )
             done += len(rows)
+            embedded += len(stale)
             if progress:
                 await progress(done, total, f"embedded {done} of {total} memories with {model_id}")
-        return done
+        return embedded
 
     async def _catch_up(
         self, index: VectorIndex, model_id: str, persona_id: str | None, progress: Progress | None

@@ -10,11 +10,11 @@ from typing import Literal
 
 import aiosqlite
 import anyio
-import numpy as np
 
 from core.clock import iso
 from core.errors import InvalidInput, NotFound
-from core.memory import witnesses
+from core.memory import late, witnesses
+from core.memory.embedding import Query
 from core.memory.filters import MemoryFilter
 from core.memory.models import (
     DeleteOutcome,
@@ -29,7 +29,7 @@ from core.memory.models import (
 )
 from core.memory.neighbours import neighbours
 from core.memory.ranking import Candidates, Evidence, rank
-from core.memory.repository import MemoryRepository, to_memory
+from core.memory.repository import MemoryRepository, decode_vector, to_memory
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
@@ -39,11 +39,24 @@ __all__ = ["MemoryService", "SearchOptions"]
 
 _FETCH_FACTOR = 5  # candidates per requested result, from each retriever
 _MIN_FETCH = 50
-_CONTEXT_POOL = 40  # best candidates whose neighbours are looked up
+_RERANK_POOL = 200  # best candidates (by their own match) re-ranked with neighbours and word pieces
 _LEXICAL_ROWS = 2_500  # most rows a word search scores (see _lexical)
 _LEXICAL_KEPT = 400  # best-scored rows it returns; candidates below them count as no word match
 # How much a neighbour's match counts, by its distance in turns.
 _REACH = {1: 1.0, 2: 0.5}
+
+
+def _symmetric(found: dict[str, list[tuple[str, int]]]) -> dict[str, list[tuple[str, float]]]:
+    """Neighbour links both ways, with the share of a neighbour's match they carry (_REACH): the
+    neighbours of the pool's memories are linked back to them, so a reply gets credit from the
+    question it answers even when the reply alone did not make the pool."""
+    links: dict[str, dict[str, float]] = {}
+    for key, others in found.items():
+        for other, distance in others:
+            if distance in _REACH:
+                links.setdefault(key, {})[other] = _REACH[distance]
+                links.setdefault(other, {})[key] = _REACH[distance]
+    return {key: list(others.items()) for key, others in links.items()}
 
 
 @dataclass(frozen=True)
@@ -89,12 +102,13 @@ class MemoryService(MemoryWriter):
         if memory.archived_at is not None:
             raise InvalidInput("memory_id", memory_id, "That memory is archived; memory_restore it first.")
         sets: dict[str, object] = {}
-        vector = None
+        encoded = None
         if patch.content is not None and patch.content.strip() != memory.content:
             content = checked_content(patch.content, "content")
-            sets |= {"content": content, "content_hash": content_hash(content)}
-            embedded = await self.semantic.embed([content])
-            vector = None if embedded is None else embedded[0]
+            # The word pieces of the old text no longer apply; the catch-up fills them in when
+            # the model is not loaded now.
+            sets |= {"content": content, "content_hash": content_hash(content), "token_model": None}
+            encoded = await self.semantic.encode([content])
         if patch.metadata is not None:
             sets["metadata"] = checked_metadata(patch.metadata, "metadata").decode()
         if patch.importance is not None:
@@ -121,8 +135,10 @@ class MemoryService(MemoryWriter):
                 await tx.execute(
                     f"UPDATE memories SET {assignments} WHERE id = ?", (*sets.values(), memory_id)
                 )
-            if vector is not None and model_id is not None:
-                await MemoryRepository.put_vectors(tx, model_id, {memory_id: vector})
+            if encoded is not None and model_id is not None:
+                await MemoryRepository.put_vectors(tx, model_id, {memory_id: encoded.vectors[0]})
+                if encoded.pieces is not None:
+                    await MemoryRepository.put_pieces(tx, model_id, {memory_id: encoded.pieces[0]})
         self.written.set()
         return await self.get(memory_id)
 
@@ -193,13 +209,13 @@ class MemoryService(MemoryWriter):
         words = terms(text)
         semantic: dict[str, float] = {}
         lexical: dict[str, float] = {}
-        query_vector: np.ndarray | None = None
+        embedded: Query | None = None
 
         async def by_meaning() -> None:
-            nonlocal query_vector
-            query_vector = await self.semantic.embed_query(text)
-            if query_vector is not None:
-                semantic.update(await self.semantic.nearest(where, query_vector, fetch))
+            nonlocal embedded
+            embedded = await self.semantic.embed_query(text)
+            if embedded is not None:
+                semantic.update(await self.semantic.nearest(where, embedded.vector, fetch))
 
         async def by_words() -> None:
             if words:
@@ -209,30 +225,49 @@ class MemoryService(MemoryWriter):
             group.start_soon(by_meaning)
             group.start_soon(by_words)
         valence = (await self._personas.emotional_state(persona)).valence
-        model_id = await self.semantic.model_id() if query_vector is not None else None
-        candidates = Candidates.of(
-            await self._repo.ranking_fields(list(semantic.keys() | lexical.keys()), where), valence
-        )
-        await self._complete(candidates.ids, semantic, query_vector, model_id)
+        model_id = await self.semantic.model_id() if embedded is not None else None
+        vector = None if embedded is None else embedded.vector
+        pieces: dict[str, bytes] = {}
+
+        async def fields(ids: list[str], vectors: bool = True) -> Candidates:
+            """Ranking fields of the visible ones among `ids`; fills in `semantic` for those the
+            vector search did not return, and keeps their word pieces."""
+            rows = await self._repo.ranking_fields(ids, where, model_id, vectors)
+            for row in rows:
+                if vector is not None and row[0] not in semantic and row[4] is not None:
+                    semantic[row[0]] = float(decode_vector(row[4]) @ vector)
+                if row[5] is not None:
+                    pieces[row[0]] = bytes(row[5])
+            return Candidates.of(rows, valence)
+
+        candidates = await fields(list(semantic.keys() | lexical.keys()))
         evidence = Evidence(semantic, lexical)
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
         near: dict[str, list[tuple[str, float]]] = {}
-        if weights.context > 0 and candidates:
-            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _CONTEXT_POOL)
+        if (weights.context > 0 or weights.tokens > 0 or weights.passage > 0) and candidates:
+            # The best candidates by their own match are re-ranked with their neighbours and
+            # word pieces; the rest keep their own score.
+            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _RERANK_POOL)
             pool = [item.memory_id for item in preliminary]
-            links = {
-                key: [(other, _REACH[distance]) for other, distance in others if distance in _REACH]
-                for key, others in (await neighbours(self._db, pool)).items()
-            }
-            wanted = {other for others in links.values() for other, _ in others} - set(candidates.ids)
-            # Neighbours must be visible to the persona too.
-            new = Candidates.of(await self._repo.ranking_fields(sorted(wanted), where), valence)
-            await self._complete(new.ids, semantic, query_vector, model_id)
-            candidates += new
-            present = set(candidates.ids)
-            near = {key: [(o, w) for o, w in others if o in present] for key, others in links.items()}
+            near = _symmetric(await neighbours(self._db, pool))
+            import os
+
+            candidates += await fields(sorted(set(near) - set(candidates.ids)), not os.environ.get("XNOVEC"))
+            if embedded is not None and embedded.pieces is not None and pieces:
+                in_pool = set(pool) | set(near)
+                best = late.best_matches(
+                    embedded.pieces,
+                    {key: blob for key, blob in pieces.items() if key in in_pool},
+                    await self.semantic.dimension(),
+                )
+                evidence = Evidence(
+                    semantic,
+                    lexical,
+                    best.tokens(),
+                    best.passage({key: [other for other, _ in others] for key, others in near.items()}),
+                )
         ranked = rank(candidates, evidence, near, weights, now_ts, half_life, options.n_results)
         # Whole rows for the results only. A memory archived since it was ranked is left out.
         rows = await self._repo.rows([item.memory_id for item in ranked], where)
@@ -252,23 +287,9 @@ class MemoryService(MemoryWriter):
             total_results=len(candidates),
             query=text,
             persona_id=persona.id,
-            semantic=query_vector is not None,
+            semantic=embedded is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
-
-    async def _complete(
-        self,
-        ids: list[str],
-        semantic: dict[str, float],
-        query_vector: np.ndarray | None,
-        model_id: str | None,
-    ) -> None:
-        """Fill in the similarity of candidates only the word search found, from their stored vectors."""
-        if query_vector is None or model_id is None:
-            return
-        found, matrix = await self._repo.vectors([i for i in ids if i not in semantic], model_id)
-        if matrix is not None:
-            semantic.update(zip(found, (matrix @ query_vector).tolist(), strict=True))
 
     async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
         """Reinforce memories a search returned; their rows as they are now."""

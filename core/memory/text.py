@@ -6,12 +6,12 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["content_hash", "terms"]
+__all__ = ["STOPWORDS", "content_hash", "terms"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 # Function words carry no topic. Dropping them keeps BM25 from ranking on "the" and "did", and
 # keeps FTS5 from scoring every row of a large persona (which is what makes common words slow).
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """
     a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further
@@ -43,6 +43,6 @@ def terms(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for match in _WORD.finditer(_normalise(text)):
         word = match.group(0).replace("’", "'").split("'")[0]
-        if len(word) > 1 and word not in _STOPWORDS:
+        if len(word) > 1 and word not in STOPWORDS:
             seen.setdefault(word, None)
     return list(seen)[:_MAX_TERMS]

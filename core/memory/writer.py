@@ -49,6 +49,7 @@ class _Item:
     created_at: str
     encoding: Encoding
     vector: np.ndarray | None = None
+    pieces: bytes | None = None  # word-piece signs (late.py), when the model gives them
     duplicate_of: str | None = None
     reason: Literal["exact", "similar"] | None = None
     similarity: float | None = None
@@ -172,10 +173,11 @@ class MemoryWriter:
         await self._mark_exact_duplicates_stored(items)
         fresh = [item for item in items if item.duplicate_of is None]
         model_id = await self.semantic.model_id()
-        vectors = await self.semantic.embed_for_store([item.content for item in fresh])
-        if vectors is not None:
-            for item, vector in zip(fresh, vectors, strict=True):
-                item.vector = vector
+        encoded = await self.semantic.embed_for_store([item.content for item in fresh])
+        if encoded is not None:
+            pieces: Sequence[bytes | None] = encoded.pieces or [None] * len(fresh)
+            for item, vector, blob in zip(fresh, encoded.vectors, pieces, strict=True):
+                item.vector, item.pieces = vector, blob
             await self._mark_similar_duplicates(fresh)
         stamp = self._clock.now()
         now = iso(stamp)
@@ -202,14 +204,12 @@ class MemoryWriter:
                     )
             await MemoryRepository.insert(tx, rows)
             if model_id is not None:
+                written = [i for i in items if i.position in new_ids]
                 await MemoryRepository.put_vectors(
-                    tx,
-                    model_id,
-                    {
-                        new_ids[i.position]: i.vector
-                        for i in items
-                        if i.position in new_ids and i.vector is not None
-                    },
+                    tx, model_id, {new_ids[i.position]: i.vector for i in written if i.vector is not None}
+                )
+                await MemoryRepository.put_pieces(
+                    tx, model_id, {new_ids[i.position]: i.pieces for i in written if i.pieces is not None}
                 )
             for item in items:  # in order, so an earlier item's final id is known before it is needed
                 if item.duplicate_of is not None:
