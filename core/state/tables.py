@@ -24,6 +24,7 @@ TABLES = (
     "personas",
     "memories",
     "memory_vectors",
+    "memory_tokens",
     "memory_witnesses",
     "relationships",
     "interactions",
@@ -91,11 +92,13 @@ def _merge(con: sqlite3.Connection) -> dict[str, int]:
         )
         written[table] = cursor.rowcount
     taken = "SELECT id FROM temp.taken_memories"
-    con.execute(f"DELETE FROM main.memory_vectors WHERE memory_id IN ({taken})")
-    con.execute(
-        "INSERT INTO main.memory_vectors (memory_id, model_id, vector) SELECT memory_id, model_id, vector "
-        f"FROM src.memory_vectors WHERE memory_id IN ({taken})"
-    )
+    for table in ("memory_vectors", "memory_tokens"):  # derived from each taken row's content
+        listed = ", ".join(_columns(con, table))
+        con.execute(f"DELETE FROM main.{table} WHERE memory_id IN ({taken})")
+        con.execute(
+            f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} "
+            f"WHERE memory_id IN ({taken})"
+        )
     con.execute(f"UPDATE main.memories SET indexed_at = NULL WHERE id IN ({taken})")
     for table in _JOINS:
         listed = ", ".join(_columns(con, table))
