@@ -41,10 +41,9 @@ _UNEMBEDDED = (
     "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ?) AND archived_at IS NULL"
 )
 # The same for word-piece signs (late.py), when the model gives them.
-_UNPIECED = (
-    "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ? OR token_model IS NULL "
-    "OR token_model < ? OR token_model > ?) AND archived_at IS NULL"
-)
+# (A separate condition: OR-ing both into one made SQLite scan every memory, 80 ms at 100k, after
+# every write.)
+_UNPIECED = "(token_model IS NULL OR token_model < ? OR token_model > ?) AND archived_at IS NULL"
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
 
@@ -255,24 +254,28 @@ class SemanticLayer(Embedding):
                 await self._owner.failed(exc)
 
     async def _embed_missing(self, model_id: str, persona_id: str | None, progress: Progress | None) -> int:
-        """Embed live memories without a vector of the model, or without its word pieces (written
-        before version 6, or while another model was loaded). Returns how many got a new vector."""
-        extra, params = persona_clause(persona_id)
+        """Embed live memories without a vector of the model, then those without its word pieces
+        (written before version 6, or while another model was loaded). Returns how many got a new
+        vector."""
         embedder = await self.slot.get()
-        missing, keys = (
-            (_UNPIECED, (model_id,) * 4)
-            if embedder and embedder.word_pieces
-            else (_UNEMBEDDED, (model_id,) * 2)
-        )
-        total = await self._db.scalar(
-            f"SELECT count(*) FROM memories WHERE {missing} {extra}", (*keys, *params)
-        )
+        conditions = [_UNEMBEDDED, _UNPIECED] if embedder and embedder.word_pieces else [_UNEMBEDDED]
+        embedded = 0
+        for missing in conditions:
+            embedded += await self._embed_where(missing, model_id, persona_id, progress)
+        return embedded
+
+    async def _embed_where(
+        self, missing: str, model_id: str, persona_id: str | None, progress: Progress | None
+    ) -> int:
+        extra, params = persona_clause(persona_id)
+        keys = (model_id, model_id, *params)
+        total = await self._db.scalar(f"SELECT count(*) FROM memories WHERE {missing} {extra}", keys)
         done = embedded = 0
         while done < total:
             rows = await self._db.fetch_all(
                 f"SELECT id, content, embedding_model FROM memories WHERE {missing} {extra} "
                 "ORDER BY rowid LIMIT ?",
-                (*keys, *params, _CATCH_UP_BATCH),
+                (*keys, _CATCH_UP_BATCH),
             )
             if not rows:
                 break
