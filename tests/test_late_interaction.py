@@ -160,7 +160,7 @@ async def test_the_signs_of_a_piece_keep_it_closest_to_itself() -> None:
     assert violin.pieces[:3] == ["the", "violin", "teacher"]
     query = late.query_pieces(violin)
     assert len(query) == len(violin.pieces) - 3  # "the", "to" and "." say nothing
-    matches = late.best_matches(query, {"violin": late.pack(violin), "taxes": late.pack(taxes)}, 384)
+    matches = late.best_matches(query, {"violin": late.pack(violin), "taxes": late.pack(taxes)})
     scores = matches.tokens()
     assert scores["violin"] > scores["taxes"] + 0.2
     signs = np.unpackbits(np.frombuffer(late.pack(violin), np.uint8).reshape(-1, PIECE_BYTES), axis=1)

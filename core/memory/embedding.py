@@ -60,10 +60,6 @@ class Embedding:
         embedder = await self.slot.get()
         return embedder.model_id if embedder else None
 
-    async def dimension(self) -> int:
-        embedder = await self.slot.get()
-        return embedder.dimension if embedder else 0
-
     async def embed(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors for the texts (one row each), or None without an embedder."""
         embedder = await self.slot.get()

@@ -61,8 +61,10 @@ def query_pieces(tokens: TokenVectors) -> np.ndarray:
     return np.asarray(vectors / np.where(norms == 0, 1.0, norms), dtype=np.float32)
 
 
-def best_matches(query: np.ndarray, stored: Mapping[str, bytes], dimension: int) -> Matches:
-    """For each memory with pieces, the best cosine of each query piece among its pieces."""
+def best_matches(query: np.ndarray, stored: Mapping[str, bytes]) -> Matches:
+    """For each memory with pieces, the best cosine of each query piece (a row of `query`, unit
+    length) among its pieces; stored pieces have the query's dimension."""
+    dimension = query.shape[1]
     width = dimension // 8
     ids = [memory_id for memory_id, blob in stored.items() if blob and width and len(blob) % width == 0]
     if dimension % 8 or not len(query) or not ids:

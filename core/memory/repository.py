@@ -139,25 +139,20 @@ class MemoryRepository:
         return found
 
     async def ranking_fields(
-        self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None, vectors: bool = True
+        self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None
     ) -> list[aiosqlite.Row]:
         """(id, importance x strength, created_at, emotion_valence, vector, word pieces) of these
         memories that pass `where`: what ranking reads, without the columns only a result shows (a
-        search ranks a few hundred candidates and shows ten). The vector (unless `vectors` is
-        False) and the word-piece signs are `model_id`'s (NULL without it, or when the memory has
-        none), read in the same query."""
+        search ranks a few hundred candidates and shows ten). The vector and the word-piece signs
+        are `model_id`'s (NULL without it, or when the memory has none), read in the same query."""
         clause, params = where.sql(probe=True)
-        vector, join = (
-            ("v.vector", "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 ")
-            if vectors
-            else ("NULL", "")
-        )
         found: list[aiosqlite.Row] = []
         for chunk in _chunks(list(ids)):
             found += await self._db.fetch_all(
-                f"SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, {vector}, "
-                f"t.pieces FROM memories m {join}"
-                f"LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
+                "SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, v.vector, "
+                "t.pieces FROM memories m "
+                "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 "
+                "LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
                 f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
                 (model_id, *chunk, *params),
             )

@@ -229,10 +229,10 @@ class MemoryService(MemoryWriter):
         vector = None if embedded is None else embedded.vector
         pieces: dict[str, bytes] = {}
 
-        async def fields(ids: list[str], vectors: bool = True) -> Candidates:
+        async def fields(ids: list[str]) -> Candidates:
             """Ranking fields of the visible ones among `ids`; fills in `semantic` for those the
             vector search did not return, and keeps their word pieces."""
-            rows = await self._repo.ranking_fields(ids, where, model_id, vectors)
+            rows = await self._repo.ranking_fields(ids, where, model_id)
             for row in rows:
                 if vector is not None and row[0] not in semantic and row[4] is not None:
                     semantic[row[0]] = float(decode_vector(row[4]) @ vector)
@@ -252,15 +252,11 @@ class MemoryService(MemoryWriter):
             preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _RERANK_POOL)
             pool = [item.memory_id for item in preliminary]
             near = _symmetric(await neighbours(self._db, pool))
-            import os
-
-            candidates += await fields(sorted(set(near) - set(candidates.ids)), not os.environ.get("XNOVEC"))
+            candidates += await fields(sorted(set(near) - set(candidates.ids)))
             if embedded is not None and embedded.pieces is not None and pieces:
                 in_pool = set(pool) | set(near)
                 best = late.best_matches(
-                    embedded.pieces,
-                    {key: blob for key, blob in pieces.items() if key in in_pool},
-                    await self.semantic.dimension(),
+                    embedded.pieces, {key: blob for key, blob in pieces.items() if key in in_pool}
                 )
                 evidence = Evidence(
                     semantic,
