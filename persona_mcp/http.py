@@ -186,17 +186,20 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
     return app
 
 
-# Connections accepted in one go before their protocols run (asyncio's accept loop takes up to the
-# listen backlog at once): each holds a file descriptor until it is served or refused.
+# asyncio accepts up to the listen backlog per loop pass, and a connection reaches the protocol
+# (which serves or refuses it) two passes later: up to three backlogs of accepted connections can
+# hold a file descriptor each before any of them is refused.
 _BACKLOG = 100
+_ACCEPTS_IN_FLIGHT = 3
 _FD_RESERVE = 64  # descriptors kept for the database, the index, the model and the listeners
 
 
-def _connection_cap(settings: Settings) -> int:
-    """Connections one address may hold: the setting, within what the process's file descriptor
-    limit allows (raised to its hard limit first), so one address can never exhaust it."""
+def _connection_limits(settings: Settings) -> tuple[int, int]:
+    """(connections one address may hold, listen backlog): the setting and asyncio's default,
+    within what the process's file descriptor limit allows (raised to its hard limit first), so
+    one address can never exhaust it."""
     if resource is None:
-        return settings.http_max_connections_per_client
+        return settings.http_max_connections_per_client, _BACKLOG
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > soft):
         target = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
@@ -204,7 +207,10 @@ def _connection_cap(settings: Settings) -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, target), hard))
             soft = max(soft, target)
     cap = settings.http_max_connections_per_client
-    room = max(8, (soft - _FD_RESERVE - _BACKLOG) // 2) if soft != resource.RLIM_INFINITY else cap
+    if soft == resource.RLIM_INFINITY:
+        return cap, _BACKLOG
+    backlog = max(8, min(_BACKLOG, soft // 16))
+    room = max(8, (soft - _FD_RESERVE - _ACCEPTS_IN_FLIGHT * backlog) // 2)
     if cap and cap > room:
         logger.warning(
             "PERSONA_MCP_HTTP_MAX_CONNECTIONS_PER_CLIENT=%d lowered to %d: the process may open %d files",
@@ -213,11 +219,12 @@ def _connection_cap(settings: Settings) -> int:
             soft,
         )
         cap = room
-    return cap
+    return cap, backlog
 
 
 async def serve_http(server: PersonaServer, settings: Settings) -> None:
     """Serve until interrupted."""
+    cap, backlog = _connection_limits(settings)
     config = uvicorn.Config(
         build_http_app(server, settings),
         host=settings.http_host,
@@ -225,8 +232,8 @@ async def serve_http(server: PersonaServer, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         timeout_keep_alive=max(1, round(settings.http_timeout_seconds)),
         timeout_graceful_shutdown=10,
-        http=guarded_protocol(settings.http_timeout_seconds, _connection_cap(settings)),
-        backlog=_BACKLOG,
+        http=guarded_protocol(settings.http_timeout_seconds, cap),
+        backlog=backlog,
         log_config=None,  # uvicorn's loggers go through ours, and so through the redacting filter
         lifespan="on",
     )

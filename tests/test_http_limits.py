@@ -142,7 +142,7 @@ async def test_300_slow_sockets_from_one_address_leave_the_server_reachable_for_
             for sock in attack:
                 sock.close()
     text = log.read_text()
-    assert "lowered to 46: the process may open 256 files" in text  # the cap fits the fd limit
+    assert "lowered to 72: the process may open 256 files" in text  # the cap fits the fd limit
     assert "Too many open files" not in text
     assert "out of system resource" not in text
 
