@@ -3,7 +3,7 @@ transaction (`tx`) of the caller, so a service method commits everything it chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,6 +94,12 @@ class PendingRow:
     visibility: str
     kind: str
     vector: np.ndarray | None = field(default=None, repr=False)
+
+
+_BY_HASH = (
+    "SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
+    "AND content_hash IN ({marks}) AND archived_at IS NULL ORDER BY created_at"
+)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -247,13 +253,22 @@ class MemoryRepository:
         """Live memories of a persona with these content hashes: hash -> id."""
         found: dict[str, str] = {}
         for chunk in _chunks(list(hashes)):
-            rows = await self._db.fetch_all(
-                f"SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
-                f"AND content_hash IN ({_marks(len(chunk))}) AND archived_at IS NULL ORDER BY created_at",
-                (persona_id, *chunk),
-            )
+            rows = await self._db.fetch_all(_BY_HASH.format(marks=_marks(len(chunk))), (persona_id, *chunk))
             for row in rows:
                 found.setdefault(row[0], row[1])
+        return found
+
+    @staticmethod
+    async def by_hash_in_tx(
+        tx: aiosqlite.Connection, persona_id: str, hashes: Sequence[str]
+    ) -> dict[str, str]:
+        """Like by_hash, read inside a write transaction (so it sees what other processes
+        committed before it began)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(hashes)):
+            async with tx.execute(_BY_HASH.format(marks=_marks(len(chunk))), (persona_id, *chunk)) as cursor:
+                for row in await cursor.fetchall():
+                    found.setdefault(row[0], row[1])
         return found
 
     async def pending(self, model_id: str, limit: int, persona_id: str | None = None) -> list[PendingRow]:
@@ -289,17 +304,36 @@ class MemoryRepository:
     # ---- writes (inside the caller's transaction) ----
 
     @staticmethod
-    async def insert(tx: aiosqlite.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    async def insert(
+        tx: aiosqlite.Connection,
+        rows: Sequence[dict[str, Any]],
+        model_id: str | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        pieces: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """New memories, with `model_id`'s vectors and word pieces of those that have them (rows
+        carry `embedding_model` and `token_model` to match): nothing of theirs exists yet to
+        replace, so they are plain inserts (put_vectors and put_pieces replace)."""
         await tx.executemany(
             "INSERT INTO memories (id, persona_id, content, kind, visibility, importance, strength, pinned, "
             "access_count, created_at, updated_at, source, subject, conversation_id, metadata, content_hash, "
-            "embedding_model, anchor_at, anchor_strength, decayed_at, emotion_valence, emotion_arousal, "
-            "emotion_label, emotional_intensity) VALUES (:id, :persona_id, :content, :kind, :visibility, "
-            ":importance, 1.0, 0, 0, "
+            "embedding_model, token_model, anchor_at, anchor_strength, decayed_at, emotion_valence, "
+            "emotion_arousal, emotion_label, emotional_intensity) VALUES (:id, :persona_id, :content, :kind, "
+            ":visibility, :importance, 1.0, 0, 0, "
             ":created_at, :updated_at, :source, :subject, :conversation_id, :metadata, :content_hash, "
-            ":embedding_model, :updated_at, 1.0, :updated_at, :emotion_valence, :emotion_arousal, "
-            ":emotion_label, :emotional_intensity)",
+            ":embedding_model, :token_model, :updated_at, 1.0, :updated_at, :emotion_valence, "
+            ":emotion_arousal, :emotion_label, :emotional_intensity)",
             rows,
+        )
+        if model_id is None:
+            return
+        await tx.executemany(
+            "INSERT INTO memory_vectors (memory_id, model_id, vector) VALUES (?, ?, ?)",
+            [(memory_id, model_id, encode_vector(vector)) for memory_id, vector in (vectors or {}).items()],
+        )
+        await tx.executemany(
+            "INSERT INTO memory_tokens (memory_id, model_id, pieces) VALUES (?, ?, ?)",
+            [(memory_id, model_id, blob) for memory_id, blob in (pieces or {}).items()],
         )
 
     @staticmethod

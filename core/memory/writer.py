@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Literal
 
 import aiosqlite
@@ -170,7 +171,7 @@ class MemoryWriter:
     ) -> list[StoreResult]:
         items = await self._prepare(drafts, active, batch)
         self._mark_exact_duplicates_within(items)
-        await self._mark_exact_duplicates_stored(items)
+        await self._mark_exact_duplicates_stored(items, self._repo.by_hash)
         fresh = [item for item in items if item.duplicate_of is None]
         model_id = await self.semantic.model_id()
         encoded = await self.semantic.embed_for_store([item.content for item in fresh])
@@ -184,33 +185,22 @@ class MemoryWriter:
         new_ids: dict[int, str] = {}
         async with self._db.transaction() as tx:
             await self._drop_vanished_targets(tx, items)
+            # Another process may have stored the same text since we looked.
+            await self._mark_exact_duplicates_stored(items, partial(MemoryRepository.by_hash_in_tx, tx))
             rows = []
             for item in items:
                 if item.duplicate_of is None:
-                    # Another process may have stored the same text since we looked.
-                    async with tx.execute(
-                        "SELECT id FROM memories INDEXED BY memories_hash "
-                        "WHERE persona_id = ? AND content_hash = ? AND archived_at IS NULL",
-                        (item.persona_id, item.hash),
-                    ) as cursor:
-                        row = await cursor.fetchone()
-                    if row is not None:
-                        item.duplicate_of, item.reason = row[0], "exact"
-                if item.duplicate_of is None:
                     memory_id = uuid.uuid4().hex
                     new_ids[item.position] = memory_id
-                    rows.append(
-                        self._row(item, memory_id, now, model_id if item.vector is not None else None)
-                    )
-            await MemoryRepository.insert(tx, rows)
-            if model_id is not None:
-                written = [i for i in items if i.position in new_ids]
-                await MemoryRepository.put_vectors(
-                    tx, model_id, {new_ids[i.position]: i.vector for i in written if i.vector is not None}
-                )
-                await MemoryRepository.put_pieces(
-                    tx, model_id, {new_ids[i.position]: i.pieces for i in written if i.pieces is not None}
-                )
+                    rows.append(self._row(item, memory_id, now, model_id))
+            written = [i for i in items if i.position in new_ids]
+            await MemoryRepository.insert(
+                tx,
+                rows,
+                model_id,
+                {new_ids[i.position]: i.vector for i in written if i.vector is not None},
+                {new_ids[i.position]: i.pieces for i in written if i.pieces is not None},
+            )
             for item in items:  # in order, so an earlier item's final id is known before it is needed
                 if item.duplicate_of is not None:
                     if item.duplicate_of.startswith("#"):  # an earlier item of this batch
@@ -289,7 +279,8 @@ class MemoryWriter:
             "conversation_id": draft.conversation_id,
             "metadata": item.metadata.decode(),
             "content_hash": item.hash,
-            "embedding_model": model_id,
+            "embedding_model": model_id if item.vector is not None else None,
+            "token_model": model_id if item.pieces is not None else None,
         }
 
     @staticmethod
@@ -303,10 +294,15 @@ class MemoryWriter:
             else:
                 first[key] = item.position
 
-    async def _mark_exact_duplicates_stored(self, items: list[_Item]) -> None:
+    @staticmethod
+    async def _mark_exact_duplicates_stored(
+        items: list[_Item], by_hash: Callable[[str, list[str]], Awaitable[dict[str, str]]]
+    ) -> None:
         for persona_id in {item.persona_id for item in items}:
             pending = [i for i in items if i.persona_id == persona_id and i.duplicate_of is None]
-            found = await self._repo.by_hash(persona_id, [item.hash for item in pending])
+            if not pending:
+                continue
+            found = await by_hash(persona_id, [item.hash for item in pending])
             for item in pending:
                 if item.hash in found:
                     item.duplicate_of, item.reason, item.similarity = found[item.hash], "exact", 1.0
