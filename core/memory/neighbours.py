@@ -8,7 +8,9 @@ makes sense alone: search gives a memory part of its neighbours' relevance (rank
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
 
 from core.clock import parse_iso
 from core.store import Database
@@ -18,6 +20,7 @@ __all__ = ["SITTING_GAP_SECONDS", "neighbours"]
 # Memories stored without a conversation are neighbours only when stored within this of each
 # other: messages of one sitting come minutes apart, a note added days later is another matter.
 SITTING_GAP_SECONDS = 3600.0
+Links = dict[str, list[tuple[str, int]]]  # memory id -> (neighbour id, distance in places)
 _CHUNK = 400  # ids per query (each appears twice in the conversation query)
 
 
@@ -26,10 +29,18 @@ async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[s
     it, with their distance: in its conversation (by created_at), else in the order they were
     stored, within the sitting."""
     links: dict[str, list[tuple[str, int]]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        links.update(await _in_conversations(db, chunk))
-        links.update(await _in_store_order(db, chunk))
+
+    async def look(
+        find: Callable[[Database, list[str]], Awaitable[dict[str, list[tuple[str, int]]]]],
+    ) -> None:
+        for start in range(0, len(ids), _CHUNK):
+            links.update(await find(db, list(ids[start : start + _CHUNK])))
+
+    # A memory is in a conversation or not, so the two lookups never find the same one: they run
+    # side by side, each on a reader of its own.
+    async with anyio.create_task_group() as group:
+        group.start_soon(look, _in_conversations)
+        group.start_soon(look, _in_store_order)
     return links
 
 

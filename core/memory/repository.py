@@ -21,9 +21,11 @@ from core.store import Database
 __all__ = [
     "MemoryRepository",
     "PendingRow",
+    "chunks",
     "decode_vector",
     "encode_vector",
     "ids_and_matrix",
+    "marks",
     "to_memory",
 ]
 
@@ -102,12 +104,14 @@ _BY_HASH = (
 )
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    """`items` in runs that fit in one statement's variables."""
     for start in range(0, len(items), _SQL_VARIABLES):
         yield items[start : start + _SQL_VARIABLES]
 
 
-def _marks(count: int) -> str:
+def marks(count: int) -> str:
+    """`count` comma-separated placeholders."""
     return ", ".join("?" * count)
 
 
@@ -136,32 +140,12 @@ class MemoryRepository:
         """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
         found: dict[str, aiosqlite.Row] = {}
         clause, params = where.sql(probe=True) if where else ("1", [])
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             rows = await self._db.fetch_all(
-                f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
+                f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({marks(len(chunk))}) AND {clause}",
                 (*chunk, *params),
             )
             found.update((row["id"], row) for row in rows)
-        return found
-
-    async def ranking_fields(
-        self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None
-    ) -> list[aiosqlite.Row]:
-        """(id, importance x strength, created_at, emotion_valence, vector, word pieces) of these
-        memories that pass `where`: what ranking reads, without the columns only a result shows (a
-        search ranks a few hundred candidates and shows ten). The vector and the word-piece signs
-        are `model_id`'s (NULL without it, or when the memory has none), read in the same query."""
-        clause, params = where.sql(probe=True)
-        found: list[aiosqlite.Row] = []
-        for chunk in _chunks(list(ids)):
-            found += await self._db.fetch_all(
-                "SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, v.vector, "
-                "t.pieces FROM memories m "
-                "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 "
-                "LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
-                f"WHERE m.id IN ({_marks(len(chunk))}) AND {clause}",
-                (model_id, *chunk, *params),
-            )
         return found
 
     async def top(self, persona_id: str, order: str, limit: int) -> list[Memory]:
@@ -182,10 +166,10 @@ class MemoryRepository:
         """Stored vectors of these memories for one model, as ids and one matrix (None when none
         has a vector)."""
         rows: list[aiosqlite.Row] = []
-        for chunk in _chunks(list(ids)):
+        for chunk in chunks(list(ids)):
             rows += await self._db.fetch_all(
                 f"SELECT memory_id, vector FROM memory_vectors WHERE model_id = ? "
-                f"AND memory_id IN ({_marks(len(chunk))})",
+                f"AND memory_id IN ({marks(len(chunk))})",
                 (model_id, *chunk),
             )
         return ids_and_matrix(rows)
@@ -213,47 +197,11 @@ class MemoryRepository:
         )
         return ids_and_matrix(rows)
 
-    async def lexical(
-        self, match: str, where: MemoryFilter, limit: int, newest: int | None = None
-    ) -> list[tuple[str, float]]:
-        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better). With
-        `newest`, only the most recently written `newest` matching rows are scored."""
-        clause, params = where.sql(probe=True)
-        floor = 0
-        if newest is not None:
-            row = await self._db.fetch_one(
-                "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
-                "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-                (match, newest),
-            )
-            floor = int(row[0]) if row else 0
-        rows = await self._db.fetch_all(
-            f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts "
-            f"JOIN memories m ON m.rowid = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND memories_fts.rowid > ? AND {clause} "
-            f"ORDER BY score DESC LIMIT ?",
-            (match, floor, *params, limit),
-        )
-        return [(row[0], float(row[1])) for row in rows]
-
-    async def term_counts(self, words: Sequence[str]) -> list[int]:
-        """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
-        index without reading rows."""
-        if not words:
-            return []
-        sql = " UNION ALL ".join(
-            f"SELECT {i}, count(*) FROM memories_fts WHERE memories_fts MATCH ?{i + 1}"
-            for i in range(len(words))
-        )
-        rows = await self._db.fetch_all(sql, [f'"{word}"' for word in words])
-        counts = dict((row[0], row[1]) for row in rows)
-        return [int(counts.get(i, 0)) for i in range(len(words))]
-
     async def by_hash(self, persona_id: str, hashes: Sequence[str]) -> dict[str, str]:
         """Live memories of a persona with these content hashes: hash -> id."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(hashes)):
-            rows = await self._db.fetch_all(_BY_HASH.format(marks=_marks(len(chunk))), (persona_id, *chunk))
+        for chunk in chunks(list(hashes)):
+            rows = await self._db.fetch_all(_BY_HASH.format(marks=marks(len(chunk))), (persona_id, *chunk))
             for row in rows:
                 found.setdefault(row[0], row[1])
         return found
@@ -265,8 +213,8 @@ class MemoryRepository:
         """Like by_hash, read inside a write transaction (so it sees what other processes
         committed before it began)."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(hashes)):
-            async with tx.execute(_BY_HASH.format(marks=_marks(len(chunk))), (persona_id, *chunk)) as cursor:
+        for chunk in chunks(list(hashes)):
+            async with tx.execute(_BY_HASH.format(marks=marks(len(chunk))), (persona_id, *chunk)) as cursor:
                 for row in await cursor.fetchall():
                     found.setdefault(row[0], row[1])
         return found
@@ -384,9 +332,9 @@ class MemoryRepository:
         archived or deleted meanwhile are left alone."""
         stamp = iso(at)
         updates = []
-        for chunk in _chunks(list(dict.fromkeys(memory_ids))):
+        for chunk in chunks(list(dict.fromkeys(memory_ids))):
             async with tx.execute(
-                f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE id IN ({_marks(len(chunk))}) "
+                f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE id IN ({marks(len(chunk))}) "
                 "AND archived_at IS NULL",
                 tuple(chunk),
             ) as cursor:
@@ -413,9 +361,9 @@ class MemoryRepository:
     async def get_many_in_tx(tx: aiosqlite.Connection, ids: Sequence[str]) -> dict[str, Memory]:
         """Like get_many, read inside a write transaction (so it sees that transaction's writes)."""
         found: dict[str, Memory] = {}
-        for chunk in _chunks(sorted(set(ids))):
+        for chunk in chunks(sorted(set(ids))):
             async with tx.execute(
-                f"SELECT {_COLUMNS} FROM memories WHERE id IN ({_marks(len(chunk))})", tuple(chunk)
+                f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks(len(chunk))})", tuple(chunk)
             ) as cursor:
                 found.update((row["id"], to_memory(row)) for row in await cursor.fetchall())
         return found

@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 import aiosqlite
@@ -30,6 +31,7 @@ from core.memory.models import (
 from core.memory.neighbours import neighbours
 from core.memory.ranking import Candidates, Evidence, rank
 from core.memory.repository import MemoryRepository, decode_vector, to_memory
+from core.memory.search_queries import SearchRepository
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
@@ -77,6 +79,10 @@ class SearchOptions:
 class MemoryService(MemoryWriter):
     """The operations behind the memory_* tools: storing (MemoryWriter), reading, changing,
     searching and counting."""
+
+    @cached_property
+    def _search(self) -> SearchRepository:
+        return SearchRepository(self._db)
 
     async def stats(self, persona_id: str | None) -> MemoryStats:
         """Totals by persona, kind and visibility; averages; what the index still lacks."""
@@ -232,7 +238,7 @@ class MemoryService(MemoryWriter):
         async def fields(ids: list[str]) -> Candidates:
             """Ranking fields of the visible ones among `ids`; fills in `semantic` for those the
             vector search did not return, and keeps their word pieces."""
-            rows = await self._repo.ranking_fields(ids, where, model_id)
+            rows = await self._search.ranking_fields(ids, where, model_id)
             for row in rows:
                 if vector is not None and row[0] not in semantic and row[4] is not None:
                     semantic[row[0]] = float(decode_vector(row[4]) @ vector)
@@ -320,7 +326,7 @@ class MemoryService(MemoryWriter):
         (a candidate below them gets no lexical credit: its BM25 would be small next to the
         best). When even the rarest word matches more rows than that, its most recent
         _LEXICAL_ROWS matches are scored and the `fetch` best returned."""
-        counts = await self._repo.term_counts(words)
+        counts = await self._search.term_counts(words)
         chosen: list[str] = []
         total = 0
         for count, word in sorted(zip(counts, words, strict=True)):
@@ -331,9 +337,9 @@ class MemoryService(MemoryWriter):
             return {}
         match = " OR ".join(f'"{word}"' for word in chosen)
         if total <= most:
-            return dict(await self._repo.lexical(match, where, max(fetch, min(most, _LEXICAL_KEPT))))
+            return dict(await self._search.lexical(match, where, max(fetch, min(most, _LEXICAL_KEPT))))
         # Even the rarest word is everywhere: score its most recent matches only.
-        return dict(await self._repo.lexical(match, where, fetch, newest=most))
+        return dict(await self._search.lexical(match, where, fetch, newest=most))
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""

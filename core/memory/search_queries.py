@@ -1,0 +1,78 @@
+"""The queries only a search makes: word matches (FTS5), and what ranking reads of the
+candidates (their ranking columns, vectors and word pieces)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from core.memory.filters import MemoryFilter
+from core.memory.repository import chunks, marks
+from core.store import Database
+
+__all__ = ["SearchRepository"]
+
+
+class SearchRepository:
+    """Reads for MemoryService.search over memories, memory_vectors, memory_tokens and
+    memories_fts."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def ranking_fields(
+        self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None
+    ) -> list[aiosqlite.Row]:
+        """(id, importance x strength, created_at, emotion_valence, vector, word pieces) of these
+        memories that pass `where`: what ranking reads, without the columns only a result shows (a
+        search ranks a few hundred candidates and shows ten). The vector and the word-piece signs
+        are `model_id`'s (NULL without it, or when the memory has none), read in the same query."""
+        clause, params = where.sql(probe=True)
+        found: list[aiosqlite.Row] = []
+        for chunk in chunks(list(ids)):
+            found += await self._db.fetch_all(
+                "SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, v.vector, "
+                "t.pieces FROM memories m "
+                "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 "
+                "LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
+                f"WHERE m.id IN ({marks(len(chunk))}) AND {clause}",
+                (model_id, *chunk, *params),
+            )
+        return found
+
+    async def lexical(
+        self, match: str, where: MemoryFilter, limit: int, newest: int | None = None
+    ) -> list[tuple[str, float]]:
+        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better). With
+        `newest`, only the most recently written `newest` matching rows are scored."""
+        clause, params = where.sql(probe=True)
+        floor = 0
+        if newest is not None:
+            row = await self._db.fetch_one(
+                "SELECT rowid FROM memories_fts WHERE memories_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                (match, newest),
+            )
+            floor = int(row[0]) if row else 0
+        rows = await self._db.fetch_all(
+            f"SELECT m.id, -bm25(memories_fts, 1.0, 0.5) AS score FROM memories_fts "
+            f"JOIN memories m ON m.rowid = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND memories_fts.rowid > ? AND {clause} "
+            f"ORDER BY score DESC LIMIT ?",
+            (match, floor, *params, limit),
+        )
+        return [(row[0], float(row[1])) for row in rows]
+
+    async def term_counts(self, words: Sequence[str]) -> list[int]:
+        """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
+        index without reading rows."""
+        if not words:
+            return []
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, count(*) FROM memories_fts WHERE memories_fts MATCH ?{i + 1}"
+            for i in range(len(words))
+        )
+        rows = await self._db.fetch_all(sql, [f'"{word}"' for word in words])
+        counts = dict((row[0], row[1]) for row in rows)
+        return [int(counts.get(i, 0)) for i in range(len(words))]
