@@ -8,9 +8,7 @@ makes sense alone: search gives a memory part of its neighbours' relevance (rank
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-
-import anyio
+from collections.abc import Sequence
 
 from core.clock import parse_iso
 from core.store import Database
@@ -28,19 +26,11 @@ async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[s
     """For each memory, the live memories of the same persona up to two places before and after
     it, with their distance: in its conversation (by created_at), else in the order they were
     stored, within the sitting."""
-    links: dict[str, list[tuple[str, int]]] = {}
-
-    async def look(
-        find: Callable[[Database, list[str]], Awaitable[dict[str, list[tuple[str, int]]]]],
-    ) -> None:
-        for start in range(0, len(ids), _CHUNK):
-            links.update(await find(db, list(ids[start : start + _CHUNK])))
-
-    # A memory is in a conversation or not, so the two lookups never find the same one: they run
-    # side by side, each on a reader of its own.
-    async with anyio.create_task_group() as group:
-        group.start_soon(look, _in_conversations)
-        group.start_soon(look, _in_store_order)
+    links: Links = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        links.update(await _in_conversations(db, chunk))
+        links.update(await _in_store_order(db, chunk))
     return links
 
 
