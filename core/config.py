@@ -75,6 +75,7 @@ class SearchWeights(BaseModel):
     mood: float = Field(0.05, ge=0.0, le=10.0, description="Stored in the persona's present mood.")
     tokens: float = Field(0.5, ge=0.0, le=10.0, description="The query's words matched one by one.")
     passage: float = Field(0.8, ge=0.0, le=10.0, description="The same, with the turns around it.")
+    subject: float = Field(0.2, ge=0.0, le=10.0, description="The query names the memory's subject.")
 
 
 class KindRates(BaseModel):

@@ -67,6 +67,7 @@ CONFIGS: dict[str, dict[str, float] | None] = {
         "context": 0,
         "tokens": 0,
         "passage": 0,
+        "subject": 0,
     },
     "dense": {
         "semantic": 1,
@@ -76,6 +77,7 @@ CONFIGS: dict[str, dict[str, float] | None] = {
         "context": 0,
         "tokens": 0,
         "passage": 0,
+        "subject": 0,
     },
     "hybrid": None,  # the server's own weights
 }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from core.config import Settings
+from core.config import SearchWeights, Settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
 
@@ -153,6 +153,7 @@ async def test_search_ranks_by_meaning_and_words_and_reports_components(client: 
         "mood",
         "tokens",
         "passage",
+        "subject",
     }
     assert top["components"]["semantic"] > by_meaning["memories"][1]["components"]["semantic"]
     assert by_meaning["semantic"] is True
@@ -161,6 +162,38 @@ async def test_search_ranks_by_meaning_and_words_and_reports_components(client: 
     assert by_word["memories"][0]["components"]["lexical"] == 1.0
     scores = [hit["score"] for hit in by_meaning["memories"]]
     assert scores == sorted(scores, reverse=True)
+
+
+async def test_a_query_naming_a_memorys_subject_ranks_it_higher(settings: Settings) -> None:
+    """Asked what Caroline painted, what Caroline said gains on what Melanie said about painting
+    (the `subject` weight); a subject of two words is named only by both."""
+    first_of: dict[float, str] = {}
+    for weight in (0.0, 1.0):
+        weights = SearchWeights(subject=weight)
+        async with Client(build_server(settings.model_copy(update={"search_weights": weights}))) as client:
+            if not first_of:
+                await call(
+                    client,
+                    "memory_store_batch",
+                    items=[
+                        {"content": "I paint every day: painting the lake at sunrise.", "subject": "Melanie"},
+                        {"content": "Did a small study of horses in oils last week.", "subject": "Caroline"},
+                        {"content": "My bike is blue.", "subject": "Lena Park"},
+                    ],
+                )
+            named = await call(client, "memory_search", query="What did Caroline paint?", n_results=3)
+            first_of[weight] = named["memories"][0]["memory"]["subject"]
+            subjects = {hit["memory"]["subject"]: hit["components"]["subject"] for hit in named["memories"]}
+            assert subjects == {"Melanie": 0.0, "Caroline": 1.0, "Lena Park": 0.0}
+    # Melanie's memory matches the words better; the subject outweighs that when it counts.
+    assert first_of == {0.0: "Melanie", 1.0: "Caroline"}
+    async with Client(build_server(settings)) as client:
+        unnamed = await call(client, "memory_search", query="Who painted a lake?", n_results=3)
+        assert all(hit["components"]["subject"] == 0.0 for hit in unnamed["memories"])
+        for query, named_or_not in (("Is Lena's bike blue?", 0.0), ("Is Lena Park's bike blue?", 1.0)):
+            result = await call(client, "memory_search", query=query, n_results=3)
+            bike = next(hit for hit in result["memories"] if hit["memory"]["subject"] == "Lena Park")
+            assert bike["components"]["subject"] == named_or_not
 
 
 async def test_search_filters_apply_before_ranking(client: Client) -> None:

@@ -178,6 +178,9 @@ class ScoreComponents(BaseModel):
         description="The same over the memory together with its neighbours (the turns around it), "
         "relative to the best candidate.",
     )
+    subject: float = Field(
+        0.0, description="1 when the query names the memory's subject (who or what it is about), else 0."
+    )
 
 
 class SearchHit(BaseModel):

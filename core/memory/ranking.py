@@ -14,12 +14,14 @@ Components, each in 0-1:
   tokens      how much of the query the memory covers word piece by word piece (late.py),
               divided by the best among the candidates
   passage     the same over the memory and its neighbours together, divided by the best
+  subject     1 when the query names the memory's subject (who or what it is about): asked what
+              Caroline painted, what Caroline said counts more than what others said of painting
 The score is the weighted sum (weights from settings.search_weights).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ import numpy as np
 from core.clock import parse_iso
 from core.config import SearchWeights
 from core.memory.models import ScoreComponents
+from core.memory.text import names
 
 __all__ = ["Candidates", "Evidence", "Scored", "rank"]
 
@@ -37,23 +40,26 @@ _SECONDS_PER_DAY = 86_400.0
 @dataclass(frozen=True)
 class Candidates:
     """What ranking reads of the candidate memories, as columns: `ids[i]` goes with `weight[i]`,
-    `created_ts[i]` and `mood[i]`."""
+    `created_ts[i]`, `mood[i]` and `subject[i]`."""
 
     ids: list[str]
     weight: np.ndarray  # importance x strength
     created_ts: np.ndarray  # seconds since the epoch
     mood: np.ndarray  # congruence of the persona's mood now with its mood when this was stored
+    subject: np.ndarray  # 1 where the query names the memory's subject
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]], valence: float) -> Candidates:
-        """From (id, importance x strength, created_at, valence when stored or None) rows, for a
-        persona whose mood now has `valence`."""
+    def of(cls, rows: Sequence[Sequence[Any]], valence: float, query_terms: Collection[str]) -> Candidates:
+        """From (id, importance x strength, created_at, valence when stored or None, ..., subject)
+        rows (the subject last), for a persona whose mood now has `valence` and a query of
+        `query_terms`."""
         stored = np.array([np.nan if row[3] is None else row[3] for row in rows], dtype=np.float64)
         return cls(
             [row[0] for row in rows],
             np.array([row[1] for row in rows], dtype=np.float64),
             np.array([parse_iso(row[2]).timestamp() for row in rows], dtype=np.float64),
             np.where(np.isnan(stored), 0.5, 1.0 - np.abs(valence - stored) / 2.0),
+            np.array([float(names(query_terms, row[-1])) for row in rows], dtype=np.float64),
         )
 
     def __len__(self) -> int:
@@ -65,6 +71,7 @@ class Candidates:
             np.concatenate((self.weight, other.weight)),
             np.concatenate((self.created_ts, other.created_ts)),
             np.concatenate((self.mood, other.mood)),
+            np.concatenate((self.subject, other.subject)),
         )
 
 
@@ -167,6 +174,7 @@ def rank(
         + weights.mood * mood
         + weights.tokens * tokens
         + weights.passage * passage
+        + weights.subject * candidates.subject
     )
     order = np.lexsort((np.array(ids), -created, -score))[:limit]
     columns = {
@@ -178,5 +186,6 @@ def rank(
         "mood": mood,
         "tokens": tokens,
         "passage": passage,
+        "subject": candidates.subject,
     }
     return [Scored(ids[i], float(score[i]), float(created[i]), columns, int(i)) for i in order]

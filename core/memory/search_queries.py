@@ -24,7 +24,7 @@ class SearchRepository:
     async def ranking_fields(
         self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None
     ) -> list[aiosqlite.Row]:
-        """(id, importance x strength, created_at, emotion_valence, vector, word pieces) of these
+        """(id, importance x strength, created_at, emotion_valence, vector, word pieces, subject) of these
         memories that pass `where`: what ranking reads, without the columns only a result shows (a
         search ranks a few hundred candidates and shows ten). The vector and the word-piece signs
         are `model_id`'s (NULL without it, or when the memory has none), read in the same query."""
@@ -33,7 +33,7 @@ class SearchRepository:
         for chunk in chunks(list(ids)):
             found += await self._db.fetch_all(
                 "SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, v.vector, "
-                "t.pieces FROM memories m "
+                "t.pieces, m.subject FROM memories m "
                 "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ?1 "
                 "LEFT JOIN memory_tokens t ON t.memory_id = m.id AND t.model_id = ?1 "
                 f"WHERE m.id IN ({marks(len(chunk))}) AND {clause}",

@@ -213,6 +213,7 @@ class MemoryService(MemoryWriter):
         )
         fetch = max(_MIN_FETCH, _FETCH_FACTOR * options.n_results)
         words = terms(text)
+        query_terms = set(words)
         semantic: dict[str, float] = {}
         lexical: dict[str, float] = {}
         embedded: Query | None = None
@@ -244,7 +245,7 @@ class MemoryService(MemoryWriter):
                     semantic[row[0]] = float(decode_vector(row[4]) @ vector)
                 if row[5] is not None:
                     pieces[row[0]] = bytes(row[5])
-            return Candidates.of(rows, valence)
+            return Candidates.of(rows, valence, query_terms)
 
         candidates = await fields(list(semantic.keys() | lexical.keys()))
         evidence = Evidence(semantic, lexical)

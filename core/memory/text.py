@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection
+from functools import lru_cache
 
-__all__ = ["STOPWORDS", "content_hash", "terms"]
+__all__ = ["STOPWORDS", "content_hash", "names", "terms"]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 # Function words carry no topic. Dropping them keeps BM25 from ranking on "the" and "did", and
@@ -36,6 +38,21 @@ def content_hash(text: str) -> str:
     with the same hash say the same thing."""
     canonical = " ".join(_normalise(text).split())
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def names(query_terms: Collection[str], subject: str | None) -> bool:
+    """Whether a query (its `terms`) names `subject`: every content word of the subject is among
+    them ("Caroline" in "What did Caroline paint?"; "Lena Park" needs both words)."""
+    if not subject:
+        return False
+    wanted = _subject_terms(subject)
+    return bool(wanted) and all(word in query_terms for word in wanted)
+
+
+@lru_cache(maxsize=4096)
+def _subject_terms(subject: str) -> tuple[str, ...]:
+    # A search checks the subject of every candidate (a thousand), and subjects repeat.
+    return tuple(terms(subject))
 
 
 def terms(text: str) -> list[str]:
