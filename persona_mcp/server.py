@@ -27,6 +27,7 @@ from core.errors import find_domain_error
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.ratelimit import RateLimiter
+from persona_mcp.schemas import compact_output_schema
 from persona_mcp.session import AppState
 from persona_mcp.tools import conversation, emotional, keys, memory, persona, relationship, state, system
 
@@ -114,7 +115,9 @@ class PersonaServer(MCPServer[AppState]):
         tool = self._tool_manager.get_tool(name or fn.__name__)
         if tool is not None:
             tool.parameters = self.spelling.schema(tool.parameters)
-            tool.fn_metadata.output_schema = self.spelling.schema(tool.fn_metadata.output_schema)
+            tool.fn_metadata.output_schema = self.spelling.schema(
+                compact_output_schema(tool.fn_metadata.output_schema)
+            )
         parameters = inspect.signature(fn, eval_str=True).parameters.values()
         self._accepted[name or fn.__name__] = frozenset(
             p.name for p in parameters if p.annotation is not Context and p.kind is not p.VAR_KEYWORD
