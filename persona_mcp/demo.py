@@ -3,6 +3,7 @@ print each call and its answer. Uses a temporary data folder unless told to keep
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -15,6 +16,11 @@ from mcp import Client, StdioServerParameters
 from core.config import Settings
 
 __all__ = ["run_demo"]
+
+# The personas the steps make, and the file in the data folder that records those a `--keep` run
+# made: a later run replaces them, and refuses to touch a persona of the same id it did not make.
+MADE = ("sora", "wren", "ariki")
+MARKER = "demo-personas.json"
 
 # (tool, arguments, what the step shows)
 _STEPS: tuple[tuple[str, str, dict[str, Any], str], ...] = (
@@ -91,6 +97,28 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
+async def _clear_earlier_run(client: Client, data_dir: Path) -> str | None:
+    """Purge what an earlier `--keep` run made; the reason to stop instead, when a persona the
+    steps would make exists and is not the demo's."""
+    marker = data_dir / MARKER
+    earlier = set(json.loads(marker.read_text())) if marker.is_file() else set()
+    existing = [
+        pid for pid in MADE if not (await client.call_tool("persona_get", {"persona_id": pid})).is_error
+    ]
+    foreign = [pid for pid in existing if pid not in earlier]
+    if foreign:
+        return (
+            f"{data_dir} already has persona(s) {', '.join(foreign)} that the demo did not make, and the "
+            "demo would make its own with those ids. Nothing was changed; run `persona-mcp demo` "
+            "without --keep, or with --data-dir pointing at another folder."
+        )
+    for pid in existing:
+        await client.call_tool("persona_delete", {"persona_id": pid, "purge": True})
+    if existing:
+        print(f"Removed what an earlier `demo --keep` left: {', '.join(existing)}.")
+    return None
+
+
 async def run_demo(settings: Settings, keep: bool) -> int:
     """Run the scripted session; returns 0 when every step behaved as expected."""
     with tempfile.TemporaryDirectory(prefix="persona-mcp-demo-") as scratch:
@@ -110,6 +138,9 @@ async def run_demo(settings: Settings, keep: bool) -> int:
                 f"the server offers {len(tools.tools)} tools:"
             )
             print(_indent(", ".join(tool.name for tool in tools.tools)))
+            if keep and (refusal := await _clear_earlier_run(client, data_dir)) is not None:
+                print(f"\npersona-mcp demo --keep: {refusal}", file=sys.stderr)
+                return 1
             failures = 0
             for namespace, name, arguments, purpose in _STEPS:
                 tool = f"{namespace}_{name}"
@@ -121,7 +152,13 @@ async def run_demo(settings: Settings, keep: bool) -> int:
                 print(f"\n> {tool}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})  # {purpose}")
                 print(_indent(("[tool error] " if result.is_error else "") + text))
         print(f"\nDemo finished: {len(_STEPS) - failures}/{len(_STEPS)} steps behaved as expected.")
-        if not keep:
+        if keep:
+            (data_dir / MARKER).write_text(json.dumps(list(MADE)))
+            print(
+                f"It left {', '.join(MADE)} (sora archived) and their memories in {data_dir}; running "
+                "`persona-mcp demo --keep` again replaces them."
+            )
+        else:
             print("It used a temporary data folder; run `persona-mcp demo --keep` to use your real one.")
         print("Add persona-mcp to Claude Desktop with the JSON snippet in the README.")
         return 0 if failures == 0 else 1

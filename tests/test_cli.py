@@ -66,6 +66,33 @@ def test_demo_runs_a_real_session(tmp_path: Path) -> None:
     assert not (tmp_path / "untouched").exists()
 
 
+def test_demo_keep_can_be_run_again_and_never_replaces_a_persona_it_did_not_make(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for run in range(2):
+        result = _run("--data-dir", str(data), "demo", "--keep")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Demo finished: 20/20 steps behaved as expected." in result.stdout
+        assert "It left sora, wren, ariki (sora archived)" in result.stdout
+        assert ("Removed what an earlier `demo --keep` left: sora, wren, ariki." in result.stdout) == (
+            run == 1
+        )
+    # A folder where the user made a persona of one of the demo's ids: the demo stops, and
+    # changes nothing.
+    other = tmp_path / "other"
+    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    assert _run("import", str(card), "--id", "wren", env={"PERSONA_MCP_DATA_DIR": str(other)}).returncode == 0
+    refused = _run("--data-dir", str(other), "demo", "--keep")
+    assert refused.returncode == 1
+    assert "already has persona(s) wren that the demo did not make" in refused.stderr
+    assert "Nothing was changed" in refused.stderr
+    env = {"PERSONA_MCP_DATA_DIR": str(other)}
+    kept = _run("export", "wren", "--format", "json", "-o", str(tmp_path / "wren.json"), env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert '"name": "Seraphina"' in (tmp_path / "wren.json").read_text()
+    assert _run("export", "sora", "-o", str(tmp_path / "sora.json"), env=env).returncode != 0
+    assert not (other / "demo-personas.json").exists()
+
+
 def test_import_and_export_a_png_card_from_the_command_line(tmp_path: Path) -> None:
     env = {"PERSONA_MCP_DATA_DIR": str(tmp_path / "data")}
     card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
