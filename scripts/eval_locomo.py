@@ -11,7 +11,7 @@ Configurations run in the same process, on the same stored memories:
   dense    semantic component only
   hybrid   the server's configured weights (PERSONA_MCP_SEARCH_WEIGHTS, else the defaults)
 
-    python scripts/eval_locomo.py                       # ../shared/data/locomo-dev.json
+    python scripts/eval_locomo.py                       # the first LoCoMo file found (--data)
     python scripts/eval_locomo.py --data other.json --samples conv-26 --json out.json
     python scripts/eval_locomo.py --protocol plain      # no conversation ids or dates
     python scripts/eval_locomo.py --folds --configs hybrid --weights lex=semantic=0.4,lexical=0.4
@@ -54,7 +54,39 @@ from persona_mcp import build_server
 sys.path.insert(0, str(Path(__file__).parent))
 from _report import emit
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "locomo-dev.json"
+_REPO = Path(__file__).resolve().parents[1]
+# Where the data is looked for without --data: $LOCOMO_DATA, the team's development file beside the
+# checkout, then the public file (locomo10.json) in the checkout or the current folder.
+DATA_PLACES = (
+    _REPO.parent / "shared" / "data" / "locomo-dev.json",
+    _REPO / "data" / "locomo10.json",
+    Path("locomo10.json"),
+)
+WHERE_TO_GET = (
+    "LoCoMo is public: download data/locomo10.json from https://github.com/snap-research/locomo and "
+    "pass --data PATH (or set LOCOMO_DATA, or put it in this checkout as data/locomo10.json)."
+)
+
+
+def find_data(given: Path | None) -> Path:
+    """The LoCoMo file to use: `given`, else the first of $LOCOMO_DATA and DATA_PLACES that exists;
+    SystemExit saying where to get one when there is none."""
+    if given is not None:
+        if not given.is_file():
+            raise SystemExit(f"--data {given}: no such file. {WHERE_TO_GET}")
+        return given
+    from_env = os.environ.get("LOCOMO_DATA")
+    if from_env:
+        if not Path(from_env).is_file():
+            raise SystemExit(f"LOCOMO_DATA={from_env}: no such file. {WHERE_TO_GET}")
+        return Path(from_env)
+    for place in DATA_PLACES:
+        if place.is_file():
+            return place
+    looked = ", ".join(str(place) for place in DATA_PLACES)
+    raise SystemExit(f"No LoCoMo file found (looked for {looked}). {WHERE_TO_GET}")
+
+
 KS = (1, 5, 10, 20)
 CATEGORIES = (1, 2, 3, 4)
 CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
@@ -345,7 +377,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="A LoCoMo-format JSON file.")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="A LoCoMo-format JSON file (default: $LOCOMO_DATA, ../shared/data/locomo-dev.json, "
+        "data/locomo10.json, ./locomo10.json: the first that exists).",
+    )
     parser.add_argument("--samples", nargs="*", help="Sample ids to use (default: all).")
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument(
@@ -359,8 +396,7 @@ def main() -> None:
     parser.add_argument("--folds", action="store_true", help="Report leave-one-conversation-out.")
     parser.add_argument("--json", help="Write the JSON report here ('-' for stdout).")
     args = parser.parse_args()
-    if not args.data.exists():
-        raise SystemExit(f"{args.data} does not exist; pass --data")
+    args.data = find_data(args.data)
     configs = {name: CONFIGS[name] for name in args.configs} | dict(args.weights)
     report = anyio.run(
         run, orjson.loads(args.data.read_bytes()), args.samples, configs, args.data, args.protocol

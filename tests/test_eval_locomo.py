@@ -3,6 +3,7 @@ and per-conversation breakdown, and leave-one-conversation-out."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,25 @@ def test_the_evaluation_reports_each_conversation_and_a_held_out_choice(
         )  # chosen on the other one
         assert fold["held_out"] == report["configs"][chosen]["by_sample"][sample]["recall"]["@10"]
     assert "Leave one conversation out" in result.stderr
+
+
+def test_without_the_data_it_says_where_to_get_it(tmp_path: Path) -> None:
+    """Outside the team's folder layout: the script names what it looked for and where LoCoMo
+    is published, instead of a traceback."""
+    for arguments, env in (
+        (["--data", str(tmp_path / "missing.json")], {}),
+        ([], {"LOCOMO_DATA": str(tmp_path / "missing.json")}),
+    ):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "eval_locomo.py"), *arguments],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, **env},
+        )
+        assert result.returncode == 1
+        assert "missing.json: no such file" in result.stderr
+        assert "https://github.com/snap-research/locomo" in result.stderr
+        assert "Traceback" not in result.stderr
