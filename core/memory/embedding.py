@@ -60,13 +60,6 @@ class Embedding:
         embedder = await self.slot.get()
         return embedder.model_id if embedder else None
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray | None:
-        """Unit vectors for the texts (one row each), or None without an embedder."""
-        embedder = await self.slot.get()
-        if embedder is None or not texts:
-            return None
-        return _normalised(await embedder.embed(list(texts)))
-
     async def encode(self, texts: Sequence[str]) -> Encoded | None:
         """Unit vectors and word-piece signs for the texts, from one pass of the model; None
         without an embedder."""

@@ -162,18 +162,6 @@ class MemoryRepository:
         )
         return [to_memory(row) for row in rows]
 
-    async def vectors(self, ids: Sequence[str], model_id: str) -> tuple[list[str], np.ndarray | None]:
-        """Stored vectors of these memories for one model, as ids and one matrix (None when none
-        has a vector)."""
-        rows: list[aiosqlite.Row] = []
-        for chunk in chunks(list(ids)):
-            rows += await self._db.fetch_all(
-                f"SELECT memory_id, vector FROM memory_vectors WHERE model_id = ? "
-                f"AND memory_id IN ({marks(len(chunk))})",
-                (model_id, *chunk),
-            )
-        return ids_and_matrix(rows)
-
     async def scan(self, where: MemoryFilter, model_id: str) -> tuple[list[str], np.ndarray | None]:
         """Every vector that passes `where`, as ids and a matrix (the no-index fallback)."""
         clause, params = where.sql()
