@@ -3,7 +3,7 @@ transaction (`tx`) of the caller, so a service method commits everything it chan
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -98,10 +98,23 @@ class PendingRow:
     vector: np.ndarray | None = field(default=None, repr=False)
 
 
-_BY_HASH = (
-    "SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
-    "AND content_hash IN ({marks}) AND archived_at IS NULL ORDER BY created_at"
-)
+async def _by_hash(
+    fetch_all: Callable[[str, Sequence[Any]], Awaitable[Iterable[aiosqlite.Row]]],
+    persona_id: str,
+    hashes: Sequence[str],
+) -> dict[str, str]:
+    """hash -> id of a persona's live memories with these content hashes (the oldest of equals),
+    read through `fetch_all` (a reader's, or a write transaction's)."""
+    found: dict[str, str] = {}
+    for chunk in chunks(list(hashes)):
+        rows = await fetch_all(
+            "SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
+            f"AND content_hash IN ({marks(len(chunk))}) AND archived_at IS NULL ORDER BY created_at",
+            (persona_id, *chunk),
+        )
+        for row in rows:
+            found.setdefault(row[0], row[1])
+    return found
 
 
 def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -187,12 +200,7 @@ class MemoryRepository:
 
     async def by_hash(self, persona_id: str, hashes: Sequence[str]) -> dict[str, str]:
         """Live memories of a persona with these content hashes: hash -> id."""
-        found: dict[str, str] = {}
-        for chunk in chunks(list(hashes)):
-            rows = await self._db.fetch_all(_BY_HASH.format(marks=marks(len(chunk))), (persona_id, *chunk))
-            for row in rows:
-                found.setdefault(row[0], row[1])
-        return found
+        return await _by_hash(self._db.fetch_all, persona_id, hashes)
 
     @staticmethod
     async def by_hash_in_tx(
@@ -200,12 +208,7 @@ class MemoryRepository:
     ) -> dict[str, str]:
         """Like by_hash, read inside a write transaction (so it sees what other processes
         committed before it began)."""
-        found: dict[str, str] = {}
-        for chunk in chunks(list(hashes)):
-            async with tx.execute(_BY_HASH.format(marks=marks(len(chunk))), (persona_id, *chunk)) as cursor:
-                for row in await cursor.fetchall():
-                    found.setdefault(row[0], row[1])
-        return found
+        return await _by_hash(tx.execute_fetchall, persona_id, hashes)
 
     async def pending(self, model_id: str, limit: int, persona_id: str | None = None) -> list[PendingRow]:
         """Live memories the index lacks, with their vector for `model_id` (None: needs embedding)."""
