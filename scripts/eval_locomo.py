@@ -48,7 +48,7 @@ import anyio
 import orjson
 from mcp import Client
 
-from core.config import load_settings
+from core.config import SearchWeights, load_settings
 from persona_mcp import build_server
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -90,27 +90,17 @@ def find_data(given: Path | None) -> Path:
 KS = (1, 5, 10, 20)
 CATEGORIES = (1, 2, 3, 4)
 CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+
+
+def _only(component: str) -> dict[str, float]:
+    """Weights scoring by `component` alone: every other weight 0, except mood, which these
+    baselines have always kept at its default."""
+    return {name: 0.0 for name in SearchWeights.model_fields if name != "mood"} | {component: 1.0}
+
+
 CONFIGS: dict[str, dict[str, float] | None] = {
-    "bm25": {
-        "semantic": 0,
-        "lexical": 1,
-        "importance": 0,
-        "recency": 0,
-        "context": 0,
-        "tokens": 0,
-        "passage": 0,
-        "subject": 0,
-    },
-    "dense": {
-        "semantic": 1,
-        "lexical": 0,
-        "importance": 0,
-        "recency": 0,
-        "context": 0,
-        "tokens": 0,
-        "passage": 0,
-        "subject": 0,
-    },
+    "bm25": _only("lexical"),
+    "dense": _only("semantic"),
     "hybrid": None,  # the server's own weights
 }
 _SESSION = re.compile(r"^session_(\d+)$")
