@@ -18,7 +18,6 @@ __all__ = ["SITTING_GAP_SECONDS", "neighbours"]
 # Memories stored without a conversation are neighbours only when stored within this of each
 # other: messages of one sitting come minutes apart, a note added days later is another matter.
 SITTING_GAP_SECONDS = 3600.0
-Links = dict[str, list[tuple[str, int]]]  # memory id -> (neighbour id, distance in places)
 _CHUNK = 400  # ids per query (each appears twice in the conversation query)
 
 
@@ -26,7 +25,7 @@ async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[s
     """For each memory, the live memories of the same persona up to two places before and after
     it, with their distance: in its conversation (by created_at), else in the order they were
     stored, within the sitting."""
-    links: Links = {}
+    links: dict[str, list[tuple[str, int]]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         links.update(await _in_conversations(db, chunk))
