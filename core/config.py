@@ -16,11 +16,13 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.errors import PersonaMCPError, requirement, show_value
+from core.tuning import KindRates, SearchWeights
 
 __all__ = [
     "NAMESPACES",
     "SECRET_FIELDS",
     "SENSITIVE",
+    "TOOL_PROFILES",
     "ConfigError",
     "KindRates",
     "SearchWeights",
@@ -39,6 +41,9 @@ NAMESPACES: tuple[str, ...] = (
     "state",
     "keys",
 )
+# Named sets of tools: "chat" is what a chat host needs (the default; persona_mcp.tools lists
+# it), "all" is every namespace.
+TOOL_PROFILES: tuple[str, ...] = ("chat", "all")
 
 
 class _Sensitive:
@@ -62,34 +67,6 @@ class ConfigError(PersonaMCPError):
     """A setting has a value the server cannot start with."""
 
 
-class SearchWeights(BaseModel):
-    """How memory_search combines its score components (each 0-1) into one score."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    semantic: float = Field(0.5, ge=0.0, le=10.0, description="Similarity of meaning (embeddings).")
-    lexical: float = Field(0.3, ge=0.0, le=10.0, description="Shared words (BM25).")
-    importance: float = Field(0.1, ge=0.0, le=10.0, description="importance x strength.")
-    recency: float = Field(0.05, ge=0.0, le=10.0, description="Newer memories first.")
-    context: float = Field(0.25, ge=0.0, le=10.0, description="Neighbouring turns that also match.")
-    mood: float = Field(0.05, ge=0.0, le=10.0, description="Stored in the persona's present mood.")
-    tokens: float = Field(0.5, ge=0.0, le=10.0, description="The query's words matched one by one.")
-    passage: float = Field(0.8, ge=0.0, le=10.0, description="The same, with the turns around it.")
-    subject: float = Field(0.2, ge=0.0, le=10.0, description="The query names the memory's subject.")
-
-
-class KindRates(BaseModel):
-    """How fast each kind of memory decays, as a multiple of the decay rate."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    episodic: float = Field(1.0, ge=0.0, le=10.0, description="Events fade fastest.")
-    emotional: float = Field(0.6, ge=0.0, le=10.0, description="Feelings.")
-    reflective: float = Field(0.5, ge=0.0, le=10.0, description="Conclusions drawn from other memories.")
-    semantic: float = Field(0.3, ge=0.0, le=10.0, description="Facts.")
-    procedural: float = Field(0.2, ge=0.0, le=10.0, description="Know-how lasts longest.")
-
-
 class Settings(BaseModel):
     """Everything the server can be told, with defaults that work on a laptop."""
 
@@ -107,7 +84,11 @@ class Settings(BaseModel):
     default_persona: str = Field(
         "aria", description="Persona used when a call names none and the session switched to none."
     )
-    toolsets: tuple[str, ...] = Field(NAMESPACES, description="Tool namespaces to register.")
+    toolsets: tuple[str, ...] = Field(
+        ("chat",),
+        description="Tools to register: the chat profile (what a chat host needs), all, or namespaces "
+        "(persona, memory, ...); several add up, e.g. chat,keys.",
+    )
     tool_separator: Literal["_", "."] = Field(
         "_", description="Between namespace and tool: persona_list (what every host accepts) or persona.list."
     )
@@ -180,7 +161,14 @@ class Settings(BaseModel):
         description="sentence-transformers: a local model folder; ollama: a model name (nomic-embed-text).",
     )
     cache_dir: Path | None = Field(
-        None, description="Where built model graphs are kept (default: the user's cache folder)."
+        None,
+        description="Where built model graphs and checked model files are kept (default: the user's cache).",
+    )
+    model_download: bool = Field(
+        True,
+        description="With no installed copy of all-MiniLM-L6-v2, fetch it from the Hugging Face Hub "
+        "(HF_ENDPOINT if set) in the background on first use; off, or with HF_HUB_OFFLINE=1, search "
+        "matches words instead.",
     )
 
     chroma_host: str | None = Field(
@@ -278,11 +266,12 @@ class Settings(BaseModel):
     @field_validator("toolsets")
     @classmethod
     def _known_toolsets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [name for name in value if name not in NAMESPACES]
+        known = (*TOOL_PROFILES, *NAMESPACES)
+        unknown = [name for name in value if name not in known]
         if unknown:
-            raise ValueError(f"unknown namespace {unknown[0]!r}; choose from {', '.join(NAMESPACES)}")
+            raise ValueError(f"unknown profile or namespace {unknown[0]!r}; choose from {', '.join(known)}")
         if not value:
-            raise ValueError(f"name at least one namespace of {', '.join(NAMESPACES)}")
+            raise ValueError(f"name at least one profile or namespace of {', '.join(known)}")
         return tuple(dict.fromkeys(value))
 
     @field_validator("ollama_host")

@@ -14,6 +14,7 @@ from typing import Any
 from mcp import Client, StdioServerParameters
 
 from core.config import Settings
+from persona_mcp.tools import CHAT_PROFILE
 
 __all__ = ["run_demo"]
 
@@ -127,6 +128,7 @@ async def run_demo(settings: Settings, keep: bool) -> int:
             **os.environ,
             "PERSONA_MCP_DATA_DIR": str(data_dir),
             "PERSONA_MCP_LOG_LEVEL": "WARNING",
+            "PERSONA_MCP_TOOLSETS": "all",  # the tour visits every namespace
         }
         params = StdioServerParameters(command=sys.executable, args=["-m", "persona_mcp", "serve"], env=env)
         print(f"Starting persona-mcp over stdio (data: {data_dir}) ...")
@@ -134,8 +136,9 @@ async def run_demo(settings: Settings, keep: bool) -> int:
         async with Client(params, mode="legacy") as client:
             tools = await client.list_tools()
             print(
-                f"Connected in {time.perf_counter() - started:.2f}s; "
-                f"the server offers {len(tools.tools)} tools:"
+                f"Connected in {time.perf_counter() - started:.2f}s; with PERSONA_MCP_TOOLSETS=all "
+                f"the server offers {len(tools.tools)} tools (a host with no settings sees the chat "
+                f"profile, the {len(CHAT_PROFILE)} a chat needs):"
             )
             print(_indent(", ".join(tool.name for tool in tools.tools)))
             if keep and (refusal := await _clear_earlier_run(client, data_dir)) is not None:

@@ -27,9 +27,19 @@ from core.errors import find_domain_error
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.ratelimit import RateLimiter
-from persona_mcp.schemas import compact_output_schema
+from persona_mcp.schemas import compact_input_schema, compact_output_schema
 from persona_mcp.session import AppState
-from persona_mcp.tools import conversation, emotional, keys, memory, persona, relationship, state, system
+from persona_mcp.tools import (
+    conversation,
+    emotional,
+    keys,
+    memory,
+    persona,
+    relationship,
+    selects,
+    state,
+    system,
+)
 
 __all__ = ["PersonaServer", "ToolSpelling", "build_server"]
 
@@ -48,9 +58,10 @@ TOOL_MODULES: tuple[ModuleType, ...] = (
 )
 
 INSTRUCTIONS = (
-    "persona-mcp gives you personas that remember, feel and relate. persona_list shows them, "
-    "persona_switch picks the one later calls default to, persona_get returns a persona's full "
-    "card including its system_prompt."
+    "persona-mcp gives you personas that remember, feel and relate. persona_list shows them and "
+    "persona_get returns a persona's full card, including its system_prompt. A call that names no "
+    "persona uses the active persona: the one persona_switch chose for this session, else the "
+    "server's default."
 )
 
 
@@ -108,13 +119,16 @@ class PersonaServer(MCPServer[AppState]):
         icons: list[Icon] | None = None,
         meta: dict[str, Any] | None = None,
         structured_output: bool | None = None,
+        published: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
-        """Register a tool and remember which argument names it accepts."""
+        """Register a tool and remember which argument names it accepts. Its input schema is
+        published compact (schemas.compact_input_schema), then through `published` if given."""
         description = self.spelling(description) if description is not None else None
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
         tool = self._tool_manager.get_tool(name or fn.__name__)
         if tool is not None:
-            tool.parameters = self.spelling.schema(tool.parameters)
+            schema = compact_input_schema(tool.parameters)
+            tool.parameters = self.spelling.schema(published(schema) if published else schema)
             tool.fn_metadata.output_schema = self.spelling.schema(
                 compact_output_schema(tool.fn_metadata.output_schema)
             )
@@ -219,7 +233,7 @@ def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
 
 
 def build_server(settings: Settings) -> PersonaServer:
-    """The server with every namespace in `settings.toolsets` registered under names joined by
+    """The server with the tools `settings.toolsets` selects, registered under names joined by
     `settings.tool_separator`. The core opens when a transport starts the lifespan."""
     spelling = ToolSpelling(
         settings.tool_separator,
@@ -236,10 +250,8 @@ def build_server(settings: Settings) -> PersonaServer:
     )
     register_extras(server)
     for module in TOOL_MODULES:
-        if module.NAMESPACE not in settings.toolsets:
-            continue
         for tool in module.TOOLS:
-            if not tool.enabled(settings):
+            if not selects(settings.toolsets, module.NAMESPACE, tool.name) or not tool.enabled(settings):
                 continue
             annotations: ToolAnnotations = tool.annotations
             server.add_tool(
@@ -247,5 +259,6 @@ def build_server(settings: Settings) -> PersonaServer:
                 name=settings.tool_name(module.NAMESPACE, tool.name),
                 description=inspect.cleandoc(tool.fn.__doc__ or ""),
                 annotations=annotations,
+                published=tool.published,
             )
     return server

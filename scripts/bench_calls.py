@@ -89,8 +89,9 @@ async def run(calls: int) -> dict[str, Any]:
             "PERSONA_MCP_DATA_DIR": str(root / "data"),
             "PERSONA_MCP_LOG_LEVEL": "WARNING",
             "PERSONA_MCP_RATE_LIMIT_PER_MINUTE": "0",  # one client calling flat out is the point here
+            "PERSONA_MCP_TOOLSETS": "all",
         }
-        settings = Settings(data_dir=root / "data")
+        settings = Settings(data_dir=root / "data", toolsets=("all",))
 
         async with Client(echo_server(), mode="legacy") as client:
             baseline = await _time_calls(client, ECHO, calls)

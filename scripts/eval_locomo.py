@@ -295,7 +295,11 @@ async def run(
     with tempfile.TemporaryDirectory(prefix="locomo-") as folder:
         ids: dict[str, dict[str, str]] = {}
         for name, weights in configs.items():
-            overrides: dict[str, Any] = {"data_dir": Path(folder), "seed_personas": False}
+            overrides: dict[str, Any] = {
+                "data_dir": Path(folder),
+                "seed_personas": False,
+                "toolsets": ("memory",),
+            }
             if weights is not None:
                 overrides["search_weights"] = weights
             settings = load_settings(os.environ, **overrides)

@@ -108,6 +108,7 @@ async def run() -> dict[str, Any]:
         settings = load_settings(
             {},
             data_dir=Path(folder),
+            toolsets=("all",),
             test_clock=True,
             decay_enabled=False,
             embedder="ollama",

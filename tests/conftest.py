@@ -26,7 +26,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return load_settings({}, data_dir=data_dir)
+    """Every tool registered: most tests exercise tools beyond the default chat profile."""
+    return load_settings({}, data_dir=data_dir, toolsets=("all",))
 
 
 @pytest.fixture(params=["auto", "legacy"])

@@ -24,7 +24,14 @@ STARTUP_TIMEOUT_S = 60.0
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PERSONA_MCP_DATA_DIR": str(data_dir), "PERSONA_MCP_LOG_LEVEL": "WARNING", **extra}
+    """A server process's environment: every tool registered unless `extra` says otherwise."""
+    return {
+        **os.environ,
+        "PERSONA_MCP_DATA_DIR": str(data_dir),
+        "PERSONA_MCP_LOG_LEVEL": "WARNING",
+        "PERSONA_MCP_TOOLSETS": "all",
+        **extra,
+    }
 
 
 def free_port() -> int:

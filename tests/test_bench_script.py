@@ -16,6 +16,29 @@ from tests.processes import http_client, http_server
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_bench_tools_reports_each_profile_against_its_budget(tmp_path: Path) -> None:
+    report_file = tmp_path / "tools.json"
+    done = subprocess.run(
+        [sys.executable, "scripts/bench.py", "tools", "--json", str(report_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_file.read_text())
+    chat, every = report["tools"]["profiles"]["chat"], report["tools"]["profiles"]["all"]
+    assert chat["tools"] < every["tools"]
+    assert set(chat["names"]) < set(every["names"])
+    assert chat["bytes"] == sum(report["tools"]["tools"][name]["bytes"] for name in chat["names"])
+    assert every["bytes"] < every["unabridged_bytes"]
+    marks = {t["target"]: t for t in report["targets"]}
+    assert marks["tools/list, chat profile"]["limit"] == 24
+    assert marks["tools/list, all profile"]["met"] == (every["bytes"] <= 48 * 1024)
+    assert "| persona_create |" in done.stdout
+    assert "<= 24 KB" in done.stdout
+
+
 @pytest.mark.slow
 def test_bench_runs_and_reports_every_figure_it_was_asked_for(tmp_path: Path) -> None:
     report_file = tmp_path / "report.json"

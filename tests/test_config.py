@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from core.config import NAMESPACES, ConfigError, load_settings
+from core.config import ConfigError, load_settings
 
 
 def test_defaults_work_without_any_configuration() -> None:
     settings = load_settings({})
     assert settings.default_persona == "aria"
-    assert settings.toolsets == NAMESPACES
+    assert settings.toolsets == ("chat",)
     assert settings.http_host == "127.0.0.1"
     assert settings.token is None
     assert settings.data_dir.name == "persona-mcp"
@@ -49,7 +49,7 @@ def test_environment_variables_are_read(tmp_path: Path) -> None:
     [
         (
             {"PERSONA_MCP_TOOLSETS": "persona,memroy"},
-            "PERSONA_MCP_TOOLSETS='persona,memroy' is invalid: unknown namespace 'memroy'",
+            "PERSONA_MCP_TOOLSETS='persona,memroy' is invalid: unknown profile or namespace 'memroy'",
         ),
         (
             {"PERSONA_MCP_TOOL_SEPARATOR": "/"},

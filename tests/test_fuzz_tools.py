@@ -71,9 +71,13 @@ _JUNK = st.recursive(
 
 
 def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for b in schema.get("anyOf", schema.get("oneOf", [schema])) if b.get("type") != "null"] or [
-        schema
-    ]
+    """The non-null alternatives of a schema, from anyOf/oneOf or a list of types."""
+    branches = []
+    for branch in schema.get("anyOf", schema.get("oneOf", [schema])):
+        kind = branch.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        branches += [{**branch, "type": k} if k is not None else branch for k in kinds if k != "null"]
+    return branches or [schema]
 
 
 def _plausible(

@@ -30,7 +30,7 @@ def _allowed(owner: str, visibility: str, asker: str, include_others: bool) -> b
 
 async def _check(memories: list[tuple[str, str, str]], asker: str, query_topic: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        server_settings = load_settings({}, data_dir=Path(folder))
+        server_settings = load_settings({}, data_dir=Path(folder), toolsets=("all",))
         async with Client(build_server(server_settings)) as client:
             await call(client, "persona_create", id="zed", name="Zed")
             items = [

@@ -388,7 +388,7 @@ async def test_structured_results_match_their_output_schemas(client: Client) -> 
 
 
 async def test_underscore_separator_registers_and_serves_every_tool(data_dir: Path) -> None:
-    settings = Settings(data_dir=data_dir, tool_separator="_")
+    settings = Settings(data_dir=data_dir, tool_separator="_", toolsets=("all",))
     async with Client(build_server(settings)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "persona_list" in names

@@ -30,7 +30,7 @@ async def _tools(settings: Settings) -> dict[str, object]:
 
 
 async def test_default_names_match_what_claude_desktop_and_the_llm_apis_accept(data_dir: Path) -> None:
-    tools = await _tools(Settings(data_dir=data_dir, test_clock=True))
+    tools = await _tools(Settings(data_dir=data_dir, test_clock=True, toolsets=("all",)))
     assert len(tools) == len(EVERY_TOOL)
     assert "persona_list" in tools
     assert "memory_search" in tools
@@ -39,8 +39,8 @@ async def test_default_names_match_what_claude_desktop_and_the_llm_apis_accept(d
 
 
 async def test_dotted_spelling_is_one_setting_away_and_its_texts_use_it(data_dir: Path) -> None:
-    default = await _tools(Settings(data_dir=data_dir, test_clock=True))
-    dotted = await _tools(Settings(data_dir=data_dir, test_clock=True, tool_separator="."))
+    default = await _tools(Settings(data_dir=data_dir, test_clock=True, toolsets=("all",)))
+    dotted = await _tools(Settings(data_dir=data_dir, test_clock=True, tool_separator=".", toolsets=("all",)))
     assert sorted(dotted) == sorted(name.replace("_", ".", 1) for name in default)
     assert all(SPEC_PATTERN.match(name) for name in dotted)
     assert all(HOST_PATTERN.match(name.replace(".", "_")) for name in dotted)
@@ -54,12 +54,12 @@ async def test_dotted_spelling_is_one_setting_away_and_its_texts_use_it(data_dir
 
 
 async def test_errors_name_tools_in_the_registered_spelling(data_dir: Path) -> None:
-    settings = Settings(data_dir=data_dir, tool_separator=".")
+    settings = Settings(data_dir=data_dir, tool_separator=".", toolsets=("all",))
     async with Client(build_server(settings)) as client:
         message = await call_error(client, "memory.get", memory_id="no-such-memory")
         assert "memory.store" in message
         assert "memory_store" not in message
-    async with Client(build_server(Settings(data_dir=data_dir))) as client:
+    async with Client(build_server(Settings(data_dir=data_dir, toolsets=("all",)))) as client:
         assert "memory_store" in await call_error(client, "memory_get", memory_id="no-such-memory")
 
 

@@ -47,7 +47,7 @@ class MemoryDraft(BaseModel):
 
     content: Content
     persona_id: str | None = Field(
-        None, max_length=64, description="Owner persona; default: the session's active persona."
+        None, max_length=64, description="Owner persona; default: the active persona."
     )
     kind: Kind = Field(
         "episodic",
@@ -192,7 +192,7 @@ class SearchHit(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """What memory_search and memory_search_cross_persona return."""
+    """What a memory search returns."""
 
     memories: list[SearchHit]
     total_results: int

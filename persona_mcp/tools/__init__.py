@@ -17,6 +17,7 @@ from persona_mcp import render_interop, render_social  # noqa: F401  (register t
 from persona_mcp.render import render
 
 __all__ = [
+    "CHAT_PROFILE",
     "DESTRUCTIVE",
     "READ_ONLY",
     "SESSION",
@@ -26,18 +27,57 @@ __all__ = [
     "PersonaId",
     "ToolDef",
     "respond",
+    "selects",
     "with_model_fields",
 ]
 
+# The default profile: what a chat host (Claude Desktop, an IDE's assistant) needs to pick or
+# make a persona, talk as it or through it, remember, correct, forget (and undo that), see how it
+# feels and relates, and check the server (the embedder, a model download, Ollama). A host pays
+# for every listed tool in every conversation; the rest are one setting away
+# (PERSONA_MCP_TOOLSETS=all, or chat plus namespaces).
+CHAT_PROFILE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("persona", "list"),
+        ("persona", "get"),
+        ("persona", "create"),
+        ("persona", "templates"),
+        ("persona", "switch"),
+        ("persona", "status"),
+        ("persona", "chat"),
+        ("persona", "context"),
+        ("memory", "store"),
+        ("memory", "search"),
+        ("memory", "update"),
+        ("memory", "delete"),
+        ("memory", "restore"),
+        ("relationship", "get"),
+        ("emotional", "get_state"),
+        ("conversation", "start"),
+        ("conversation", "end"),
+        ("conversation", "history"),
+        ("system", "status"),
+    }
+)
+
+
+def selects(toolsets: tuple[str, ...], namespace: str, name: str) -> bool:
+    """Whether the `toolsets` setting (profiles and namespaces) registers namespace_name."""
+    return (
+        "all" in toolsets
+        or namespace in toolsets
+        or ("chat" in toolsets and (namespace, name) in CHAT_PROFILE)
+    )
+
+
 # Argument types several namespaces share.
-PersonaId = Annotated[str, Field(min_length=1, max_length=64, description="Persona id (slug), e.g. 'aria'.")]
+PersonaId = Annotated[str, Field(min_length=1, max_length=64, description="Persona id, e.g. 'aria'.")]
 OptionalPersonaId = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=64,
-        description="Persona id (slug). Default: the persona this session switched to, "
-        "else the server's default persona.",
+        description="Persona id; default: the active persona.",
     ),
 ]
 AllPersonas = Annotated[
@@ -71,6 +111,8 @@ class ToolDef:
     annotations: ToolAnnotations
     # Registered only when the settings allow it (e.g. system_clock_advance needs test_clock).
     enabled: Callable[[Settings], bool] = lambda _: True
+    # Rewrites the published input schema (see schemas.abridge); arguments are checked in full.
+    published: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def respond(result: BaseModel) -> CallToolResult:

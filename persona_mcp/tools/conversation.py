@@ -18,9 +18,7 @@ from persona_mcp.tools import READ_ONLY, WRITE, AllPersonas, OptionalPersonaId, 
 
 NAMESPACE = "conversation"
 
-ConversationId = Annotated[
-    str, Field(min_length=1, max_length=64, description="A conversation id from conversation_start or list.")
-]
+ConversationId = Annotated[str, Field(min_length=1, max_length=64, description="Conversation id.")]
 
 
 async def start(
@@ -119,9 +117,9 @@ async def next_speaker(
     ] = None,
     seed: Seed = None,
 ) -> Annotated[CallToolResult, NextSpeaker]:
-    """Which persona in the room should speak next: one named in the message (name or alias)
-    wins; otherwise a draw weighted by talkativeness and interest in the topic, the last speaker
-    held back and those who waited longest favoured. The same state and seed give the same choice."""
+    """Which persona in the room speaks next: one named in the message (name or alias) wins; else a
+    draw weighted by talkativeness and interest in the topic, favouring those who waited longest.
+    The same state and seed give the same choice."""
     return respond(await core_of(ctx).rooms.next_speaker(conversation_id, message, seed))
 
 
@@ -170,9 +168,9 @@ async def speak(
     temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
     sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
-    """A persona in the room speaks next without a new user message (group scenes: personas
-    answering each other). It answers the newest turn it witnessed, as persona_chat would: the reply
-    is stored and streamed, and its relationship with whoever it answered and its mood move."""
+    """A persona in the room speaks without a new user message (personas answering each other): it
+    answers the newest turn it witnessed, as persona_chat would; the reply is stored and
+    streamed, and its mood and relationships move."""
     request = await _speak_request(ctx, conversation_id, persona_id, token_budget, temperature)
     return await run_chat(ctx, request, sampled)
 

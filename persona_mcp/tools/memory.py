@@ -31,6 +31,7 @@ from core.memory.models import (
     SharedStats,
 )
 from core.memory.semantic import Progress
+from persona_mcp.schemas import replace_property, without_descriptions
 from persona_mcp.session import active_persona, core_of
 from persona_mcp.tools import (
     DESTRUCTIVE,
@@ -49,7 +50,7 @@ NAMESPACE = "memory"
 
 _MAX_BATCH = 1_000
 
-MemoryId = Annotated[str, Field(min_length=1, max_length=64, description="A memory id from store or search.")]
+MemoryId = Annotated[str, Field(min_length=1, max_length=64, description="Memory id.")]
 Query = Annotated[str, Field(min_length=1, max_length=4_000, description="What to look for, in plain words.")]
 NResults = Annotated[int, Field(ge=1, le=100, description="How many memories to return, 1-100.")]
 Content = Annotated[
@@ -85,6 +86,14 @@ async def store_batch(
     return respond(await core_of(ctx).memories.store_batch(items, active_persona(ctx)))
 
 
+def _items_as_in_store(schema: dict[str, Any]) -> dict[str, Any]:
+    """store_batch's items without the field descriptions memory_store's schema gives (the two
+    register together): 1.3 KB less in every conversation."""
+    return replace_property(
+        schema, "items", lambda items: {**items, "items": without_descriptions(items["items"])}
+    )
+
+
 async def search(
     ctx: Context,
     query: Query,
@@ -113,8 +122,8 @@ async def search(
     reinforce: Annotated[
         bool,
         Field(
-            description="Count the results as recalled: each of the persona's own memories returned "
-            "regains strength and its access count grows (as when a chat uses them)."
+            description="Count the results as recalled, as a chat does: the persona's own memories "
+            "regain strength."
         ),
     ] = False,
 ) -> Annotated[CallToolResult, SearchResult]:
@@ -242,9 +251,9 @@ async def prune(
     ] = None,
     limit: ListLimit = 100,
 ) -> Annotated[CallToolResult, PruneResult]:
-    """Archive a persona's weakest, least important memories, within the safety limits: never
-    pinned ones, only below the importance and strength thresholds, never below the minimum count,
-    at most `max_fraction` per run. Archived memories leave search; memory_restore brings them back."""
+    """Archive a persona's weakest, least important memories within safety limits: never pinned
+    ones, only below the thresholds, never below the minimum count, at most `max_fraction` per
+    run. memory_restore brings one back."""
     return respond((await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction)).listing(limit))
 
 
@@ -302,16 +311,15 @@ async def decay_force(
         float | None, Field(ge=0.0, le=1.0, description="Daily rate for this run; default from settings.")
     ] = None,
 ) -> Annotated[CallToolResult, DecayResult]:
-    """Decay now. Without mode or rate this brings strengths up to date (running it twice changes
-    nothing); with them it applies that decay once, and later runs continue from the result.
-    Sends progress notifications, persona by persona."""
+    """Decay now. Without mode or rate, bring strengths up to date (a second run changes nothing);
+    with them, apply that decay once. Sends progress notifications, persona by persona."""
     lifecycle = core_of(ctx).lifecycle
     return respond(await lifecycle.decay(persona_id, mode, rate, progress=_progress(ctx)))
 
 
 TOOLS = (
     ToolDef("store", store, WRITE),
-    ToolDef("store_batch", store_batch, WRITE),
+    ToolDef("store_batch", store_batch, WRITE, published=_items_as_in_store),
     ToolDef("search", search, WRITE),  # reinforce=true changes strengths
     ToolDef("get", get, READ_ONLY),
     ToolDef("update", update, DESTRUCTIVE),

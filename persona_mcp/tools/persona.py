@@ -16,6 +16,7 @@ from core.personas.documents import ExportFormat, ImportFormat
 from core.personas.service import DeleteResult
 from core.personas.transfer import ExportResult, ImportResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
+from persona_mcp.schemas import abridge, replace_property, without_descriptions
 from persona_mcp.session import active_persona, core_of, set_active_persona
 from persona_mcp.talk import run_chat, sample_for
 from persona_mcp.tools import (
@@ -83,7 +84,10 @@ async def update(
     ctx: Context,
     persona_id: PersonaId,
     changes: Annotated[
-        PersonaChanges, Field(description="The fields to change; the rest keep their values.")
+        PersonaChanges,
+        Field(
+            description="The fields to change, as persona_create describes them; the rest keep their values."
+        ),
     ],
     restore: Annotated[bool, Field(description="Also bring back an archived persona.")] = False,
 ) -> Annotated[CallToolResult, Persona]:
@@ -166,11 +170,10 @@ async def chat(
     temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
     sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
-    """Talk to a persona: it answers in character, using its memories, mood and relationship with
-    the user. The model is Ollama's; when Ollama does not answer and the client supports sampling,
-    the client's own model. Ollama's words stream to the client as progress notifications. Both
-    turns are stored, new memories pass the write gate, and the persona's mood moves. Without
-    `conversation_id` a new conversation is opened (its id comes back)."""
+    """Talk to a persona: it answers in character from its memories, mood and relationship with the
+    user, through Ollama (streamed as progress notifications), else the client's own model by
+    sampling. Both turns are stored; memories and mood update. Without `conversation_id` a new
+    conversation opens (its id comes back)."""
     request = ChatRequest(
         message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
     )
@@ -185,10 +188,9 @@ async def context(
     user_id: UserId = None,
     token_budget: TokenBudget = None,
 ) -> Annotated[CallToolResult, ChatContext]:
-    """The system prompt and messages persona_chat would send for this message, for a client that
-    uses its own model: the persona and its mood, relationship with the user, matching memories,
-    and the conversation's history within `token_budget` (older turns as a running summary, the
-    author's note a few messages from the end). Changes nothing."""
+    """What persona_chat would send for this message, for a client that uses its own model: the
+    system prompt (the persona, its mood, relationship with the user, matching memories and lore)
+    and the conversation within `token_budget` (older turns summarised). Changes nothing."""
     contexts = core_of(ctx).contexts
     return respond(
         await contexts.build(message, persona_id, conversation_id, user_id, token_budget, active_persona(ctx))
@@ -215,18 +217,18 @@ async def import_persona(
     merge: Annotated[
         bool,
         Field(
-            description="If the id exists, merge into it: the file's fields replace the stored ones, newer "
-            "relationships win, memories are de-duplicated. Default: an existing id is an error."
+            description="If the id exists, merge: the file's fields win, so do newer relationships; "
+            "memories are de-duplicated. Default: an existing id is an error."
         ),
     ] = False,
     name: Annotated[
         str | None, Field(min_length=1, max_length=100, description="Store it under this name instead.")
     ] = None,
 ) -> Annotated[CallToolResult, ImportResult]:
-    """Import a persona from a character card (V1, V2, V3; JSON or PNG) or our YAML/JSON, with its
-    lorebook and, for a stateful export, its feelings, relationships and memories. The whole file
-    is validated first: on any error nothing is stored. `warnings` lists what was coerced, kept
-    aside in extensions (unknown fields, which export puts back) or dropped."""
+    """Import a persona from a character card (V1-V3; JSON or PNG) or our YAML/JSON, with its
+    lorebook and, from a stateful export, its feelings, relationships and memories. The file is
+    validated whole first: on any error nothing is stored. `warnings` lists what was coerced,
+    kept in extensions or dropped."""
     return respond(await core_of(ctx).transfer.import_persona(content, format, persona_id, merge, name))
 
 
@@ -238,10 +240,7 @@ async def export(
     ],
     include_state: Annotated[
         bool,
-        Field(
-            description="Also carry its emotional state, relationships and memories (extensions.persona_mcp"
-            ".state), so persona_import elsewhere restores what it knows."
-        ),
+        Field(description="Also carry its mood, relationships and memories, which persona_import restores."),
     ] = False,
     card_spec: Annotated[
         Literal["v2", "v3"], Field(description="For png: the card inside (v3 also carries a v2 copy).")
@@ -254,9 +253,8 @@ async def export(
         ),
     ] = None,
 ) -> Annotated[CallToolResult, ExportResult]:
-    """Export a persona as a file: a Character Card V2/V3 (JSON, or inside a PNG, base64) that
-    SillyTavern and other card readers open, or our YAML/JSON. Fields a card has no place for
-    (traits, interests...) ride in extensions.persona_mcp, which card readers ignore."""
+    """Export a persona: a Character Card V2/V3 (JSON, or PNG as base64) for SillyTavern and other
+    card readers, or our YAML/JSON. Fields cards lack ride in extensions.persona_mcp."""
     result = await core_of(ctx).transfer.export_persona(persona_id, format, include_state, card_spec, image)
     return respond(result)
 
@@ -276,18 +274,45 @@ async def blend(
         str | None, Field(max_length=64, description="Id to use; default: a slug of the name.")
     ] = None,
 ) -> Annotated[CallToolResult, Persona]:
-    """Create a new persona mixing others: traits, talkativeness and mood baseline are weighted
-    means; interests, domains, values and tags merge by weight; description, personality, style
-    and backstory are composed (heaviest first); lorebooks are combined. The recipe is recorded in
+    """Create a persona mixing others by weight: traits and mood baseline are weighted means, lists
+    merge, prose is composed heaviest first, lorebooks combine. The recipe is kept in
     extensions.persona_mcp.blend."""
     return respond(await core_of(ctx).personas.blend(persona_ids, weights, name, id))
+
+
+def _brief_card_parts(schema: dict[str, Any]) -> dict[str, Any]:
+    """Lorebook entries spelled out as keys and content and card assets as objects, their other
+    fields named: the full forms are 3 KB of every conversation's tools/list for what a card
+    import usually brings."""
+
+    def brief(lorebook: dict[str, Any]) -> dict[str, Any]:
+        return replace_property(
+            lorebook,
+            "entries",
+            lambda entries: {**entries, "items": abridge(entries["items"], ("keys", "content"))},
+        )
+
+    schema = replace_property(
+        schema, "assets", lambda assets: {**assets, "items": abridge(assets["items"], ())}
+    )
+    return replace_property(schema, "lorebook", brief)
+
+
+def _changes_as_in_create(schema: dict[str, Any]) -> dict[str, Any]:
+    """persona_update's `changes` without the field descriptions persona_create's schema gives
+    (the persona namespace always registers both): 2 KB less in every conversation."""
+
+    def undescribed(changes: dict[str, Any]) -> dict[str, Any]:
+        return {**without_descriptions(_brief_card_parts(changes)), "description": changes["description"]}
+
+    return replace_property(schema, "changes", undescribed)
 
 
 TOOLS = (
     ToolDef("list", list_personas, READ_ONLY),
     ToolDef("get", get, READ_ONLY),
-    ToolDef("create", create, WRITE),
-    ToolDef("update", update, DESTRUCTIVE),
+    ToolDef("create", create, WRITE, published=_brief_card_parts),
+    ToolDef("update", update, DESTRUCTIVE, published=_changes_as_in_create),
     ToolDef("delete", delete, DESTRUCTIVE),
     ToolDef("switch", switch, SESSION),
     ToolDef("status", status, READ_ONLY),

@@ -27,7 +27,7 @@ Party = Annotated[
     Field(
         min_length=1,
         max_length=140,
-        description="A persona id (e.g. 'aria'), or a user as 'user:<id>' (e.g. 'user:sam').",
+        description="Persona id, or 'user:<id>' for a user.",
     ),
 ]
 PersonaOnly = Annotated[str, Field(min_length=1, max_length=64, description="A persona id, e.g. 'aria'.")]
@@ -56,9 +56,8 @@ async def update(
     type: Annotated[
         RelationshipType | Literal["auto"] | None,
         Field(
-            description="Set the type explicitly (interactions then keep it), or 'auto' to let "
-            "interactions move it again. Default: interactions decide (stranger, acquaintance, friend, "
-            "close_friend; rival, enemy)."
+            description="Fix the type (interactions then keep it), or 'auto' to let interactions "
+            "decide again, as they do by default."
         ),
     ] = None,
 ) -> Annotated[CallToolResult, Relationship]:
