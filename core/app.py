@@ -15,6 +15,7 @@ from core.keys import KeyService
 from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
+from core.onnx_bert import default_cache_dir
 from core.personas import PersonaLibrary, PersonaService
 from core.personas.transfer import PersonaTransfer
 from core.relationships import RelationshipService
@@ -92,7 +93,7 @@ class PersonaCore:
         )
         memories = MemoryService(db, clock, settings, personas, semantic)
         lifecycle = Lifecycle(db, clock, settings, personas, semantic)
-        tokens = TokenCounter()
+        tokens = TokenCounter(settings.cache_dir or default_cache_dir())
         conversations = ConversationService(db, clock, personas, memories, tokens)
         relationships = RelationshipService(db, clock, personas)
         contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)

