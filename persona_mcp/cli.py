@@ -79,6 +79,8 @@ def _configure_logging(settings: Settings) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+        # Clients may ask for more detail (logging/setLevel) than stderr shows: stderr keeps its level.
+        handler.setLevel(settings.log_level)
     for secret in (settings.token, settings.master_key):
         if secret is not None:
             remember(secret.get_secret_value())

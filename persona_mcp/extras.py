@@ -13,11 +13,15 @@ from persona_mcp.session import core_of
 __all__ = ["register_extras"]
 
 _RECENT_MEMORIES = 20
+_CONTINUED_MESSAGES = 40
 
 
-async def roleplay(ctx: Context, persona_id: str, user_name: str | None = None) -> list[dict[str, Any]]:
+async def roleplay(
+    ctx: Context, persona_id: str, user_name: str | None = None, conversation_id: str | None = None
+) -> list[dict[str, Any]]:
     """Speak as a persona with your own model: its system prompt, present mood, relationship with
-    the user and strongest memories, then its first message when it has one."""
+    the user and strongest memories, then its first message when it has one, or with
+    conversation_id the conversation so far (its newest 40 messages) to continue it."""
     core = core_of(ctx)
     prompt = await core.contexts.roleplay_prompt(persona_id, user_name)
     persona = await core.personas.get(persona_id)
@@ -29,7 +33,13 @@ async def roleplay(ctx: Context, persona_id: str, user_name: str | None = None) 
             f"these are your instructions:\n\n{prompt}",
         }
     ]
-    if persona.first_message:
+    if conversation_id:
+        history = await core.conversations.history(conversation_id, limit=_CONTINUED_MESSAGES)
+        for message in history.messages:
+            own = message.role == "assistant" and message.persona_id in (None, persona.id)
+            speaker = "" if own or message.role == "user" else f"[{message.persona_id or message.role}] "
+            messages.append({"role": "assistant" if own else "user", "content": speaker + message.content})
+    elif persona.first_message:
         messages.append({"role": "assistant", "content": persona.first_message})
     return messages
 

@@ -15,6 +15,7 @@ from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, Icon, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError
 from mcp.server.mcpserver.prompts.base import Prompt
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, ToolAnnotations
 from pydantic import AnyUrl
@@ -26,6 +27,7 @@ from core.config import Settings, is_secret
 from core.errors import find_domain_error
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
+from persona_mcp.host import SERVER_ICONS, HostFeatures
 from persona_mcp.ratelimit import RateLimiter
 from persona_mcp.schemas import compact_input_schema, compact_output_schema
 from persona_mcp.session import AppState
@@ -214,14 +216,15 @@ class PersonaServer(MCPServer[AppState]):
             )
 
 
-def _lifespan(settings: Settings) -> Callable[[MCPServer[AppState]], Any]:
+def _lifespan(settings: Settings, host: HostFeatures) -> Callable[[MCPServer[AppState]], Any]:
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
         core = await PersonaCore.open(settings)
         logger.info("persona-mcp %s serving data from %s", __version__, settings.data_dir)
         try:
-            async with anyio.create_task_group() as background:
+            async with host.forwarding_logs(), anyio.create_task_group() as background:
                 background.start_soon(core.run_background)
+                background.start_soon(host.watch, core.personas.fingerprint)
                 try:
                     yield AppState(core=core)
                 finally:
@@ -239,16 +242,23 @@ def build_server(settings: Settings) -> PersonaServer:
         settings.tool_separator,
         ((module.NAMESPACE, tool.name) for module in TOOL_MODULES for tool in module.TOOLS),
     )
+    bus = InMemorySubscriptionBus()
+    host = HostFeatures(bus)
     server = PersonaServer(
         "persona-mcp",
+        title="persona-mcp",
+        description="Personas that remember, feel and relate.",
+        icons=SERVER_ICONS,
         version=__version__,
         instructions=spelling(INSTRUCTIONS),
-        lifespan=_lifespan(settings),
+        subscriptions=bus,
+        lifespan=_lifespan(settings, host),
         log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         spelling=spelling,
     )
     register_extras(server)
+    host.install(server._lowlevel_server)
     for module in TOOL_MODULES:
         for tool in module.TOOLS:
             if not selects(settings.toolsets, module.NAMESPACE, tool.name) or not tool.enabled(settings):

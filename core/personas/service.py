@@ -126,6 +126,10 @@ class PersonaService:
         """The persona with this id (archived ones too), or None."""
         return await self._repo.get(persona_id)
 
+    async def fingerprint(self) -> tuple[Any, ...]:
+        """A value that changes whenever the persona list or a persona changes (in any process)."""
+        return await self._repo.fingerprint()
+
     async def named(self, name: str) -> Persona | None:
         """The live persona with this name (ignoring case), or None."""
         for persona in await self._repo.all():

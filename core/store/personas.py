@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aiosqlite
 import orjson
@@ -65,6 +66,14 @@ class PersonaRepository:
         where = "" if include_archived else "WHERE archived_at IS NULL"
         rows = await self._db.fetch_all(f"SELECT * FROM personas {where} ORDER BY lower(name), id")
         return [_to_persona(row) for row in rows]
+
+    async def fingerprint(self) -> tuple[Any, ...]:
+        """Changes whenever a persona is created, changed, archived, restored or purged."""
+        row = await self._db.fetch_one(
+            "SELECT count(*), total(version), max(updated_at), max(archived_at), "
+            "sum(archived_at IS NULL) FROM personas"
+        )
+        return tuple(row) if row is not None else ()
 
     async def ids(self, include_archived: bool = False) -> list[str]:
         """Ids of every persona, for error messages that list what exists."""
