@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio
 import httpx
-import ollama
 
 from core.errors import Unavailable
+
+if TYPE_CHECKING:  # imported where used: the library costs start-up time
+    import ollama
 
 __all__ = ["RETRYABLE_STATUS", "ChatModel", "Completion", "OllamaChat", "PromptMessage"]
 
@@ -93,9 +95,25 @@ class OllamaChat:
         self._backoff = backoff
         self._credentials = credentials
         self._key: str | None = None
-        self._client, self._probe = self._clients(None)
+        self._built: tuple[ollama.AsyncClient, ollama.AsyncClient] | None = None
+
+    @property
+    def _client(self) -> ollama.AsyncClient:
+        return self._pair()[0]
+
+    @property
+    def _probe(self) -> ollama.AsyncClient:
+        return self._pair()[1]
+
+    def _pair(self) -> tuple[ollama.AsyncClient, ollama.AsyncClient]:
+        """The clients, made on first use (importing the ollama library costs start-up time)."""
+        if self._built is None:
+            self._built = self._clients(self._key)
+        return self._built
 
     def _clients(self, key: str | None) -> tuple[ollama.AsyncClient, ollama.AsyncClient]:
+        import ollama
+
         # Lower-case `authorization`: the ollama library adds OLLAMA_API_KEY only when it is absent.
         headers = {"authorization": f"Bearer {key}"} if key else None
         return (
@@ -110,7 +128,7 @@ class OllamaChat:
         key = await self._credentials()
         if key != self._key:
             self._key = key
-            self._client, self._probe = self._clients(key)
+            self._built = self._clients(key)
 
     async def reachable(self) -> bool:
         try:
@@ -127,6 +145,8 @@ class OllamaChat:
         temperature: float | None,
         on_chunk: OnChunk | None = None,
     ) -> Completion:
+        import ollama
+
         await self._refresh()
         payload = [{"role": m.role, "content": m.content} for m in messages]
         options = {"temperature": temperature} if temperature is not None else None

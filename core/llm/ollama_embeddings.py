@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
 import numpy as np
-import ollama
 
 from core.errors import Unavailable
 from core.llm.chat import RETRYABLE_STATUS
 from core.onnx_bert import TokenVectors
+
+if TYPE_CHECKING:  # imported where used: the library costs start-up time
+    import ollama
 
 __all__ = ["DEFAULT_OLLAMA_EMBEDDING_MODEL", "PROBE_TEXT", "OllamaEmbedder", "load_ollama_embedder"]
 
@@ -56,6 +59,8 @@ class OllamaEmbedder:
 
     async def _embed_batch(self, batch: list[str]) -> Sequence[Sequence[float]]:
         """One request, retried with backoff when Ollama is busy or drops the connection."""
+        import ollama
+
         for attempt in range(self.retries + 1):
             try:
                 return (await self.client.embed(model=self.model, input=batch)).embeddings
@@ -78,6 +83,8 @@ class OllamaEmbedder:
 
 async def load_ollama_embedder(model: str | None, host: str) -> OllamaEmbedder:
     """Ollama's embedding model `model` (default nomic-embed-text), probed once for its dimension."""
+    import ollama
+
     name = model or DEFAULT_OLLAMA_EMBEDDING_MODEL
     client = ollama.AsyncClient(host=host, timeout=_OLLAMA_TIMEOUT_S)
     try:

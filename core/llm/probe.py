@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import ollama
 from pydantic import BaseModel
 
 __all__ = ["OllamaProbe", "probe_ollama"]
@@ -24,6 +23,8 @@ class OllamaProbe(BaseModel):
 
 async def probe_ollama(host: str, wait_seconds: float = _TIMEOUT_S) -> OllamaProbe:
     """List Ollama's models; never raises."""
+    import ollama
+
     client = ollama.AsyncClient(host=host, timeout=wait_seconds)
     started = time.perf_counter()
 
