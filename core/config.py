@@ -27,6 +27,7 @@ __all__ = [
     "KindRates",
     "SearchWeights",
     "Settings",
+    "env_name",
     "is_secret",
     "load_settings",
 ]
@@ -321,6 +322,13 @@ _ENV: dict[str, str] = {
 }
 _LIST_FIELDS = {"toolsets", "allowed_hosts", "allowed_origins"}
 _FIELD_TO_ENV = {field: env for env, field in _ENV.items()}
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting, e.g. PERSONA_MCP_DATA_DIR or OLLAMA_HOST."""
+    return _FIELD_TO_ENV[field]
+
+
 CONFIG_FILE_ENV = "PERSONA_MCP_CONFIG"
 
 

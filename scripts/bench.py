@@ -5,8 +5,8 @@ in the same run, checked against the targets, written as JSON plus readable tabl
     python scripts/bench.py calls search          # just these
     python scripts/bench.py --sizes 1000 10000    # a smaller corpus
     python scripts/bench.py --plot bench-charts   # also PNG charts (pip install 'persona-mcp[bench]')
-    python scripts/bench.py --readme README.md    # also put the tables into README.md's markers
-    python scripts/bench.py --report bench-results.json --readme README.md   # from a saved run
+    python scripts/bench.py --doc docs/performance.md    # also put the tables into its markers
+    python scripts/bench.py --report bench-results.json --doc docs/performance.md   # from a saved run
 
 Benchmarks:
   startup    spawn to first tools/list over stdio, against a bare MCPServer       (bench_startup.py)
@@ -297,6 +297,11 @@ HEADINGS = {
 }
 
 
+def report_names(report: dict[str, Any]) -> list[str]:
+    """The benchmarks a report holds."""
+    return [name for name in NAMES if report.get(name)]
+
+
 def tables(found: dict[str, str]) -> str:
     """The sections as one readable document, under headings."""
     parts = [f"## {HEADINGS[name]}\n\n{found[name]}" for name in HEADINGS if name in found]
@@ -334,10 +339,12 @@ def main() -> None:
     parser.add_argument(
         "--report",
         type=Path,
-        help="render a saved JSON report (--readme, --plot) instead of running the benchmarks",
+        help="render a saved JSON report (--doc, --plot) instead of running the benchmarks",
     )
     parser.add_argument(
+        "--doc",
         "--readme",
+        dest="doc",
         type=Path,
         help="replace the tables between <!-- bench:NAME --> markers in this file (e.g. README.md)",
     )
@@ -353,10 +360,12 @@ def main() -> None:
         report = anyio.run(run, wanted, args.sizes, args.runs, args.calls)
     found = sections(report)
     emit(report, tables(found), None if args.report else args.json)
-    if args.readme:
-        text, replaced = splice(args.readme.read_text(), found)
-        args.readme.write_text(text)
-        print(f"{args.readme}: replaced {', '.join(replaced) or 'no tables'}", file=sys.stderr)
+    if args.doc:
+        if set(report_names(report)) != set(NAMES):  # a partial run: the summary blocks stay as they were
+            found = {name: table for name, table in found.items() if name not in ("targets", "run")}
+        text, replaced = splice(args.doc.read_text(), found)
+        args.doc.write_text(text)
+        print(f"{args.doc}: replaced {', '.join(replaced) or 'no tables'}", file=sys.stderr)
     if args.plot:
         from _plot import plot
 

@@ -298,7 +298,7 @@ async def run(
             overrides: dict[str, Any] = {
                 "data_dir": Path(folder),
                 "seed_personas": False,
-                "toolsets": ("memory",),
+                "toolsets": ("all",),
             }
             if weights is not None:
                 overrides["search_weights"] = weights

@@ -54,7 +54,8 @@ def test_doctor_fails_on_an_unusable_data_folder(tmp_path: Path) -> None:
 def test_bad_settings_stop_the_server_with_a_clear_message() -> None:
     result = _run("serve", env={"PERSONA_MCP_TOOLSETS": "persona,nope"})
     assert result.returncode == 2
-    assert "PERSONA_MCP_TOOLSETS='persona,nope' is invalid: unknown namespace 'nope'" in result.stderr
+    expected = "PERSONA_MCP_TOOLSETS='persona,nope' is invalid: unknown profile or namespace 'nope'"
+    assert expected in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -142,9 +142,7 @@ class ConversationService:
     async def get(self, conversation_id: str, argument: str = "conversation_id") -> Conversation:
         row = await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?", (conversation_id,))
         if row is None:
-            raise NotFound(
-                argument, conversation_id, "Use an id from conversation_start or conversation_list."
-            )
+            raise NotFound(argument, conversation_id, "Use an id that conversation_start returned.")
         return _conversation(row)
 
     async def status(
