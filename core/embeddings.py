@@ -208,7 +208,7 @@ def _torch_runtime(path: Path) -> tuple[Encode, int]:
         with torch.inference_mode():
             vectors = model(preprocess(batch))["sentence_embedding"]
             vectors = torch.nn.functional.normalize(vectors, dim=1)
-        return vectors.numpy().astype(np.float32, copy=False)
+        return np.asarray(vectors.numpy(), dtype=np.float32)
 
     return encode, len(encode([PROBE_TEXT])[0])
 

@@ -2,10 +2,10 @@
 # The official MCP conformance suite (@modelcontextprotocol/conformance, on Node 22) against a real
 # persona-mcp over streamable HTTP: every generic server scenario that needs none of the suite's
 # own fixture tools. Run from the project's venv (persona-mcp on PATH); CI runs it.
-#   scripts/conformance.sh            # installs Node 22 and the suite under .cache/conformance once
+#   scripts/conformance.sh            # installs Node 22 and the suite under .cache/node-tools once
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOLS="${CONFORMANCE_DIR:-$ROOT/.cache/conformance}"
+TOOLS="${NODE_TOOLS_DIR:-$ROOT/.cache/node-tools}"
 SUITE_VERSION="0.1.16"
 SCENARIOS=(server-initialize ping logging-set-level tools-list resources-list prompts-list
            completion-complete dns-rebinding-protection server-sse-multiple-streams)
