@@ -17,6 +17,7 @@ from core import __version__
 from core.config import ConfigError, Settings, load_settings
 from core.errors import find_domain_error
 from core.redact import RedactingFilter, remember
+from persona_mcp.call_cli import add_call_command
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
 from persona_mcp.transfer_cli import add_commands, run_export, run_import
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="check the data folder, database, embedder and Ollama; print a report")
     add_commands(commands)
     add_state_commands(commands)
+    add_call_command(commands)
     return parser
 
 
@@ -96,12 +98,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "call" or any(item.startswith("-") for item in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # call's key=value pairs may come after its options
+        args.arguments = [*args.arguments, *extra]
     # Everything this process writes (the database and its WAL, the vector index, backups,
     # exports, the key file) is its owner's alone: files 0600, folders 0700.
     os.umask(0o077)
     command = args.command
     overrides: dict[str, object] = {"data_dir": args.data_dir}
+    if command == "call" and not os.environ.get("PERSONA_MCP_LOG_LEVEL"):
+        overrides["log_level"] = "WARNING"  # stdout is the result; keep stderr for what matters
     if command == "serve":
         overrides.update(
             http_host=args.host, http_port=args.port, allow_unauthenticated=args.allow_unauthenticated
@@ -112,6 +121,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"persona-mcp: {exc.message}", file=sys.stderr)
         return 2
     _configure_logging(settings)
+    if command == "call":
+        from persona_mcp.call_cli import run_call
+
+        return run_call(settings, args)
     if command == "demo":
         from persona_mcp.demo import run_demo
 
