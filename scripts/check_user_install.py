@@ -83,6 +83,26 @@ async def session(env: dict[str, str], watch_download: bool) -> dict[str, Any]:
     return found
 
 
+async def first_initialize(env: dict[str, str], root: Path, runs: int = 3) -> list[float]:
+    """Seconds from spawn to the initialize answer, each on a first run (new data and cache
+    folders, no network)."""
+    program = Path(sys.prefix) / "bin" / "persona-mcp"
+    seconds = []
+    for index in range(runs):
+        fresh = {
+            **env,
+            "HF_HUB_OFFLINE": "1",
+            "PERSONA_MCP_DATA_DIR": str(root / f"first-{index}"),
+            "PERSONA_MCP_CACHE_DIR": str(root / f"first-cache-{index}"),
+        }
+        started = time.perf_counter()
+        async with Client(
+            StdioServerParameters(command=str(program), args=["serve"], env=fresh), mode="legacy"
+        ):
+            seconds.append(round(time.perf_counter() - started, 3))
+    return seconds
+
+
 def _hub_standin(folder: Path) -> tuple[subprocess.Popen[str], str]:
     """tests/hf_standin.py serving `folder`, slowly enough to watch (run by path, so this
     script never imports the repository's own packages over the installed ones)."""
@@ -133,9 +153,10 @@ def main() -> int:
             failures.append("download: the first search did not run on words while the model downloaded")
         if not (seen["semantic"] and seen["embedder"]["model_id"] == MODEL_ID):
             failures.append("download: search did not work by meaning once the model arrived")
-        for name in ("offline", "download"):
-            if report[name]["initialize_s"] >= 2.0:
-                failures.append(f"{name}: initialize took {report[name]['initialize_s']} s (under 2 s)")
+        runs = anyio.run(first_initialize, base, root)
+        report["first_run_initialize_s"] = runs
+        if sorted(runs)[len(runs) // 2] >= 2.0:
+            failures.append(f"initialize on a first run took {runs} s (median under 2 s)")
     report["failures"] = failures
     print(json.dumps(report, indent=2))
     return 1 if failures else 0
