@@ -89,21 +89,37 @@ _BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum
 def _lean(node: Any) -> Any:
     """`node` without the keywords that only restate JSON Schema's defaults, and bounds written
     as integers where they are whole (1 for 1.0: the same number to a validator)."""
+    return _walk(
+        node,
+        lambda key, value: (
+            (key == "default" and value is None) or (key == "additionalProperties" and value is True)
+        ),
+        lambda key, value: (
+            int(value) if key in _BOUNDS and isinstance(value, float) and value.is_integer() else value
+        ),
+    )
+
+
+def _walk(
+    node: Any,
+    drop: Callable[[str, Any], bool],
+    change: Callable[[str, Any], Any] = lambda _, value: value,
+) -> Any:
+    """`node` with the keywords `drop` picks left out and `change` applied to each keyword's
+    (rewritten) value, at every depth; data (defaults, enums) and property names stay as they are."""
     if isinstance(node, list):
-        return [_lean(item) for item in node]
+        return [_walk(item, drop, change) for item in node]
     if not isinstance(node, dict):
         return node
     properties = node.get("properties")
     return {
         key: value
         if key in _VALUES
-        else {name: _lean(item) for name, item in value.items()}
+        else {name: _walk(item, drop, change) for name, item in value.items()}
         if key == "properties" and isinstance(properties, dict)
-        else int(value)
-        if key in _BOUNDS and isinstance(value, float) and value.is_integer()
-        else _lean(value)
+        else change(key, _walk(value, drop, change))
         for key, value in node.items()
-        if not (key == "default" and value is None) and not (key == "additionalProperties" and value is True)
+        if not drop(key, value)
     }
 
 
@@ -210,17 +226,4 @@ def without_descriptions(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _undescribed(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_undescribed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    properties = node.get("properties")
-    return {
-        key: value
-        if key in _VALUES
-        else {name: _undescribed(item) for name, item in value.items()}
-        if key == "properties" and isinstance(properties, dict)
-        else _undescribed(value)
-        for key, value in node.items()
-        if not (key == "description" and isinstance(value, str))
-    }
+    return _walk(node, lambda key, value: key == "description" and isinstance(value, str))

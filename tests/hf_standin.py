@@ -2,7 +2,9 @@
 from (HEAD for the commit, ETag and size, then GET), serving files it is given, for tests that
 set HF_ENDPOINT. It records requests and can send slowly or serve other bytes.
 
-    python -m tests.hf_standin MODEL_FOLDER    # serve a folder's files; prints the URL, runs until killed
+    python tests/hf_standin.py MODEL_FOLDER [SECONDS_PER_MB]   # serve a folder; prints the URL
+
+Standard library only, so a fresh user install (scripts/check_user_install.py) can run it by path.
 """
 
 from __future__ import annotations
