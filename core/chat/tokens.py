@@ -10,6 +10,7 @@ rounded up. `method` says which.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ __all__ = ["TokenCounter"]
 
 _CHARS_PER_TOKEN = 4
 _MESSAGE_OVERHEAD = 4  # role and separators a chat template adds around each message
+_LOOK_AGAIN_SECONDS = 60.0
 
 
 def _wordpiece(cache_dir: Path) -> Callable[[list[str]], list[int]] | None:
@@ -44,18 +46,30 @@ class TokenCounter:
     """Counts tokens of texts and of chat messages."""
 
     def __init__(self, cache_dir: Path) -> None:
+        self._cache_dir = cache_dir
         self._count = _wordpiece(cache_dir)
-        self.method = (
-            "wordpiece tokenizer (all-MiniLM-L6-v2)"
-            if self._count
-            else f"estimate: {_CHARS_PER_TOKEN} characters per token"
-        )
+        self._looked_at = time.monotonic()
+
+    @property
+    def method(self) -> str:
+        """How tokens are counted now."""
+        if self._counter() is not None:
+            return "wordpiece tokenizer (all-MiniLM-L6-v2)"
+        return f"estimate: {_CHARS_PER_TOKEN} characters per token"
+
+    def _counter(self) -> Callable[[list[str]], list[int]] | None:
+        """The tokenizer; while there is none (the model is still being fetched), looked for
+        again at most once a minute."""
+        if self._count is None and time.monotonic() - self._looked_at > _LOOK_AGAIN_SECONDS:
+            self._looked_at = time.monotonic()
+            self._count = _wordpiece(self._cache_dir)
+        return self._count
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        if self._count is not None:
-            return [max(0, n) for n in self._count(list(texts))]
+        if (count := self._counter()) is not None:
+            return [max(0, n) for n in count(list(texts))]
         return [math.ceil(len(text) / _CHARS_PER_TOKEN) for text in texts]
 
     def count(self, text: str) -> int:
