@@ -182,7 +182,11 @@ async def test_roleplay_prompt_and_persona_resources(client: Client) -> None:
         "memory"
     ]
     prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-    assert {a.name for a in prompts["roleplay"].arguments or []} == {"persona_id", "user_name", "conversation_id"}
+    assert {a.name for a in prompts["roleplay"].arguments or []} == {
+        "persona_id",
+        "user_name",
+        "conversation_id",
+    }
     assert "\n    " not in (prompts["roleplay"].description or "")  # written for a reader
     result = await client.get_prompt("roleplay", {"persona_id": "aria", "user_name": "Sam"})
     first = result.messages[0].content
