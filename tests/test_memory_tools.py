@@ -77,6 +77,26 @@ async def test_exact_and_near_duplicates_reinforce_instead_of_copying(client: Cl
     assert stats["total"] == 2
 
 
+async def test_a_batch_folds_its_own_near_duplicates_into_the_first_stored(client: Client) -> None:
+    """A paraphrase of an earlier item of the same batch reinforces that item; a second paraphrase
+    points at the item that was stored, never at the first paraphrase (which was not)."""
+    result = await call(
+        client,
+        "memory_store_batch",
+        items=[
+            {"content": DOG},
+            {"content": "I adopted a golden retriever called Biscuit last spring."},
+            {"content": "Biscuit hates thunderstorms and hides under the bed."},
+            {"content": "Last spring I adopted a golden retriever named Biscuit."},
+        ],
+    )
+    assert result["stored"] == 2
+    first, _, storm, _ = result["ids"]
+    assert result["duplicate_of"] == [None, first, None, first]
+    assert result["ids"] == [first, first, storm, first]
+    assert (await call(client, "memory_get", memory_id=first))["access_count"] == 2
+
+
 async def test_store_batch_is_ordered_dedups_within_and_is_all_or_nothing(client: Client) -> None:
     result = await call(
         client,

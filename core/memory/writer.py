@@ -316,16 +316,17 @@ class MemoryWriter:
             matrix = np.stack([item.vector for item in group])  # type: ignore[misc]
             nearest = await self.semantic.nearest_many(persona_id, matrix)
             within = matrix @ matrix.T
+            # Earlier items of the batch that were stored (not themselves duplicates) compete with
+            # the index's nearest memory; -inf masks the others.
+            kept = np.full(len(group), -np.inf, dtype=within.dtype)
             for row, item in enumerate(group):
                 best_id, best = nearest[row]
-                earlier = [
-                    (within[row, col], other)
-                    for col, other in enumerate(group[:row])
-                    if other.duplicate_of is None
-                ]
-                if earlier:
-                    similarity, other = max(earlier, key=lambda pair: pair[0])
+                if row:
+                    col = int(np.argmax(within[row, :row] + kept[:row]))
+                    similarity = float(within[row, col] + kept[col])
                     if similarity > best:
-                        best_id, best = f"#{other.position}", float(similarity)
+                        best_id, best = f"#{group[col].position}", similarity
                 if best_id is not None and best >= threshold:
                     item.duplicate_of, item.reason, item.similarity = best_id, "similar", best
+                else:
+                    kept[row] = 0.0
