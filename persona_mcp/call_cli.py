@@ -32,7 +32,7 @@ def add_call_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
         'parses (5, true, ["a"], {"k": 1}) and as text otherwise; --json gives them all at once. '
         "Example: persona-mcp call memory_search query='coffee' n_results=3",
     )
-    call.add_argument("tool", help="the tool, e.g. memory_search (memory.search works too)")
+    call.add_argument("tool", help="the tool, e.g. memory_search (the dotted spelling works too)")
     call.add_argument("arguments", nargs="*", metavar="key=value", help="an argument of the tool")
     call.add_argument("--json", dest="json_arguments", metavar="ARGS", help="the arguments as a JSON object")
     call.add_argument("--url", help="a running server's MCP endpoint, e.g. http://127.0.0.1:8000/mcp")
