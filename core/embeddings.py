@@ -153,17 +153,19 @@ async def _sentence_transformers(model_path: str | None, cache: Path | None) -> 
             return _LOADED[model_path]
 
     def load() -> ThreadedEmbedder:
+        checked: str | None = None  # the weights' SHA-256, when they were checked here
         if model_path:
             path = Path(model_path).expanduser()
             if not path.is_dir():
                 raise Unavailable(f"PERSONA_MCP_EMBEDDING_MODEL={str(path)!r} is not a folder")
         else:  # all-MiniLM-L6-v2, each file checked against the official one
             path, source = minilm.local_folder(cache or onnx_bert.default_cache_dir())
+            checked = minilm.FILES["model.safetensors"][0]
             logger.info("all-MiniLM-L6-v2 from %s (%s), checked", source, path)
         name = "all-MiniLM-L6-v2" if model_path is None else path.name
         # The same vectors either way; ONNX Runtime needs neither torch nor its 400 MB.
         if onnx_bert.supports(path):
-            model = _onnx_runtime(path, cache)
+            model = _onnx_runtime(path, cache, checked)
             return ThreadedEmbedder(
                 f"sentence-transformers/{name}", model.dimension, model.encode, model.encode_tokens
             )
@@ -176,12 +178,14 @@ async def _sentence_transformers(model_path: str | None, cache: Path | None) -> 
 Encode = Callable[[list[str]], np.ndarray]
 
 
-def _onnx_runtime(path: Path, cache: Path | None) -> onnx_bert.OnnxBert:
+def _onnx_runtime(path: Path, cache: Path | None, weights_sha256: str | None) -> onnx_bert.OnnxBert:
     """A BERT sentence-transformers folder run by ONNX Runtime (core.onnx_bert)."""
     try:
-        return onnx_bert.OnnxBert(path, cache)
+        return onnx_bert.OnnxBert(path, cache, weights_sha256)
     except ImportError as exc:
-        raise Unavailable(f"{exc.name} is not installed: pip install 'persona-mcp[offline]'") from None
+        raise Unavailable(
+            f"{exc.name} is not installed, though persona-mcp depends on it: reinstall persona-mcp"
+        ) from None
 
 
 def _torch_runtime(path: Path) -> tuple[Encode, int]:
@@ -253,12 +257,10 @@ async def load_embedder(
             else:
                 # An explicit model under 'auto' names a sentence-transformers folder, not an Ollama model.
                 embedder = await load_ollama_embedder(model if provider == "ollama" else None, ollama_host)
-        except minilm.NotHere:
+        except minilm.NotHere as exc:
             if fetch and candidate == "sentence-transformers" and model is None:
                 raise
-            skipped[candidate] = (
-                "no copy of all-MiniLM-L6-v2 on this machine (pip install 'persona-mcp[offline]')"
-            )
+            skipped[candidate] = exc.message
             continue
         except Unavailable as exc:
             skipped[candidate] = exc.message
@@ -275,11 +277,6 @@ async def load_embedder(
         return EmbedderChoice(embedder=embedder, provider=candidate, skipped=skipped)
     reasons = "; ".join(f"{name}: {reason}" for name, reason in skipped.items())
     raise Unavailable(f"No embedding provider could be loaded. {reasons}.")
-
-
-def _hub_endpoint() -> str:
-    """The Hugging Face Hub, or the mirror HF_ENDPOINT names."""
-    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
 
 
 class EmbedderSlot:
@@ -350,7 +347,7 @@ class EmbedderSlot:
             try:
                 self.choice = await load_embedder(*self._args, fetch=self._fetch)
             except minilm.NotHere:
-                self.download = minilm.Download(_hub_endpoint())
+                self.download = minilm.Download(minilm.hub_endpoint())
                 self.error = (
                     f"all-MiniLM-L6-v2 is being fetched from {self.download.endpoint} "
                     f"({minilm.TOTAL_BYTES / 1e6:.0f} MB, once); memory search matches words until it lands."

@@ -43,6 +43,7 @@ __all__ = [
     "NotHere",
     "Refused",
     "download",
+    "hub_endpoint",
     "local_folder",
     "verify",
 ]
@@ -224,6 +225,11 @@ def tokenizer_text(cache_dir: Path) -> str | None:
         if hashlib.sha256(data).hexdigest() == expected:
             return data.decode("utf-8")
     return None
+
+
+def hub_endpoint() -> str:
+    """The Hugging Face Hub, or the mirror HF_ENDPOINT names."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
 
 
 @dataclass

@@ -214,23 +214,27 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("persona-mcp", appauthor=False))
 
 
-def _graph_name(folder: Path) -> str:
+def _graph_name(folder: Path, weights_sha256: str | None) -> str:
     """The cached graph's file name: keyed by the content of the weights and config it is built
-    from (not the folder's path), so every install of the same model shares one file."""
+    from (not the folder's path), so every install of the same model shares one file. A caller
+    that has already checked the weights' SHA-256 gives it, and the 90 MB are not read again."""
     digest = hashlib.blake2b(
         f"{GRAPH_VERSION}|".encode() + (folder / "config.json").read_bytes(), digest_size=8
     )
-    with (folder / "model.safetensors").open("rb") as weights:
-        while chunk := weights.read(1 << 22):
-            digest.update(chunk)
+    if weights_sha256 is not None:
+        digest.update(f"|sha256:{weights_sha256}".encode())
+    else:
+        with (folder / "model.safetensors").open("rb") as weights:
+            while chunk := weights.read(1 << 22):
+                digest.update(chunk)
     return f"{folder.parent.name}-{folder.name}-{digest.hexdigest()}.onnx"
 
 
-def _graph_file(folder: Path, cache: Path | None) -> Path:
+def _graph_file(folder: Path, cache: Path | None, weights_sha256: str | None) -> Path:
     """The cached graph, built first if missing. It is written to a temporary file and renamed,
     so two processes starting at once never read half a file. A cache folder that cannot be
     written (read-only home, full disk) gives way to a private temporary folder."""
-    name = _graph_name(folder)  # reads the 90 MB of weights once
+    name = _graph_name(folder, weights_sha256)
     path = (cache or default_cache_dir()) / "onnx" / name
     if path.is_file():
         return path
@@ -255,7 +259,7 @@ def _write_graph(folder: Path, path: Path) -> Path:
 class OnnxBert:
     """One loaded model: tokenizer plus ONNX Runtime session. Not safe for concurrent calls."""
 
-    def __init__(self, folder: Path, cache: Path | None = None) -> None:
+    def __init__(self, folder: Path, cache: Path | None = None, weights_sha256: str | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -270,12 +274,12 @@ class OnnxBert:
             # From a file path: ONNX Runtime's Python wrapper keeps a bytes model alive (90 MB).
             return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
-        graph = _graph_file(folder, cache)
+        graph = _graph_file(folder, cache, weights_sha256)
         try:
             self._session = session(graph)
         except Exception:  # a damaged cache file (ONNX Runtime raises its own Fail types): build it again
             graph.unlink(missing_ok=True)
-            self._session = session(_graph_file(folder, cache))
+            self._session = session(_graph_file(folder, cache, weights_sha256))
         settings = folder / "sentence_bert_config.json"
         max_length = int(_json(settings).get("max_seq_length", 512)) if settings.is_file() else 512
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
