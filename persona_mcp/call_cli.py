@@ -86,11 +86,10 @@ async def _call(settings: Settings, args: argparse.Namespace, arguments: dict[st
     token = args.token or os.environ.get("PERSONA_MCP_TOKEN") or None
     async with _session(settings, args.url, token) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
-        name = args.tool
-        if name not in tools and name.replace(".", "_", 1) in tools:
-            name = name.replace(".", "_", 1)
+        underscored = args.tool.replace(".", "_", 1)  # the dotted spelling works too
+        name = args.tool if args.tool in tools else underscored
         if name not in tools:
-            near = difflib.get_close_matches(name.replace(".", "_", 1), sorted(tools), n=3)
+            near = difflib.get_close_matches(underscored, sorted(tools), n=3)
             hint = f" Did you mean {' or '.join(near)}?" if near else " persona-mcp call --help shows how."
             print(f"persona-mcp call: no tool {args.tool!r}.{hint}", file=sys.stderr)
             return 2

@@ -148,7 +148,6 @@ class HostFeatures:
         # connection-wide channel carries notifications after that request has finished.
         self._sessions: dict[int, tuple[weakref.ref[Any], ServerSession]] = {}
         self._levels: dict[int, LoggingLevel] = {}
-        self._forwarder: _ClientLogHandler | None = None
 
     def install(self, lowlevel: Server[Any]) -> None:
         """Register the handlers and the session middleware on the SDK's low-level server."""
@@ -241,7 +240,7 @@ class HostFeatures:
         given = (params.context.arguments if params.context else None) or {}
         values: list[str] = []
         if isinstance(params.ref, PromptReference) and params.ref.name != "roleplay":
-            values = []
+            pass  # no other prompt takes these arguments
         elif name == "persona_id":
             personas = await core.personas.list_personas()
             values = [p.id for p in personas if p.id.startswith(typed) or p.name.casefold().startswith(typed)]
@@ -291,7 +290,7 @@ class HostFeatures:
     async def forwarding_logs(self) -> AsyncIterator[None]:
         """While open, our log records go to every handshake-era client at its level."""
         send, receive = anyio.create_memory_object_stream[tuple[logging.LogRecord, str]](1000)
-        handler = _ClientLogHandler(asyncio.get_running_loop(), send)
+        handler = _ClientLogHandler(asyncio.get_running_loop(), threading.get_ident(), send)
         targets = [logging.getLogger(name) for name in _FORWARDED]
         for target in targets:
             target.addHandler(handler)
@@ -336,10 +335,14 @@ class _ClientLogHandler(logging.Handler):
     behind."""
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, send: MemoryObjectSendStream[tuple[logging.LogRecord, str]]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        loop_thread: int,
+        send: MemoryObjectSendStream[tuple[logging.LogRecord, str]],
     ) -> None:
         super().__init__(logging.DEBUG)
         self._loop = loop
+        self._loop_thread = loop_thread
         self._send = send
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -353,10 +356,6 @@ class _ClientLogHandler(logging.Handler):
             pass
         except Exception:
             self.handleError(record)
-
-    @property
-    def _loop_thread(self) -> int | None:
-        return getattr(self._loop, "_thread_id", None)
 
     def _put(self, item: tuple[logging.LogRecord, str]) -> None:
         with suppress(anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
