@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from core.access import AccessService
 from core.chat import ChatService, ContextBuilder, TokenCounter
 from core.clock import Clock
 from core.config import Settings
@@ -59,6 +60,7 @@ class PersonaCore:
     transfer: PersonaTransfer
     state: StateService
     keys: KeyService
+    access: AccessService
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -72,7 +74,8 @@ class PersonaCore:
             emotions = EmotionService(
                 db, clock, 60 * settings.emotion_half_life_minutes, 60 * settings.energy_half_life_minutes
             )
-            personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona, emotions)
+            access = AccessService(db, clock, settings.shipped_personas == "everyone")
+            personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona, emotions, access)
             if settings.seed_personas:
                 try:
                     added = await personas.seed()
@@ -119,6 +122,7 @@ class PersonaCore:
             transfer=PersonaTransfer(personas, memories, relationships, clock),
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
             keys=keys,
+            access=access,
         )
 
     async def run_background(self) -> None:

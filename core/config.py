@@ -16,7 +16,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.errors import PersonaMCPError, requirement, show_value
-from core.tuning import KindRates, SearchWeights
+from core.tuning import KindRates, SearchWeights, parse_pairs
 
 __all__ = [
     "NAMESPACES",
@@ -41,6 +41,7 @@ NAMESPACES: tuple[str, ...] = (
     "system",
     "state",
     "keys",
+    "access",
 )
 # Named sets of tools: "chat" is what a chat host needs (the default; persona_mcp.tools lists
 # it), "all" is every namespace.
@@ -133,6 +134,14 @@ class Settings(BaseModel):
         description="HTTP: connections one client address may hold open at once (0: no limit; behind a "
         "proxy every client shares its address).",
     )
+    shipped_personas: Literal["everyone", "admins"] = Field(
+        "everyone", description="Who may read and chat with the shipped personas: every principal, or admins."
+    )
+    oauth_issuer: str | None = Field(None, description="Accept OAuth access tokens (JWT) this issuer signs.")
+    oauth_audience: str | None = Field(
+        None, description="The resource URL tokens must be issued for (default: http://<host>:<port>/mcp)."
+    )
+    oauth_jwks_url: str | None = Field(None, description="The issuer's keys (default: from its metadata).")
     allow_unauthenticated: bool = Field(
         False,
         description="HTTP: serve a non-loopback address without PERSONA_MCP_TOKEN (refused otherwise).",
@@ -250,19 +259,7 @@ class Settings(BaseModel):
         10_000, ge=0, description="Background pruning runs for a persona with more live memories (0: never)."
     )
 
-    @field_validator("search_weights", "decay_kind_rates", mode="before")
-    @classmethod
-    def _parse_pairs(cls, value: Any) -> Any:
-        # From the environment: "semantic=0.6,lexical=0.3" (names left out keep their defaults).
-        if not isinstance(value, str):
-            return value
-        parsed: dict[str, str] = {}
-        for part in filter(None, (item.strip() for item in value.split(","))):
-            key, sep, number = part.partition("=")
-            if not sep:
-                raise ValueError(f"write name=number pairs such as semantic=0.6,lexical=0.3 (got {part!r})")
-            parsed[key.strip()] = number.strip()
-        return parsed
+    _parse_pairs = field_validator("search_weights", "decay_kind_rates", mode="before")(parse_pairs)
 
     @field_validator("toolsets")
     @classmethod

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 __all__ = [
     "Conflict",
+    "Forbidden",
     "Hidden",
     "InvalidInput",
     "MissingInput",
@@ -131,6 +132,12 @@ class NotFound(PersonaMCPError):
 
 class Conflict(PersonaMCPError):
     """The change would collide with something that already exists."""
+
+
+class Forbidden(PersonaMCPError):
+    """The caller may see what it named but not do this to it (or the operation is for admins).
+    Only raised where the thing's existence is already known to the caller: what a caller may not
+    see at all is NotFound, exactly as if it did not exist."""
 
 
 class Unavailable(PersonaMCPError):

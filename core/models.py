@@ -244,6 +244,9 @@ class Persona(PersonaSpec):
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None = Field(None, description="Set when the persona was deleted without purge.")
+    owner: str | None = Field(
+        None, description="The principal that made it; none for the shipped personas everyone may use."
+    )
 
     def summary(self) -> PersonaSummary:
         """The short form used in listings."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["KindRates", "SearchWeights"]
+__all__ = ["KindRates", "SearchWeights", "parse_pairs"]
 
 
 class SearchWeights(BaseModel):
@@ -33,3 +35,17 @@ class KindRates(BaseModel):
     reflective: float = Field(0.5, ge=0.0, le=10.0, description="Conclusions drawn from other memories.")
     semantic: float = Field(0.3, ge=0.0, le=10.0, description="Facts.")
     procedural: float = Field(0.2, ge=0.0, le=10.0, description="Know-how lasts longest.")
+
+
+def parse_pairs(value: Any) -> Any:
+    """A setting given as "semantic=0.6,lexical=0.3" (from the environment) as a mapping; names
+    left out keep their defaults. Anything else passes through."""
+    if not isinstance(value, str):
+        return value
+    parsed: dict[str, str] = {}
+    for part in filter(None, (item.strip() for item in value.split(","))):
+        key, sep, number = part.partition("=")
+        if not sep:
+            raise ValueError(f"write name=number pairs such as semantic=0.6,lexical=0.3 (got {part!r})")
+        parsed[key.strip()] = number.strip()
+    return parsed

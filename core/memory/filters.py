@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.access.policy import memory_visible_sql
+from core.access.principal import acting
 from core.clock import iso
 
 __all__ = ["MemoryFilter", "persona_clause"]
@@ -22,12 +24,15 @@ class MemoryFilter:
     since: datetime | None = None
     until: datetime | None = None
     min_importance: float | None = None
+    # Only memories the acting principal wrote itself (an admin: all): what it may reinforce.
+    authored_only: bool = False
 
     def sql(self, alias: str = "m", probe: bool = False) -> tuple[str, list[Any]]:
         """A WHERE clause (without the keyword) and its parameters. With `probe`, the clause only
         checks rows another constraint already chose (ids, an FTS match, the pending index): its
         columns are written `+m.column`, which keeps SQLite from scanning a persona's memories
-        through memories_persona instead."""
+        through memories_persona instead. Only memories the acting principal may see pass
+        (policy.py); for an admin the clause is as it always was."""
         alias = f"+{alias}" if probe else alias
         clauses = [f"{alias}.archived_at IS NULL"]
         params: list[Any] = []
@@ -51,6 +56,13 @@ class MemoryFilter:
         if self.min_importance is not None:
             clauses.append(f"{alias}.importance >= ?")
             params.append(self.min_importance)
+        seen, seen_params = memory_visible_sql(alias)
+        if seen:
+            clauses.append(seen)
+            params.extend(seen_params)
+            if self.authored_only:
+                clauses.append(f"{alias}.created_by = ?")
+                params.append(acting().name)
         return " AND ".join(clauses), params
 
 

@@ -133,6 +133,8 @@ class Memory(BaseModel):
         default_factory=list,
         description="Other personas who may recall it: present when it was made, or told about it since.",
     )
+    created_by: str = Field("owner", description="The principal that stored it.")
+    updated_by: str | None = Field(None, description="The principal that last changed it, if anyone has.")
 
 
 class StoreResult(BaseModel):

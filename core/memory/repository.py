@@ -12,6 +12,8 @@ import aiosqlite
 import numpy as np
 import orjson
 
+from core.access.policy import memory_visible_sql
+from core.access.principal import acting
 from core.clock import iso, parse_iso
 from core.memory.decay import DECAY_COLUMNS, DecayPolicy, reinforced, strength_at
 from core.memory.filters import MemoryFilter, persona_clause
@@ -33,7 +35,7 @@ _COLUMNS = (
     "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
     "last_accessed_at, created_at, updated_at, archived_at, source, subject, conversation_id, metadata, "
     "content_hash, embedding_model, indexed_at, emotion_valence, emotion_arousal, emotion_label, "
-    "emotional_intensity, "
+    "emotional_intensity, created_by, updated_by, "
     "(SELECT group_concat(w.persona_id) FROM memory_witnesses w WHERE w.memory_id = id) AS witnesses"
 )
 _SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
@@ -84,6 +86,8 @@ def to_memory(row: aiosqlite.Row) -> Memory:
         embedding_model=row["embedding_model"],
         indexed=row["indexed_at"] is not None,
         witnesses=sorted(row["witnesses"].split(",")) if row["witnesses"] else [],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
     )
 
 
@@ -106,11 +110,13 @@ async def _by_hash(
     """hash -> id of a persona's live memories with these content hashes (the oldest of equals),
     read through `fetch_all` (a reader's, or a write transaction's)."""
     found: dict[str, str] = {}
+    who = acting()  # one that is no admin reinforces only what it wrote itself
+    mine, by = ("", []) if who.admin else (" AND created_by = ?", [who.name])
     for chunk in chunks(list(hashes)):
         rows = await fetch_all(
             "SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
-            f"AND content_hash IN ({marks(len(chunk))}) AND archived_at IS NULL ORDER BY created_at",
-            (persona_id, *chunk),
+            f"AND content_hash IN ({marks(len(chunk))}) AND archived_at IS NULL{mine} ORDER BY created_at",
+            (persona_id, *chunk, *by),
         )
         for row in rows:
             found.setdefault(row[0], row[1])
@@ -142,7 +148,12 @@ class MemoryRepository:
         self._db = db
 
     async def get(self, memory_id: str) -> Memory | None:
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM memories WHERE id = ?", (memory_id,))
+        """The memory, or None when it does not exist or the acting principal may not see it."""
+        seen, params = memory_visible_sql("m")
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM memories m WHERE id = ?{' AND ' + seen if seen else ''}",
+            (memory_id, *params),
+        )
         return to_memory(row) if row else None
 
     async def get_many(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, Memory]:
@@ -168,10 +179,11 @@ class MemoryRepository:
             if order == "strongest"
             else "created_at DESC, rowid DESC"
         )
+        seen, params = memory_visible_sql("m")
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM memories WHERE persona_id = ? AND archived_at IS NULL "
-            f"ORDER BY {by} LIMIT ?",
-            (persona_id, limit),
+            f"SELECT {_COLUMNS} FROM memories m WHERE persona_id = ? AND archived_at IS NULL "
+            f"{'AND ' + seen if seen else ''} ORDER BY {by} LIMIT ?",
+            (persona_id, *params, limit),
         )
         return [to_memory(row) for row in rows]
 
@@ -257,12 +269,12 @@ class MemoryRepository:
             "INSERT INTO memories (id, persona_id, content, kind, visibility, importance, strength, pinned, "
             "access_count, created_at, updated_at, source, subject, conversation_id, metadata, content_hash, "
             "embedding_model, token_model, anchor_at, anchor_strength, decayed_at, emotion_valence, "
-            "emotion_arousal, emotion_label, emotional_intensity) VALUES (:id, :persona_id, :content, :kind, "
-            ":visibility, :importance, 1.0, 0, 0, "
+            "emotion_arousal, emotion_label, emotional_intensity, created_by) VALUES (:id, :persona_id, "
+            ":content, :kind, :visibility, :importance, 1.0, 0, 0, "
             ":created_at, :updated_at, :source, :subject, :conversation_id, :metadata, :content_hash, "
             ":embedding_model, :token_model, :updated_at, 1.0, :updated_at, :emotion_valence, "
-            ":emotion_arousal, :emotion_label, :emotional_intensity)",
-            rows,
+            ":emotion_arousal, :emotion_label, :emotional_intensity, :created_by)",
+            [{**row, "created_by": acting().name} for row in rows],
         )
         if model_id is None:
             return

@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 import numpy as np
 
+from core.access.principal import acting
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
@@ -150,13 +151,16 @@ class SemanticLayer(Embedding):
 
     async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:
         """For each row of `vectors`, the persona's most similar live memory and its similarity
-        ((None, -1.0) when it has none): the near-duplicate check of memory_store."""
+        ((None, -1.0) when it has none) that the acting principal wrote (an admin: any): the
+        near-duplicate check of memory_store."""
         model_id = await self.model_id()
         best: list[tuple[str | None, float]] = [(None, -1.0)] * len(vectors)
         if model_id is None:
             return best
-        where = MemoryFilter(persona_id=persona_id)
-        index = self._owner.current(model_id)
+        where = MemoryFilter(persona_id=persona_id, authored_only=True)
+        # The index knows nothing of principals: one that is no admin compares with the memories
+        # it wrote itself, read from SQLite (a principal's share of a persona is small).
+        index = self._owner.current(model_id) if acting().admin else None
         hits: list[list[tuple[str, float]]] | None = None
         if index is not None:
             ids, matrix = await self._repo.pending_vectors(where, model_id)  # first, as in nearest()

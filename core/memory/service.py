@@ -12,6 +12,7 @@ from typing import Literal
 import aiosqlite
 import anyio
 
+from core.access import acting, audit
 from core.clock import iso
 from core.errors import InvalidInput, NotFound
 from core.memory import late, witnesses
@@ -97,14 +98,23 @@ class MemoryService(MemoryWriter):
     # ---- reading and changing ----
 
     async def get(self, memory_id: str) -> Memory:
+        """The memory; one the acting principal may not see is answered as one that does not exist."""
         memory = await self._repo.get(memory_id)
         if memory is None:
             raise NotFound("memory_id", memory_id, "Use an id returned by memory_store or memory_search.")
         return memory
 
+    async def _changeable(self, memory_id: str, doing: str) -> Memory:
+        """The memory, if the acting principal may change it: one it stored, or any of a persona
+        it may write (an admin: any)."""
+        memory = await self.get(memory_id)
+        if memory.created_by != acting().name:
+            await self._personas.access.require(await self._personas.get(memory.persona_id), "write", doing)
+        return memory
+
     async def update(self, memory_id: str, patch: MemoryPatch) -> Memory:
         """Change content, importance, visibility, pinned or metadata of a memory."""
-        memory = await self.get(memory_id)
+        memory = await self._changeable(memory_id, "memory_update")
         if memory.archived_at is not None:
             raise InvalidInput("memory_id", memory_id, "That memory is archived; memory_restore it first.")
         sets: dict[str, object] = {}
@@ -120,6 +130,9 @@ class MemoryService(MemoryWriter):
         if patch.importance is not None:
             sets["importance"] = patch.importance
         if patch.visibility is not None:
+            if patch.visibility == "public" and memory.visibility != "public":
+                persona = await self._personas.get(memory.persona_id)
+                await self._personas.access.require(persona, "write", "making a memory public")
             sets["visibility"] = patch.visibility
         if patch.pinned is not None:
             sets["pinned"] = int(patch.pinned)
@@ -132,7 +145,7 @@ class MemoryService(MemoryWriter):
             return memory
         now = iso(self._clock.now())
         if sets:
-            sets |= {"updated_at": now, "indexed_at": None}
+            sets |= {"updated_at": now, "indexed_at": None, "updated_by": acting().name}
         model_id = await self.semantic.model_id()
         async with self._db.transaction() as tx:
             await witnesses.tell(tx, memory_id, told, now)
@@ -155,15 +168,17 @@ class MemoryService(MemoryWriter):
 
     async def delete(self, memory_id: str, hard: bool = False) -> DeleteOutcome:
         """Archive a memory (restorable), or with hard=True remove it for good."""
-        memory = await self.get(memory_id)
+        memory = await self._changeable(memory_id, "memory_delete")
         async with self._db.transaction() as tx:
+            now = iso(self._clock.now())
+            await audit(tx, now, acting().name, "purge" if hard else "archive", "memory", memory_id)
             if hard:
                 await tx.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
             elif memory.archived_at is None:
-                now = iso(self._clock.now())
                 await tx.execute(
-                    "UPDATE memories SET archived_at = ?, updated_at = ?, indexed_at = NULL WHERE id = ?",
-                    (now, now, memory_id),
+                    "UPDATE memories SET archived_at = ?, updated_at = ?, indexed_at = NULL, updated_by = ? "
+                    "WHERE id = ?",
+                    (now, now, acting().name, memory_id),
                 )
         await self.semantic.forget(memory.persona_id, [memory_id])
         if hard:
@@ -174,15 +189,15 @@ class MemoryService(MemoryWriter):
 
     async def restore(self, memory_id: str) -> Memory:
         """Bring an archived memory back, exactly as it was."""
-        memory = await self.get(memory_id)
+        memory = await self._changeable(memory_id, "memory_restore")
         if memory.archived_at is None:
             return memory
         async with self._db.transaction() as tx:
             # Decay resumes from the strength it had when archived (the archive does not age it).
             await tx.execute(
                 "UPDATE memories SET archived_at = NULL, indexed_at = NULL, updated_at = ?1, "
-                "anchor_at = ?1, anchor_strength = strength, decayed_at = ?1 WHERE id = ?2",
-                (iso(self._clock.now()), memory_id),
+                "anchor_at = ?1, anchor_strength = strength, decayed_at = ?1, updated_by = ?3 WHERE id = ?2",
+                (iso(self._clock.now()), memory_id, acting().name),
             )
         self.written.set()
         return await self.get(memory_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from core.access.policy import memory_visible_sql
 from core.memory.models import MemoryStats, SharedStats
 from core.memory.text import terms
 from core.store import Database
@@ -15,8 +16,11 @@ _TOP_SHARED = 10
 
 async def memory_stats(db: Database, model_id: str | None, persona_id: str | None) -> MemoryStats:
     """Totals by persona, kind and visibility; averages; what lacks a vector of `model_id` or an
-    index entry."""
+    index entry. Only memories the acting principal may see are counted."""
     scope, params = ("persona_id = ?", [persona_id]) if persona_id else ("1", [])
+    seen, seen_params = memory_visible_sql("memories")
+    if seen:
+        scope, params = f"{scope} AND {seen}", [*params, *seen_params]
     live = f"archived_at IS NULL AND {scope}"
 
     async def grouped(column: str) -> dict[str, int]:
@@ -52,23 +56,28 @@ async def memory_stats(db: Database, model_id: str | None, persona_id: str | Non
 
 
 async def shared_stats(db: Database) -> SharedStats:
-    """Shared and public counts by persona, and what shared memories are about."""
+    """Shared and public counts by persona, and what shared memories are about (of the memories
+    the acting principal may see)."""
+    seen, params = memory_visible_sql("memories")
+    seen = f" AND {seen}" if seen else ""
     rows = await db.fetch_all(
         "SELECT persona_id, visibility, count(*) FROM memories WHERE archived_at IS NULL "
-        "AND visibility != 'private' GROUP BY persona_id, visibility ORDER BY persona_id"
+        f"AND visibility != 'private'{seen} GROUP BY persona_id, visibility ORDER BY persona_id",
+        params,
     )
     by_persona: dict[str, dict[str, int]] = {}
     for persona_id, visibility, count in rows:
         by_persona.setdefault(persona_id, {"shared": 0, "public": 0})[visibility] = count
     subjects = await db.fetch_all(
         "SELECT subject, count(*) AS n FROM memories "
-        "WHERE archived_at IS NULL AND visibility != 'private' "
+        f"WHERE archived_at IS NULL AND visibility != 'private'{seen} "
         "AND subject IS NOT NULL GROUP BY subject ORDER BY n DESC, subject LIMIT ?",
-        (_TOP_SHARED,),
+        (*params, _TOP_SHARED),
     )
     recent = await db.fetch_all(
-        "SELECT content FROM memories WHERE archived_at IS NULL AND visibility != 'private' "
-        "ORDER BY created_at DESC LIMIT 2000"
+        f"SELECT content FROM memories WHERE archived_at IS NULL AND visibility != 'private'{seen} "
+        "ORDER BY created_at DESC LIMIT 2000",
+        params,
     )
     words = Counter(word for row in recent for word in terms(row[0]))
     return SharedStats(

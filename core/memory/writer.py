@@ -133,6 +133,8 @@ class MemoryWriter:
             if draft.persona_id not in resolved:
                 resolved[draft.persona_id] = await self._personas.resolve(draft.persona_id, active)
             persona = resolved[draft.persona_id]
+            if draft.visibility == "public":  # every principal that may read the persona sees it
+                await self._personas.access.require(persona, "write", "storing a public memory")
             content = checked_content(draft.content, _argument(where, "content"))
             checked_metadata(draft.metadata, _argument(where, "metadata"))
             created = draft.created_at

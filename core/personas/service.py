@@ -11,6 +11,7 @@ from typing import Any, Literal
 import aiosqlite
 from pydantic import BaseModel, Field, ValidationError
 
+from core.access import AccessService, Level, acting, audit
 from core.clock import Clock, iso
 from core.emotions import EmotionService
 from core.errors import Conflict, InvalidInput, MissingInput, NotFound
@@ -85,8 +86,10 @@ class PersonaService:
         clock: Clock,
         default_persona: str,
         emotions: EmotionService,
+        access: AccessService,
     ) -> None:
         self._db = db
+        self.access = access
         self.emotions = emotions
         self._repo = PersonaRepository(db)
         self._status = StatusRepository(db)
@@ -117,22 +120,29 @@ class PersonaService:
         return added
 
     async def _unknown(self, persona_id: str, argument: str = "persona_id") -> NotFound:
-        known = await self._repo.ids()
+        known = [p.id for p in await self._visible(await self._repo.all())]
+        known.sort()
         listed = ", ".join(known[:_SHOWN_IDS]) + (", ..." if len(known) > _SHOWN_IDS else "")
         hint = f"Existing personas: {listed}." if known else "No personas exist yet: create one first."
         return NotFound(argument, persona_id, hint)
 
+    async def _visible(self, personas: Sequence[Persona]) -> list[Persona]:
+        """Those of `personas` the acting principal may see."""
+        return [p for p in personas if await self.access.visible(p)]
+
     async def find(self, persona_id: str) -> Persona | None:
-        """The persona with this id (archived ones too), or None."""
-        return await self._repo.get(persona_id)
+        """The persona with this id (archived ones too), or None (also when the acting principal
+        may not see it)."""
+        persona = await self._repo.get(persona_id)
+        return persona if persona is not None and await self.access.visible(persona) else None
 
     async def fingerprint(self) -> tuple[Any, ...]:
         """A value that changes whenever the persona list or a persona changes (in any process)."""
         return await self._repo.fingerprint()
 
     async def named(self, name: str) -> Persona | None:
-        """The live persona with this name (ignoring case), or None."""
-        for persona in await self._repo.all():
+        """The live persona with this name (ignoring case) the acting principal may see, or None."""
+        for persona in await self._visible(await self._repo.all()):
             if persona.name.casefold() == name.strip().casefold():
                 return persona
         return None
@@ -160,10 +170,21 @@ class PersonaService:
         return await self.create(fields, persona_id=persona_id)
 
     async def get(self, persona_id: str, argument: str = "persona_id") -> Persona:
-        """The persona with this id (archived ones too), or NotFound listing the ids that exist."""
+        """The persona with this id (archived ones too), or NotFound listing the ids that exist.
+        One the acting principal may not see is answered exactly as one that does not exist."""
         persona = await self._repo.get(persona_id)
-        if persona is None:
+        if persona is None or not await self.access.visible(persona):
+            if persona is not None:
+                self.access.denied("persona", persona_id)
             raise await self._unknown(persona_id, argument)
+        return persona
+
+    async def get_for(
+        self, persona_id: str, need: Level, doing: str, argument: str = "persona_id"
+    ) -> Persona:
+        """`get`, then Forbidden unless the acting principal holds `need` on it."""
+        persona = await self.get(persona_id, argument)
+        await self.access.require(persona, need, doing)
         return persona
 
     async def get_live(self, persona_id: str, argument: str = "persona_id") -> Persona:
@@ -190,7 +211,7 @@ class PersonaService:
                 "the default persona (PERSONA_MCP_DEFAULT_PERSONA)",
             )
         )
-        persona = await self._repo.get(chosen)
+        persona = await self.find(chosen)
         if persona is None or persona.archived_at is not None:
             state = "is archived" if persona else "does not exist"
             raise MissingInput(
@@ -202,7 +223,7 @@ class PersonaService:
 
     async def list_personas(self, tag: str | None = None, include_archived: bool = False) -> list[Persona]:
         """Personas ordered by name, optionally only those carrying `tag` (case-insensitive)."""
-        personas = await self._repo.all(include_archived)
+        personas = await self._visible(await self._repo.all(include_archived))
         if tag is not None:
             wanted = tag.strip().casefold()
             personas = [p for p in personas if wanted in (t.casefold() for t in p.tags)]
@@ -226,46 +247,69 @@ class PersonaService:
         elif not fields.get("name"):
             raise InvalidInput("name", fields.get("name"), "Give the persona a name, or pass a template.")
         spec = validated_spec(_deep_merge(base, fields), "")
-        new_id = persona_id if persona_id is not None else slugify(spec.name)
+        new_id = persona_id if persona_id is not None else await self._free_slug(slugify(spec.name))
         if not re.match(PERSONA_ID_PATTERN, new_id):
             raise InvalidInput(
                 "id", new_id, "Ids are 1-64 lowercase letters, digits and inner hyphens, e.g. 'aria-2'."
             )
         now = self._clock.now()
-        persona = Persona(**spec.model_dump(), id=new_id, created_at=now, updated_at=now)
+        persona = Persona(**spec.model_dump(), id=new_id, created_at=now, updated_at=now, owner=acting().name)
         async with self._db.transaction() as tx:
             await self._check_free(tx, persona.id, persona.name)
             await PersonaRepository.insert(tx, persona)
         return persona
 
-    @staticmethod
+    async def _free_slug(self, slug: str) -> str:
+        """The id a new persona named like this gets: the slug, or (when a persona the acting
+        principal cannot see holds it) the first free `slug-2`, `slug-3`, ... so that creating a
+        persona never reveals another principal's. A visible holder is a Conflict as before."""
+        candidate, number = slug, 1
+        while (holder := await self._repo.get(candidate)) is not None and not await self.access.visible(
+            holder
+        ):
+            number += 1
+            suffix = f"-{number}"
+            candidate = slug[: 64 - len(suffix)].rstrip("-") + suffix
+        return candidate
+
     async def _check_free(
-        tx: aiosqlite.Connection, persona_id: str | None, name: str, own_id: str | None = None
+        self, tx: aiosqlite.Connection, persona_id: str | None, name: str, own_id: str | None = None
     ) -> None:
-        """Raise Conflict if the id exists (archived or not) or a live persona has the name."""
+        """Raise Conflict if the id exists (archived or not) or a live persona the acting
+        principal can see, or one with the same owner, has the name. An id held by a persona it
+        cannot see is only "not available": ids are one namespace, but nothing more is told."""
         if persona_id is not None:
-            async with tx.execute("SELECT archived_at FROM personas WHERE id = ?", (persona_id,)) as cursor:
-                row = await cursor.fetchone()
-            if row is not None:
-                archived = " (archived: purge it to reuse the id)" if row[0] else ""
+            holder = await self._repo.get(persona_id)
+            if holder is not None and not await self.access.visible(holder):
+                self.access.denied("persona", persona_id)
+                raise Conflict(f"The id {persona_id!r} is not available. Pass another id.")
+            if holder is not None:
+                archived = " (archived: purge it to reuse the id)" if holder.archived_at else ""
                 raise Conflict(
                     f"A persona with id {persona_id!r} already exists{archived}. Pass another id, "
                     "or update the existing persona instead."
                 )
+        owner: str | None = acting().name
+        if own_id is not None:
+            current = await self._repo.get(own_id)
+            owner = current.owner if current is not None else None
         async with tx.execute(
-            "SELECT id FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL AND id IS NOT ?",
+            "SELECT id, owner FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL "
+            "AND id IS NOT ?",
             (name, own_id),
         ) as cursor:
-            row = await cursor.fetchone()
-        if row is not None:
-            raise Conflict(
-                f"The name {name!r} is already used by persona {row[0]!r}. Names of live personas are "
-                "unique (ignoring case): choose another name."
-            )
+            rows = await cursor.fetchall()
+        for row in rows:
+            holder = await self._repo.get(row[0])
+            if row[1] == owner or (holder is not None and await self.access.visible(holder)):
+                raise Conflict(
+                    f"The name {name!r} is already used by persona {row[0]!r}. Names of live personas are "
+                    "unique (ignoring case): choose another name."
+                )
 
     async def update(self, persona_id: str, changes: Mapping[str, Any], restore: bool = False) -> Persona:
         """Apply a partial change (nested objects merge key by key) and bump the version."""
-        current = await self.get(persona_id)
+        current = await self.get_for(persona_id, "write", "persona_update")
         if current.archived_at is not None and not restore:
             raise InvalidInput(
                 "persona_id", persona_id, "That persona is archived: pass restore=true to bring it back."
@@ -283,6 +327,7 @@ class PersonaService:
             created_at=current.created_at,
             updated_at=self._clock.now(),
             archived_at=None if restore else current.archived_at,
+            owner=current.owner,
         )
         async with self._db.transaction() as tx:
             await self._check_free(tx, None, updated.name, own_id=current.id)
@@ -291,9 +336,11 @@ class PersonaService:
 
     async def delete(self, persona_id: str, purge: bool = False) -> DeleteResult:
         """Archive the persona (reversible), or with purge remove it and all it owns for good."""
-        persona = await self.get(persona_id)
+        persona = await self.get_for(persona_id, "own", "persona_delete")
         async with self._db.transaction() as tx:
             counts = await PersonaRepository.owned_counts(tx, persona_id)
+            now = iso(self._clock.now())
+            await audit(tx, now, acting().name, "purge" if purge else "archive", "persona", persona_id)
             if purge:
                 await PersonaRepository.purge(tx, persona_id)
                 return DeleteResult(persona_id=persona_id, action="purged", counts={"personas": 1, **counts})

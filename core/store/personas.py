@@ -8,6 +8,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from core.access.principal import acting
 from core.clock import iso, parse_iso
 from core.models import Persona, PersonaSpec
 from core.store.database import Database
@@ -28,6 +29,7 @@ def _to_persona(row: aiosqlite.Row) -> Persona:
             "created_at": parse_iso(row["created_at"]),
             "updated_at": parse_iso(row["updated_at"]),
             "archived_at": parse_iso(row["archived_at"]) if row["archived_at"] else None,
+            "owner": row["owner"],
         }
     )
 
@@ -83,20 +85,20 @@ class PersonaRepository:
 
     @staticmethod
     async def insert(tx: aiosqlite.Connection, persona: Persona) -> None:
-        """Add a new row."""
+        """Add a new row, owned by `persona.owner` and written by the acting principal."""
         await tx.execute(
-            "INSERT INTO personas (name, description, spec, version, created_at, updated_at, archived_at, id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            _row(persona),
+            "INSERT INTO personas (name, description, spec, version, created_at, updated_at, archived_at, id,"
+            " owner, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*_row(persona), persona.owner, acting().name),
         )
 
     @staticmethod
     async def replace(tx: aiosqlite.Connection, persona: Persona) -> None:
-        """Overwrite the row of an existing persona with these values."""
+        """Overwrite the row of an existing persona with these values (its owner stays)."""
         await tx.execute(
             "UPDATE personas SET name = ?, description = ?, spec = ?, version = ?, created_at = ?,"
-            " updated_at = ?, archived_at = ? WHERE id = ?",
-            _row(persona),
+            " updated_at = ?, archived_at = ?, updated_by = ? WHERE id = ?",
+            (*_row(persona)[:-1], acting().name, persona.id),
         )
 
     @staticmethod

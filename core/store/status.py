@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.access.policy import conversation_visible_sql, memory_visible_sql, party_visible_sql
 from core.store.database import Database
 
 __all__ = ["StatusRepository"]
@@ -18,30 +19,36 @@ class StatusRepository:
         self._db = db
 
     async def memory_counts(self, persona_id: str) -> dict[str, int]:
-        """Live memories by kind, plus `total` and `archived`."""
+        """Live memories by kind, plus `total` and `archived` (those the acting principal may see)."""
+        seen, params = memory_visible_sql("m")
+        seen = f" AND {seen}" if seen else ""
         rows = await self._db.fetch_all(
-            "SELECT kind, count(*) AS n FROM memories WHERE persona_id = ? AND archived_at IS NULL"
-            " GROUP BY kind",
-            (persona_id,),
+            "SELECT kind, count(*) AS n FROM memories m WHERE persona_id = ? AND archived_at IS NULL"
+            f"{seen} GROUP BY kind",
+            (persona_id, *params),
         )
         counts = {row["kind"]: int(row["n"]) for row in rows}
         counts["total"] = sum(counts.values())
         counts["archived"] = int(
             await self._db.scalar(
-                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NOT NULL",
-                (persona_id,),
+                f"SELECT count(*) FROM memories m WHERE persona_id = ? AND archived_at IS NOT NULL{seen}",
+                (persona_id, *params),
             )
         )
         return counts
 
     async def strongest_relationships(self, persona_id: str) -> list[dict[str, Any]]:
-        """The persona's closest relationships, strongest (affinity x familiarity) first."""
+        """The persona's closest relationships the acting principal may see, strongest (affinity x
+        familiarity) first."""
+        seen_a, params_a = party_visible_sql("party_a")
+        seen_b, params_b = party_visible_sql("party_b")
+        seen = f" AND {seen_a} AND {seen_b}" if seen_a else ""
         rows = await self._db.fetch_all(
-            "SELECT CASE WHEN party_a = ?1 THEN party_b ELSE party_a END AS other, type, affinity,"
+            "SELECT CASE WHEN party_a = ? THEN party_b ELSE party_a END AS other, type, affinity,"
             " trust, familiarity, interaction_count, last_interaction_at FROM relationships"
-            " WHERE party_a = ?1 OR party_b = ?1"
-            " ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC LIMIT ?2",
-            (persona_id, _MAX_RELATIONSHIPS_SHOWN),
+            f" WHERE (party_a = ? OR party_b = ?){seen}"
+            " ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC LIMIT ?",
+            (persona_id, persona_id, persona_id, *params_a, *params_b, _MAX_RELATIONSHIPS_SHOWN),
         )
         return [dict(row) for row in rows]
 
@@ -53,12 +60,15 @@ class StatusRepository:
         return dict(row) if row else None
 
     async def open_conversation(self, persona_id: str) -> dict[str, Any] | None:
-        """The persona's most recently active open conversation, with its turn count."""
+        """The persona's most recently active open conversation the acting principal may see, with
+        its turn count."""
+        seen, params = conversation_visible_sql("c")
+        seen = f" AND {seen}" if seen else ""
         row = await self._db.fetch_one(
             "SELECT c.id, c.title, c.user_id, c.created_at, c.updated_at,"
             " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns"
             " FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id"
-            " WHERE p.persona_id = ? AND c.status = 'open' ORDER BY c.updated_at DESC LIMIT 1",
-            (persona_id,),
+            f" WHERE p.persona_id = ? AND c.status = 'open'{seen} ORDER BY c.updated_at DESC LIMIT 1",
+            (persona_id, *params),
         )
         return dict(row) if row else None
