@@ -71,10 +71,14 @@ class PersonaCore:
         db = await Database.open(settings.database_path)
         clock = clock or Clock()
         try:
-            emotions = EmotionService(
-                db, clock, 60 * settings.emotion_half_life_minutes, 60 * settings.energy_half_life_minutes
-            )
             access = AccessService(db, clock, settings.shipped_personas == "everyone")
+            emotions = EmotionService(
+                db,
+                clock,
+                60 * settings.emotion_half_life_minutes,
+                60 * settings.energy_half_life_minutes,
+                access,
+            )
             personas = PersonaService(db, PersonaLibrary(), clock, settings.default_persona, emotions, access)
             if settings.seed_personas:
                 try:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from core.access import require_admin
 from core.clock import Clock, iso
 from core.config import Settings
 from core.errors import Unavailable
@@ -56,6 +57,7 @@ class Maintenance:
         )
 
     async def decay_stats(self) -> DecayStats:
+        require_admin("decay statistics")
         totals = await self._lifecycle.runs.totals("decay")
         policy = self._lifecycle.policy
         return DecayStats(
@@ -113,6 +115,7 @@ class Maintenance:
 
     async def start_decay(self, interval_seconds: float | None = None) -> DecayControl:
         """Start background decay (or restart it with a new interval); the first run is immediate."""
+        require_admin("starting decay")
         if self._group is None:
             raise Unavailable("background maintenance is not running (the server is starting or stopping)")
         if self._decay_scope is not None:
@@ -122,6 +125,7 @@ class Maintenance:
         return self.control()
 
     def stop_decay(self) -> DecayControl:
+        require_admin("stopping decay")
         if self._decay_scope is not None:
             self._decay_scope.cancel()
         self._decay_scope = None

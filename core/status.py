@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from core import __version__
+from core.access import acting
+from core.access.policy import (
+    conversation_visible_sql,
+    memory_visible_sql,
+    party_visible_sql,
+    persona_readable_sql,
+)
 from core.llm import OllamaProbe, probe_ollama
 
 if TYPE_CHECKING:
@@ -69,21 +76,44 @@ class SystemStatus(BaseModel):
     llm: OllamaProbe
 
 
+_ADMINS_ONLY = "(shown to admins)"
+
+
+async def _counts(core: PersonaCore) -> dict[str, int]:
+    """How many personas, memories, conversations and relationships the acting principal may see."""
+    counts = {}
+    rules: tuple[tuple[str, str, tuple[str, list[Any]]], ...] = (
+        ("personas", "p", persona_readable_sql("p.id")),
+        ("memories", "m", memory_visible_sql("m")),
+        ("conversations", "c", conversation_visible_sql("c")),
+        ("relationships", "r", _both_parties()),
+    )
+    for table, alias, (seen, params) in rules:
+        where = f" WHERE {seen}" if seen else ""
+        counts[table] = int(await core.db.scalar(f"SELECT count(*) FROM {table} {alias}{where}", params))
+    return counts
+
+
+def _both_parties() -> tuple[str, list[Any]]:
+    seen_a, params_a = party_visible_sql("r.party_a")
+    seen_b, params_b = party_visible_sql("r.party_b")
+    return (f"{seen_a} AND {seen_b}", [*params_a, *params_b]) if seen_a else ("", [])
+
+
 async def system_status(core: PersonaCore) -> SystemStatus:
     """Gather the status; probes Ollama with a short timeout."""
     semantic = core.memories.semantic
     slot = semantic.slot
     choice = slot.choice
-    counts = {}
-    for table in ("personas", "memories", "conversations", "relationships"):
-        counts[table] = int(await core.db.scalar(f"SELECT count(*) FROM {table}"))
+    counts = await _counts(core)
     stats = await core.memories.stats(None) if slot.loaded else None
     settings = core.settings
+    admin = acting().admin
     return SystemStatus(
         version=__version__,
         uptime_seconds=round(time.monotonic() - core.started_monotonic, 3),
-        data_dir=str(settings.data_dir),
-        database=str(settings.database_path),
+        data_dir=str(settings.data_dir) if admin else _ADMINS_ONLY,
+        database=str(settings.database_path) if admin else _ADMINS_ONLY,
         schema_version=await core.db.schema_version(),
         counts=counts,
         background_tasks={
@@ -102,7 +132,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             download=ModelDownload(**slot.download.as_dict()) if slot.download else None,
         ),
         vector_index=IndexStatus(
-            location=settings.chroma_host or str(settings.index_path),
+            location=(settings.chroma_host or str(settings.index_path)) if admin else _ADMINS_ONLY,
             owner=semantic.owns_index,
             pending=stats.index_lag if stats else counts["memories"],
             unembedded=stats.unembedded if stats else counts["memories"],

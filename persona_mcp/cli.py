@@ -20,6 +20,7 @@ from core.redact import RedactingFilter, remember
 from persona_mcp.call_cli import add_call_command
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
+from persona_mcp.token_cli import add_token_commands, run_token
 from persona_mcp.transfer_cli import add_commands, run_export, run_import
 
 __all__ = ["GC_THRESHOLDS", "main"]
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     add_commands(commands)
     add_state_commands(commands)
     add_call_command(commands)
+    add_token_commands(commands)
     return parser
 
 
@@ -137,6 +139,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_backup(settings, args)
     if command == "restore":
         return run_restore(settings, args)
+    if command == "token":
+        return run_token(settings, args)
     if command == "doctor":
         from persona_mcp.doctor import run_doctor
 

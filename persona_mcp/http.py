@@ -1,13 +1,12 @@
 """Streamable HTTP at /mcp: loopback by default (another address needs a token, or an explicit
-opt-out), Host/Origin validation against DNS rebinding, an optional bearer token (compared in
-constant time), size limits on request heads (connections.py) and bodies, a per-client rate limit
+opt-out), Host/Origin validation against DNS rebinding, principals' bearer tokens and OAuth
+access tokens (auth.py), size limits on request heads (connections.py) and bodies, a per-client rate limit
 on tool calls (server.py) and on open connections, and timeouts: request heads and bodies that
 trickle in (slowloris), idle keep-alive connections, idle MCP sessions, and a cap on open sessions."""
 
 from __future__ import annotations
 
 import contextlib
-import hmac
 import ipaddress
 import logging
 
@@ -16,7 +15,9 @@ import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.access.repository import has_principals
 from core.config import ConfigError, Settings
+from persona_mcp.auth import AuthMiddleware
 from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
 
@@ -26,9 +27,7 @@ except ImportError:  # Windows: no file descriptor limit to mind
     resource = None  # type: ignore[assignment]
 
 __all__ = [
-    "BearerTokenMiddleware",
     "BodyLimitMiddleware",
-    "bearer_token",
     "build_http_app",
     "serve_http",
     "transport_security",
@@ -91,34 +90,6 @@ async def _plain_response(
     await send({"type": "http.response.body", "body": body})
 
 
-def bearer_token(authorization: bytes) -> bytes | None:
-    """The credentials of an `Authorization: Bearer <token>` header, or None. The scheme is
-    case-insensitive (RFC 7235: `bearer`, `BEARER` and `Bearer` are one scheme)."""
-    scheme, _, credentials = authorization.strip().partition(b" ")
-    if scheme.lower() != b"bearer":
-        return None
-    return credentials.strip(b" ") or None
-
-
-class BearerTokenMiddleware:
-    """Refuse HTTP requests without `Authorization: Bearer <token>` (compared in constant time)."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self._expected = token.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = bearer_token(dict(scope["headers"]).get(b"authorization", b""))
-        if given is not None and hmac.compare_digest(given, self._expected):
-            await self.app(scope, receive, send)
-            return
-        body = b'{"error": "unauthorized", "message": "Send Authorization: Bearer <PERSONA_MCP_TOKEN>."}'
-        await _plain_response(send, 401, body, [(b"www-authenticate", b'Bearer realm="persona-mcp"')])
-
-
 class BodyLimitMiddleware:
     """Read each request body in full before the app sees it, within limits: 408 when it does not
     arrive within `seconds` (a slow or stalled client would otherwise hold a connection and a
@@ -168,22 +139,25 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
         host=settings.http_host,
     )
     app = BodyLimitMiddleware(app, settings.http_timeout_seconds, settings.max_request_bytes)
-    if settings.token is not None:
-        app = BearerTokenMiddleware(app, settings.token.get_secret_value())
-    elif not _is_loopback(settings.http_host):
+    public = not _is_loopback(settings.http_host)
+    configured = settings.token is not None or settings.oauth_issuer is not None
+    if public and not configured and not has_principals(settings.database_path):
         if not settings.allow_unauthenticated:
             raise ConfigError(
                 f"Refusing to serve {settings.http_host!r} without a token: anyone who can reach that "
-                "address could read and change every persona. Set PERSONA_MCP_TOKEN, bind 127.0.0.1, or "
-                "pass --allow-unauthenticated (PERSONA_MCP_ALLOW_UNAUTHENTICATED=1) if something in front "
+                "address could read and change every persona. Add a token (persona-mcp token add NAME), "
+                "set PERSONA_MCP_TOKEN or PERSONA_MCP_OAUTH_ISSUER, bind 127.0.0.1, or pass "
+                "--allow-unauthenticated (PERSONA_MCP_ALLOW_UNAUTHENTICATED=1) if something in front "
                 "of the server already authenticates."
             )
         logger.warning(
-            "serving %s with no PERSONA_MCP_TOKEN (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone "
+            "serving %s with no tokens (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone "
             "who can reach this address can use the server",
             settings.http_host,
         )
-    return app
+    return AuthMiddleware(
+        app, settings, lambda: server.core, always=public and not settings.allow_unauthenticated
+    )
 
 
 # asyncio accepts up to the listen backlog per loop pass, and a connection reaches the protocol

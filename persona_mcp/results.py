@@ -30,6 +30,6 @@ class SwitchResult(BaseModel):
     persona: Persona
     previous_id: str | None
     scope: Scope = Field(
-        description="'connection': this MCP session only. 'process': this server process (stdio, or "
-        "HTTP clients on the stateless 2026-07-28 protocol, which have no session)."
+        description="'connection': this MCP session only. 'principal': every request of the caller's "
+        "principal (the 2026-07-28 protocol has no session; another principal's switch is its own)."
     )

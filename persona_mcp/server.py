@@ -25,6 +25,7 @@ from core import __version__
 from core.app import PersonaCore
 from core.config import Settings, is_secret
 from core.errors import find_domain_error
+from persona_mcp.auth import principal_middleware
 from persona_mcp.errors import describe_failure, unknown_arguments_message
 from persona_mcp.extras import register_extras
 from persona_mcp.host import SERVER_ICONS, HostFeatures
@@ -32,6 +33,7 @@ from persona_mcp.ratelimit import RateLimiter
 from persona_mcp.schemas import compact_input_schema, compact_output_schema
 from persona_mcp.session import AppState
 from persona_mcp.tools import (
+    access,
     conversation,
     emotional,
     keys,
@@ -57,6 +59,7 @@ TOOL_MODULES: tuple[ModuleType, ...] = (
     system,
     state,
     keys,
+    access,
 )
 
 INSTRUCTIONS = (
@@ -110,6 +113,7 @@ class PersonaServer(MCPServer[AppState]):
         self._secret: dict[str, frozenset[str]] = {}
         self._limiter = limiter
         self.spelling = spelling or ToolSpelling("_", ())
+        self.core: PersonaCore | None = None  # open while a transport runs the lifespan
 
     def add_tool(
         self,
@@ -218,8 +222,10 @@ class PersonaServer(MCPServer[AppState]):
 
 def _lifespan(settings: Settings, host: HostFeatures) -> Callable[[MCPServer[AppState]], Any]:
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+    async def lifespan(server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         core = await PersonaCore.open(settings)
+        if isinstance(server, PersonaServer):
+            server.core = core
         logger.info("persona-mcp %s serving data from %s", __version__, settings.data_dir)
         try:
             async with host.forwarding_logs(), anyio.create_task_group() as background:
@@ -258,6 +264,7 @@ def build_server(settings: Settings) -> PersonaServer:
         spelling=spelling,
     )
     register_extras(server)
+    server._lowlevel_server.middleware.append(principal_middleware)
     host.install(server._lowlevel_server)
     for module in TOOL_MODULES:
         for tool in module.TOOLS:

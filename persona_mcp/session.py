@@ -3,8 +3,9 @@
 A handshake-era connection (stdio, legacy streamable HTTP with Mcp-Session-Id, in-memory
 'legacy' clients) keeps a Connection object across requests, and its `state` holds the session's
 values. Under the 2026-07-28 protocol every request arrives on a fresh single-exchange connection,
-so there is no session to hang state on; those requests share one process-wide scope. On stdio a
-process serves exactly one client, so that scope is the session.
+so there is no session to hang state on; there each principal (core/access: a token's holder, an
+OAuth subject, the local owner) has its own scope, so two principals never see each other's
+switch. On stdio a process serves exactly one client, so its principal's scope is the session.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from mcp.server.mcpserver import Context
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from core.access import acting
 from core.app import PersonaCore
 
 __all__ = [
@@ -27,16 +29,17 @@ __all__ = [
     "set_active_persona",
 ]
 
-Scope = Literal["connection", "process"]
+Scope = Literal["connection", "principal"]
 ACTIVE_PERSONA = "active_persona"
 
 
 @dataclass
 class AppState:
-    """What the server's lifespan yields: the open core and the process-wide session scope."""
+    """What the server's lifespan yields: the open core and, for sessionless requests, each
+    principal's session values by its name."""
 
     core: PersonaCore
-    process_session: dict[str, Any] = field(default_factory=dict)
+    principal_sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def app_state(ctx: Context) -> AppState:
@@ -59,7 +62,7 @@ def session_values(ctx: Context) -> tuple[dict[str, Any], Scope]:
     connection = getattr(ctx.request_context.session, "_connection", None)
     if connection is not None and connection.protocol_version not in MODERN_PROTOCOL_VERSIONS:
         return connection.state, "connection"
-    return app_state(ctx).process_session, "process"
+    return app_state(ctx).principal_sessions.setdefault(acting().name, {}), "principal"
 
 
 def active_persona(ctx: Context) -> str | None:

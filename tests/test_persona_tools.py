@@ -201,7 +201,7 @@ async def test_switch_changes_the_default_persona_for_later_calls(client: Client
     switched = await call(client, "persona_switch", persona_id="kira")
     assert switched["persona"]["id"] == "kira"
     assert switched["previous_id"] is None
-    assert switched["scope"] == ("connection" if mode == "legacy" else "process")
+    assert switched["scope"] == ("connection" if mode == "legacy" else "principal")
     status = await call(client, "persona_status")
     assert status["persona"]["id"] == "kira"
     assert (await call(client, "persona_list"))["active_id"] == "kira"

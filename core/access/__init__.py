@@ -1,7 +1,7 @@
 """Principals and access: who is calling, and what it may see and change (policy.py)."""
 
 from core.access.policy import Level, memory_visible_sql, persona_readable_sql, rank
-from core.access.principal import OWNER, OWNER_NAME, Principal, acting, acting_as
+from core.access.principal import OWNER, OWNER_NAME, Principal, acting, acting_as, require_admin
 from core.access.repository import audit
 from core.access.service import AccessService, AuditEntry, Grant, PrincipalInfo, WhoAmI, hash_token
 
@@ -22,4 +22,5 @@ __all__ = [
     "memory_visible_sql",
     "persona_readable_sql",
     "rank",
+    "require_admin",
 ]

@@ -7,13 +7,18 @@ is an admin: the same single-user behaviour the project had before principals ex
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["OWNER", "OWNER_NAME", "Principal", "PrincipalKind", "acting", "acting_as"]
+from core.errors import Forbidden
+
+__all__ = ["OWNER", "OWNER_NAME", "Principal", "PrincipalKind", "acting", "acting_as", "require_admin"]
+
+logger = logging.getLogger(__name__)
 
 OWNER_NAME = "owner"
 PrincipalKind = Literal["local", "token", "oauth"]
@@ -55,3 +60,11 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         yield principal
     finally:
         _acting.reset(token)
+
+
+def require_admin(doing: str) -> None:
+    """Raise Forbidden unless the acting principal is an admin (keys, state, maintenance)."""
+    who = acting()
+    if not who.admin:
+        logger.info("denied: %s is not an admin (%s)", who.name, doing)
+        raise Forbidden(f"Permission denied: {doing} is for admins; principal {who.name!r} is not one.")

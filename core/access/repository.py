@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -9,7 +11,20 @@ import aiosqlite
 from core.access.policy import Level
 from core.store.database import Database
 
-__all__ = ["AccessRepository", "audit"]
+__all__ = ["AccessRepository", "audit", "has_principals"]
+
+
+def has_principals(database: Path) -> bool:
+    """Whether the database (if it exists yet) holds a principal with a live token: read at start,
+    before the store opens, to decide whether a server may listen beyond loopback."""
+    if not database.exists():
+        return False
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT count(*) FROM principals WHERE revoked_at IS NULL").fetchone()
+    except sqlite3.Error:  # no principals table yet (an older schema), or unreadable
+        return False
+    return bool(row and row[0])
 
 
 async def audit(

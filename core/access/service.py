@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from core.access.policy import Level, level_of, rank
-from core.access.principal import OWNER_NAME, Principal, acting
+from core.access.principal import OWNER_NAME, Principal, acting, require_admin
 from core.access.repository import AccessRepository
 from core.clock import Clock, iso, parse_iso
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -157,7 +157,7 @@ class AccessService:
             owns=await self._repo.owned(name),
         )
 
-    async def list(self) -> list[PrincipalInfo]:
+    async def principals(self) -> list[PrincipalInfo]:
         """Every principal made with a token, revoked ones too."""
         self.require_admin("listing principals")
         infos = [await self.info(row["name"]) for row in await self._repo.principals()]
@@ -257,12 +257,23 @@ class AccessService:
                 f"{who.name!r} has {have or 'none'}. An admin can grant it (persona-mcp grant)."
             )
 
+    @staticmethod
+    def user_id(given: str | None, argument: str = "user_id") -> str | None:
+        """The user a chat or conversation is with: the caller itself unless an admin names
+        someone else. The local owner's default stays the unnamed user (`user:default`), as
+        before principals existed."""
+        who = acting()
+        if given is None or given == who.name:
+            return None if who.is_owner else who.name
+        if not who.admin:
+            raise InvalidInput(
+                argument, given, f"You may speak only as yourself: leave it out, or pass {who.name!r}."
+            )
+        return given
+
     def require_admin(self, doing: str) -> None:
         """Raise Forbidden unless the acting principal is an admin."""
-        who = acting()
-        if not who.admin:
-            logger.info("denied: %s is not an admin (%s)", who.name, doing)
-            raise Forbidden(f"Permission denied: {doing} is for admins; principal {who.name!r} is not one.")
+        require_admin(doing)
 
     def denied(self, what: str, value: str) -> None:
         """Log an access that was answered as if `value` did not exist."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from core.access import acting
 from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
 from core.conversations import Conversation, ConversationService, TurnRow
@@ -141,6 +142,7 @@ class ContextBuilder:
         active: str | None = None,
     ) -> ChatContext:
         """The context for `message` to the persona named (else the session's)."""
+        user_id = self._personas.access.user_id(user_id)
         persona = await self._personas.resolve(persona_id, active)
         conversation = None if conversation_id is None else await self._conversations.get(conversation_id)
         return await self.build_for(persona, message, conversation, user_id, token_budget)
@@ -290,7 +292,8 @@ class ContextBuilder:
         persona = await self._personas.get_live(persona_id)
         budget = _Budget(self._default_budget)
         mood = await self._personas.emotional_state(persona)
-        relationship = await self._relationships_text(persona.id, user_name, [])
+        who = user_name if acting().admin else acting().name  # another's relationship is not its to read
+        relationship = await self._relationships_text(persona.id, who, [])
         lore = (await self._lore(persona, [], None, budget)).hits
         prompt = self._system_prompt(persona, mood, relationship, budget, lore, user_name or "User")
         memories = await self._memories.top(persona.id, "strongest", _MEMORIES)

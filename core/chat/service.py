@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from core.chat.context import ContextBuilder
 from core.chat.gate import gate, told
@@ -83,6 +83,7 @@ class ChatService:
 
     async def prepare(self, request: ChatRequest) -> Prepared:
         """The persona, the context and the model settings for a message (nothing is stored)."""
+        request = replace(request, user_id=self._personas.access.user_id(request.user_id))
         persona = await self._personas.resolve(request.persona_id, request.active)
         conversation = (
             None
@@ -111,6 +112,7 @@ class ChatService:
         """One exchange. With `sampled`, the reply came from the client's own model (MCP sampling)
         for the context `prepare` gave it; otherwise the configured model is asked."""
         started = time.perf_counter()
+        request = replace(request, user_id=self._personas.access.user_id(request.user_id))
         prepared = await self.prepare(request)
         persona, context = prepared.persona, prepared.context
         message, conversation_id = request.message, request.conversation_id

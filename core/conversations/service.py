@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import aiosqlite
 
+from core.access import acting
+from core.access.policy import conversation_visible_sql
 from core.chat.summary import Turn, summarize
 from core.chat.tokens import TokenCounter
 from core.clock import Clock, iso, parse_iso
@@ -110,6 +112,7 @@ class ConversationService:
         active: str | None = None,
     ) -> Conversation:
         """Open a conversation with one persona (the one named, else the session's) or several."""
+        user_id = self._personas.access.user_id(user_id)
         if participants:
             if persona_id is not None and persona_id not in participants:
                 participants = [persona_id, *participants]
@@ -128,9 +131,9 @@ class ConversationService:
         now = iso(self._clock.now())
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO conversations (id, title, user_id, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, 'open', ?, ?)",
-                (conversation_id, title, user_id, now, now),
+                "INSERT INTO conversations (id, title, user_id, status, created_at, updated_at, created_by) "
+                "VALUES (?, ?, ?, 'open', ?, ?, ?)",
+                (conversation_id, title, user_id, now, now, acting().name),
             )
             await tx.executemany(
                 "INSERT INTO conversation_participants (conversation_id, persona_id, joined_at) "
@@ -140,7 +143,10 @@ class ConversationService:
         return await self.get(conversation_id)
 
     async def get(self, conversation_id: str, argument: str = "conversation_id") -> Conversation:
-        row = await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?", (conversation_id,))
+        seen, params = conversation_visible_sql("c")
+        row = await self._db.fetch_one(
+            f"{_SELECT} WHERE c.id = ?{' AND ' + seen if seen else ''}", (conversation_id, *params)
+        )
         if row is None:
             raise NotFound(argument, conversation_id, "Use an id that conversation_start returned.")
         return _conversation(row)
@@ -152,11 +158,12 @@ class ConversationService:
         if conversation_id is not None:
             return await self.get(conversation_id)
         persona = await self._personas.resolve(persona_id, active)
+        seen, params = conversation_visible_sql("c")
         row = await self._db.fetch_one(
             f"{_SELECT} WHERE c.status = 'open' AND c.id IN "
             "(SELECT conversation_id FROM conversation_participants WHERE persona_id = ?) "
-            "ORDER BY c.updated_at DESC LIMIT 1",
-            (persona.id,),
+            f"{'AND ' + seen if seen else ''} ORDER BY c.updated_at DESC LIMIT 1",
+            (persona.id, *params),
         )
         if row is None:
             raise MissingInput(
@@ -265,7 +272,8 @@ class ConversationService:
 
     async def list(self, persona_id: str | None, status: str | None, limit: int) -> ConversationList:
         """Conversations (of one persona, or all), newest activity first."""
-        clauses, params = ["1"], []
+        seen, params = conversation_visible_sql("c")
+        clauses = [seen or "1"]
         if persona_id is not None:
             await self._personas.get(persona_id)
             clauses.append(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from core.access import AccessService, acting
 from core.clock import Clock, iso, parse_iso
 from core.emotions.state import DIMENSIONS, label, state_from_row
 from core.errors import InvalidInput, MissingInput
@@ -48,9 +49,15 @@ class EmotionService:
     """Reads states with drift applied; every change is stored with a reason in the history."""
 
     def __init__(
-        self, db: Database, clock: Clock, mood_half_life_seconds: float, energy_half_life_seconds: float
+        self,
+        db: Database,
+        clock: Clock,
+        mood_half_life_seconds: float,
+        energy_half_life_seconds: float,
+        access: AccessService,
     ):
         self._db = db
+        self._access = access
         self._clock = clock
         self._half_lives = (mood_half_life_seconds, energy_half_life_seconds)
 
@@ -77,9 +84,9 @@ class EmotionService:
             )
             await tx.execute(
                 "INSERT INTO emotional_history (persona_id, valence, arousal, dominance, energy, stress, "
-                "reason, created_at) VALUES (:persona_id, :valence, :arousal, :dominance, :energy, :stress, "
-                ":reason, :at)",
-                params,
+                "reason, created_at, created_by) VALUES (:persona_id, :valence, :arousal, :dominance, "
+                ":energy, :stress, :reason, :at, :by)",
+                {**params, "by": acting().name},
             )
         return state_from_row({**clean, "updated_at": iso(now)}, persona.emotional_baseline)
 
@@ -91,6 +98,7 @@ class EmotionService:
         reason: str | None,
     ) -> EmotionalState:
         """Set some dimensions and/or move others by a delta from the present (drifted) state."""
+        await self._access.require(persona, "write", "emotional_update_state")
         if not absolute and not deltas:
             raise MissingInput(
                 "deltas",
@@ -122,13 +130,15 @@ class EmotionService:
             "SELECT count(*) FROM emotional_history WHERE persona_id = ?", (persona.id,)
         )
         states = []
+        # Why the mood moved in another principal's conversation is not this one's to read.
+        everything = await self._access.level(persona) == "own"
         for row in rows:
             values = {name: float(row[name]) for name in DIMENSIONS}
             states.append(
                 PastState(
                     **values,
                     label=label(**values),
-                    reason=row["reason"],
+                    reason=row["reason"] if everything or row["created_by"] == acting().name else None,
                     created_at=parse_iso(row["created_at"]),
                 )
             )

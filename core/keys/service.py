@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, Field
 
+from core.access import require_admin
 from core.clock import Clock, iso
 from core.errors import Hidden, InvalidInput, NotFound, Unavailable
 from core.keys.master import MasterKey, from_env_text, key_file
@@ -110,6 +111,7 @@ class KeyService:
 
     async def set(self, name: str, value: str, provider: str | None, base_url: str | None) -> KeySet:
         """Store (or replace) the key `name`."""
+        require_admin("keys_set")
         value = value.strip()
         # A key pasted into the wrong argument must not come back in an error: no argument of a
         # key is ever echoed, only its length.
@@ -167,6 +169,7 @@ class KeyService:
 
     async def list(self) -> KeyList:
         """Every stored key, masked, with whether the current master key opens it."""
+        require_admin("keys_list")
         rows = await self._db.fetch_all(
             "SELECT name, provider, base_url, hint, master_key_id, created_at, updated_at "
             "FROM provider_keys ORDER BY name"
@@ -188,6 +191,7 @@ class KeyService:
 
     async def remove(self, name: str) -> KeyRemoved:
         """Delete the key `name` for good."""
+        require_admin("keys_remove")
         async with self._db.transaction() as con:
             cursor = await con.execute("DELETE FROM provider_keys WHERE name = ?", (name,))
             removed = cursor.rowcount > 0

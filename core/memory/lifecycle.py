@@ -19,6 +19,7 @@ from typing import Literal
 
 import aiosqlite
 
+from core.access import require_admin
 from core.clock import Clock, iso, parse_iso
 from core.config import Settings
 from core.errors import InvalidInput
@@ -144,6 +145,7 @@ class Lifecycle:
         """Bring every live memory's strength up to the server clock's present. With `mode` or
         `rate`, decay by those instead of the settings, once: the result becomes each memory's
         new anchor, so later runs continue from it."""
+        require_admin("decaying memories")
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise InvalidInput("rate", rate, "Give a daily rate between 0 and 1, e.g. 0.05.")
         ids = await self._persona_ids(persona_id)
@@ -221,6 +223,7 @@ class Lifecycle:
         self, persona_id: str, dry_run: bool = False, max_fraction: float | None = None, trigger: str = "tool"
     ) -> PruneResult:
         """Archive the persona's weakest unimportant memories, within the safety limits."""
+        require_admin("pruning")
         persona = await self._personas.get(persona_id)
         limits = self.limits
         if max_fraction is not None:
@@ -292,6 +295,7 @@ class Lifecycle:
     async def prune_all(
         self, dry_run: bool = False, trigger: str = "tool", progress: Progress | None = None
     ) -> PruneAllResult:
+        require_admin("pruning")
         started = time.perf_counter()
         ids = await self._persona_ids(None)
         results = []
@@ -310,6 +314,7 @@ class Lifecycle:
 
     async def recommendations(self, persona_id: str | None, limit: int) -> Recommendations:
         """What pruning would archive now (within the safety limits), weakest first; changes nothing."""
+        require_admin("prune recommendations")
         limits = self.limits
         now = self._clock.now()
         candidates: list[PruneCandidate] = []
@@ -331,6 +336,7 @@ class Lifecycle:
         return [row[0] for row in rows]
 
     async def prune_stats(self) -> PruneStats:
+        require_admin("prune statistics")
         totals = await self.runs.totals("prune")
         archived = await self._db.scalar("SELECT count(*) FROM memories WHERE archived_at IS NOT NULL")
         return PruneStats(

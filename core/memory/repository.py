@@ -161,9 +161,11 @@ class MemoryRepository:
         return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}
 
     async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
-        """Raw rows of these memories (that pass `where`, when given); `to_memory` reads them."""
+        """Raw rows of these memories (that pass `where`, when given, else that the acting principal
+        may see); `to_memory` reads them."""
         found: dict[str, aiosqlite.Row] = {}
-        clause, params = where.sql(probe=True) if where else ("1", [])
+        clause, params = where.sql(probe=True) if where else memory_visible_sql("+m")
+        clause = clause or "1"
         for chunk in chunks(list(ids)):
             rows = await self._db.fetch_all(
                 f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({marks(len(chunk))}) AND {clause}",

@@ -12,7 +12,7 @@ from typing import Literal
 import aiosqlite
 import anyio
 
-from core.access import acting, audit
+from core.access import acting, audit, require_admin
 from core.clock import iso
 from core.errors import InvalidInput, NotFound
 from core.memory import late, witnesses
@@ -359,6 +359,7 @@ class MemoryService(MemoryWriter):
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""
+        require_admin("memory_reindex")
         if persona_id is not None:
             await self._personas.get(persona_id)
         started = time.perf_counter()

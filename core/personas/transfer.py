@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from core import __version__
+from core.access import acting
 from core.clock import Clock
 from core.errors import Conflict, InvalidInput
 from core.memory import MemoryPatch, MemoryService
@@ -178,6 +179,10 @@ class PersonaTransfer:
                 continue
             if not bond.party.startswith("user:") and await self._personas.find(bond.party) is None:
                 result.relationships_skipped.append(bond.party)
+                continue
+            who = acting()
+            if bond.party.startswith("user:") and not who.admin and bond.party != f"user:{who.name}":
+                result.relationships_skipped.append(bond.party)  # another user's: not this caller's to set
                 continue
             written = await self._relationships.merge_in(persona.id, bond.party, bond.model_dump())
             if written:

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiosqlite
 
+from core.access import Level, acting
+from core.access.policy import party_visible_sql
 from core.clock import Clock, iso, parse_iso
 from core.errors import InvalidInput, NotFound
 from core.models import Persona
@@ -45,6 +47,16 @@ _Row = aiosqlite.Row | Mapping[str, Any]  # a relationships row, as read in a tr
 def user_party(user_id: str | None) -> str:
     """The party naming a user (the unnamed user is `user:default`)."""
     return f"{USER_PREFIX}{user_id or 'default'}"
+
+
+def _seen(prefix: str = "") -> tuple[str, list[Any]]:
+    """`AND` the condition that both parties of a relationships row are ones the acting principal
+    may see (policy.py), or nothing for an admin."""
+    seen_a, params_a = party_visible_sql(f"{prefix}party_a")
+    if not seen_a:
+        return "", []
+    seen_b, params_b = party_visible_sql(f"{prefix}party_b")
+    return f" AND {seen_a} AND {seen_b}", [*params_a, *params_b]
 
 
 def _bond(row: _Row | None) -> Bond | None:
@@ -95,6 +107,11 @@ class RelationshipService:
                 raise InvalidInput(
                     argument, value, f"Write a user as 'user:<id>' with an id of 1-{_MAX_USER_ID} characters."
                 )
+            who = acting()
+            if not who.admin and user != who.name:
+                raise InvalidInput(
+                    argument, value, f"The only user you may name is yourself, 'user:{who.name}'."
+                )
             return value
         try:
             return (await self._personas.get_live(value, argument)).id
@@ -137,6 +154,12 @@ class RelationshipService:
     ) -> Relationship:
         """Apply one interaction (and an explicit type, or 'auto' to let interactions decide again)."""
         a, b = await self.pair(a, b)
+        for party, other in ((a, b), (b, a)):
+            if not party.startswith(USER_PREFIX):
+                # Its own relationship with a persona it may read is the caller's to record.
+                need: Level = "read" if other == f"{USER_PREFIX}{acting().name}" else "write"
+                persona = await self._personas.get(party)
+                await self._personas.access.require(persona, need, "relationship_update")
         return await self.record(a, b, interaction, type_)
 
     async def record(
@@ -166,17 +189,19 @@ class RelationshipService:
             }
             await tx.execute(
                 "INSERT INTO relationships (party_a, party_b, type, type_locked, affinity, trust,"
-                " familiarity, interaction_count, last_interaction_at, created_at, updated_at)"
+                " familiarity, interaction_count, last_interaction_at, created_at, updated_at, updated_by)"
                 " VALUES (:a, :b, :type,"
-                " :locked, :affinity, :trust, :familiarity, :count, :now, :now, :now)"
+                " :locked, :affinity, :trust, :familiarity, :count, :now, :now, :now, :by)"
                 " ON CONFLICT (party_a, party_b) DO UPDATE SET type = :type, type_locked = :locked,"
                 " affinity = :affinity, trust = :trust, familiarity = :familiarity,"
-                " interaction_count = :count, last_interaction_at = :now, updated_at = :now",
-                values,
+                " interaction_count = :count, last_interaction_at = :now, updated_at = :now,"
+                " updated_by = :by",
+                {**values, "by": acting().name},
             )
             await tx.execute(
                 "INSERT INTO interactions (party_a, party_b, kind, quality, summary, created_at, type_after,"
-                " affinity_after, trust_after, familiarity_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " affinity_after, trust_after, familiarity_after, created_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     low,
                     high,
@@ -188,6 +213,7 @@ class RelationshipService:
                     bond.affinity,
                     bond.trust,
                     bond.familiarity,
+                    acting().name,
                 ),
             )
             row = await self._row_in(tx, a, b)
@@ -229,10 +255,12 @@ class RelationshipService:
         return True
 
     async def all_of(self, persona_id: str) -> list[Relationship]:
-        """Every stored relationship of a persona (for export), other party as persona_b."""
+        """Every stored relationship of a persona the acting principal may see (for export), other
+        party as persona_b."""
+        seen, params = _seen()
         rows = await self._db.fetch_all(
-            "SELECT * FROM relationships WHERE party_a = ?1 OR party_b = ?1 ORDER BY party_a, party_b",
-            (persona_id,),
+            f"SELECT * FROM relationships WHERE (party_a = ? OR party_b = ?){seen} ORDER BY party_a, party_b",
+            (persona_id, persona_id, *params),
         )
         return [
             _relationship(persona_id, row["party_b"] if row["party_a"] == persona_id else row["party_a"], row)
@@ -242,13 +270,14 @@ class RelationshipService:
     async def list(self, persona_id: str, limit: int = 50) -> RelationshipList:
         """A party's relationships, strongest (|affinity| x familiarity) first."""
         party = await self.party(persona_id, "persona_id")
-        where = "WHERE party_a = ?1 OR party_b = ?1"
+        seen, params = _seen()
+        where = f"WHERE (party_a = ? OR party_b = ?){seen}"
         rows = await self._db.fetch_all(
             f"SELECT * FROM relationships {where} "
-            "ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC, party_a, party_b LIMIT ?2",
-            (party, limit),
+            "ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC, party_a, party_b LIMIT ?",
+            (party, party, *params, limit),
         )
-        total = await self._db.scalar(f"SELECT count(*) FROM relationships {where}", (party,))
+        total = await self._db.scalar(f"SELECT count(*) FROM relationships {where}", (party, party, *params))
         items = [
             _relationship(party, row["party_b"] if row["party_a"] == party else row["party_a"], row)
             for row in rows
@@ -311,21 +340,27 @@ class RelationshipService:
         return compatibility(first, second, bond, await self._last_summary(first.id, second.id))
 
     async def stats(self) -> RelationshipStats:
-        """Counts by type, interactions, and the most and least compatible persona pairs."""
+        """Counts by type, interactions, and the most and least compatible persona pairs (of the
+        relationships and personas the acting principal may see)."""
+        seen, params = _seen()
         by_type = {
             row["type"]: int(row["n"])
             for row in await self._db.fetch_all(
-                "SELECT type, count(*) AS n FROM relationships GROUP BY type ORDER BY n DESC, type"
+                f"SELECT type, count(*) AS n FROM relationships WHERE 1{seen} GROUP BY type "
+                "ORDER BY n DESC, type",
+                params,
             )
         }
         with_users = await self._db.scalar(
-            "SELECT count(*) FROM relationships WHERE party_a LIKE 'user:%' OR party_b LIKE 'user:%'"
+            "SELECT count(*) FROM relationships WHERE (party_a LIKE 'user:%' OR party_b LIKE 'user:%')"
+            f"{seen}",
+            params,
         )
-        interactions = await self._db.scalar("SELECT count(*) FROM interactions")
+        interactions = await self._db.scalar(f"SELECT count(*) FROM interactions WHERE 1{seen}", params)
         personas = (await self._personas.list_personas())[:_MAX_COMPARED]
         bonds = {
             (row["party_a"], row["party_b"]): _bond(row)
-            for row in await self._db.fetch_all("SELECT * FROM relationships")
+            for row in await self._db.fetch_all(f"SELECT * FROM relationships WHERE 1{seen}", params)
         }
         scores = []
         for first, second in itertools.combinations(personas, 2):

@@ -24,6 +24,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from core import __version__
+from core.access import require_admin
 from core.clock import Clock, iso
 from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
@@ -117,6 +118,7 @@ class StateService:
 
     async def save(self, path: Path | None = None, passphrase: str | None = None) -> SaveResult:
         """Write the archive (atomically: a partial file never has the final name)."""
+        require_admin("state_save")
         if passphrase is not None and len(passphrase) < 8:
             raise InvalidInput("passphrase", "<hidden>", "Use at least 8 characters.")
         now = self._clock.now()
@@ -150,6 +152,7 @@ class StateService:
 
     async def load(self, path: Path, passphrase: str | None = None, mode: Mode = "merge") -> LoadResult:
         """Validate the archive in full, then merge it into the database or replace it."""
+        require_admin("state_load")
         newest = await self._db.schema_version()
         # Unpacked beside the database (same disk, private folder), not in a small /tmp.
         with tempfile.TemporaryDirectory(prefix=".load-", dir=self._settings.data_dir) as scratch:

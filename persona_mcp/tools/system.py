@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
+from core.access import require_admin
 from core.errors import InvalidInput, Unavailable
 from core.llm import OllamaProbe, probe_ollama
 from core.memory.lifecycle_models import ClockStatus
@@ -44,6 +45,7 @@ async def clock_advance(
     without waiting; run memory_decay_force to apply decay at the new time."""
     if days == 0 and hours == 0:
         raise InvalidInput("days", days, "Give days or hours greater than 0, e.g. days=30.")
+    require_admin("system_clock_advance")
     clock = core_of(ctx).clock
     now = clock.advance(timedelta(days=days, hours=hours))
     return respond(ClockStatus(now=now, offset_seconds=round(clock.offset.total_seconds(), 3)))
