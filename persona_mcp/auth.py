@@ -18,14 +18,17 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import anyio
 import httpx
 import jwt
+from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
+from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.authentication import AuthCredentials
@@ -168,13 +171,19 @@ class AuthMiddleware:
         self._metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource_url(settings))))
         routes: list[Route] = []
         if settings.oauth_issuer:
-            routes = create_protected_resource_routes(
-                AnyHttpUrl(resource_url(settings)),
-                [AnyHttpUrl(settings.oauth_issuer)],
-                resource_name="persona-mcp",
+            # RFC 9728 metadata at the resource's well-known path and, for clients that look there
+            # first, the bare one. Validated from strings, so the issuer stays exactly as configured
+            # (issuer identifiers compare as exact strings; no slash is added).
+            metadata = ProtectedResourceMetadata.model_validate(
+                {
+                    "resource": resource_url(settings),
+                    "authorization_servers": [settings.oauth_issuer],
+                    "resource_name": "persona-mcp",
+                }
             )
-            # Also at the bare well-known path, for clients that look there first.
-            routes.append(Route("/.well-known/oauth-protected-resource", routes[0].endpoint, methods=["GET"]))
+            handler = ProtectedResourceMetadataHandler(metadata).handle
+            for path in {urlparse(self._metadata_url).path, "/.well-known/oauth-protected-resource"}:
+                routes.append(Route(path, handler, methods=["GET"]))
         self._paths = {route.path for route in routes}
         self._metadata: ASGIApp = Starlette(routes=routes)
         self.app = app
@@ -225,7 +234,11 @@ class AuthMiddleware:
             return
         if await self._required():
             logger.info("refused a request from %s: no token", _client(scope))
-            await self._refuse(send, "invalid_request", "Send Authorization: Bearer <token>.")
+            await self._refuse(
+                send,
+                "invalid_request",
+                "Send Authorization: Bearer <token> (from persona-mcp token add, or PERSONA_MCP_TOKEN).",
+            )
             return
         await self.app(scope, receive, send)
 

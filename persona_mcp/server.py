@@ -22,6 +22,7 @@ from pydantic import AnyUrl
 from starlette.requests import Request
 
 from core import __version__
+from core.access import OWNER, acting_as
 from core.app import PersonaCore
 from core.config import Settings, is_secret
 from core.errors import find_domain_error
@@ -229,8 +230,9 @@ def _lifespan(settings: Settings, host: HostFeatures) -> Callable[[MCPServer[App
         logger.info("persona-mcp %s serving data from %s", __version__, settings.data_dir)
         try:
             async with host.forwarding_logs(), anyio.create_task_group() as background:
-                background.start_soon(core.run_background)
-                background.start_soon(host.watch, core.personas.fingerprint)
+                with acting_as(OWNER):  # the server's own upkeep, whoever's request started it
+                    background.start_soon(core.run_background)
+                    background.start_soon(host.watch, core.personas.fingerprint)
                 try:
                     yield AppState(core=core)
                 finally:

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from core.access import AccessService, Level, PrincipalInfo
 from core.clock import Clock
 from core.config import Settings
+from core.emotions import EmotionService
 from core.errors import InvalidInput, NotFound
 from core.models import Persona
+from core.personas import PersonaLibrary, PersonaService
 from core.store import Database, PersonaRepository
 from persona_mcp.transfer_cli import run_async
 
@@ -76,7 +78,13 @@ def _ids(text: str) -> list[str]:
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
     db = await Database.open(settings.database_path)
     try:
-        access = AccessService(db, Clock(), settings.shipped_personas == "everyone")
+        clock = Clock()
+        access = AccessService(db, clock, settings.shipped_personas == "everyone")
+        if settings.seed_personas:  # a first command on a new folder sees aria and kira as a server would
+            emotions = EmotionService(db, clock, 60.0, 60.0, access)
+            await PersonaService(
+                db, PersonaLibrary(), clock, settings.default_persona, emotions, access
+            ).seed()
         action = args.token_command
         if action == "add":
             personas = await _personas(db, _ids(args.personas))

@@ -80,12 +80,13 @@ def http_server(
     data_dir: Path,
     stderr: IO[bytes] | int | None = subprocess.PIPE,
     prefix: Sequence[str] = (),
+    port: int | None = None,
     **env: str,
 ) -> Iterator[ServerProcess]:
     """`persona-mcp serve --transport http` on a free loopback port, until the block ends
     (then terminated, unless the test killed it first). `prefix` runs it through another
-    command, such as nsenter."""
-    port = free_port()
+    command, such as nsenter. `port` picks the port (default: a free one)."""
+    port = port or free_port()
     process = subprocess.Popen(
         [*prefix, sys.executable, "-m", "persona_mcp", "serve", "--transport", "http", "--port", str(port)],
         env=server_env(data_dir, **env),
