@@ -4,6 +4,7 @@ themselves, and admin-only tools stay with admins."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -334,3 +335,29 @@ async def test_two_people_chatting_with_one_persona_are_remembered_apart(
         )
         sent = [body for path, body in ollama.requests if path == "/api/chat"][-1]
         assert "puppy" not in str(sent["messages"])  # bob's chat never carried alice's words
+
+
+async def test_each_denied_access_leaves_a_log_line(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="core")
+    async with client_as(settings, ALICE) as alice, client_as(settings, BOB) as bob:
+        await call(alice, "persona_create", name="Ledger")
+        memory = (await call(alice, "memory_store", content="Rent is due on the 3rd.", persona_id="ledger"))[
+            "memory"
+        ]
+        started = await call(alice, "conversation_start", persona_id="aria")
+        await call_error(bob, "persona_get", persona_id="ledger")
+        await call_error(bob, "memory_get", memory_id=memory["id"])
+        await call_error(bob, "conversation_history", conversation_id=started["id"])
+        await call_error(bob, "relationship_get", persona_a="aria", persona_b="user:alice")
+        await call_error(bob, "keys_list")
+        await call_error(bob, "memory_get", memory_id=UNKNOWN_MEMORY)  # a plain miss is not a denial
+    denied = [r.getMessage() for r in caplog.records if r.getMessage().startswith("denied: ")]
+    assert denied == [
+        "denied: bob may not see persona ledger",
+        f"denied: bob may not see memory {memory['id']}",
+        f"denied: bob may not see conversation {started['id']}",
+        "denied: bob may not see user user:alice",
+        "denied: bob is not an admin (keys_list)",
+    ]

@@ -266,6 +266,7 @@ class AccessService:
         if given is None or given == who.name:
             return None if who.is_owner else who.name
         if not who.admin:
+            logger.info("denied: %s may not speak as user %r", who.name, given)
             raise InvalidInput(
                 argument, given, f"You may speak only as yourself: leave it out, or pass {who.name!r}."
             )

@@ -148,6 +148,10 @@ class ConversationService:
             f"{_SELECT} WHERE c.id = ?{' AND ' + seen if seen else ''}", (conversation_id, *params)
         )
         if row is None:
+            if seen and await self._db.fetch_one(
+                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+            ):
+                self._personas.access.denied("conversation", conversation_id)
             raise NotFound(argument, conversation_id, "Use an id that conversation_start returned.")
         return _conversation(row)
 

@@ -156,6 +156,10 @@ class MemoryRepository:
         )
         return to_memory(row) if row else None
 
+    async def exists(self, memory_id: str) -> bool:
+        """Whether a memory with this id exists, whoever may see it (for the denied-access log)."""
+        return await self._db.fetch_one("SELECT 1 FROM memories WHERE id = ?", (memory_id,)) is not None
+
     async def get_many(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, Memory]:
         """The memories with these ids (that pass `where`, when given)."""
         return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}

@@ -101,6 +101,8 @@ class MemoryService(MemoryWriter):
         """The memory; one the acting principal may not see is answered as one that does not exist."""
         memory = await self._repo.get(memory_id)
         if memory is None:
+            if not acting().admin and await self._repo.exists(memory_id):
+                self._personas.access.denied("memory", memory_id)
             raise NotFound("memory_id", memory_id, "Use an id returned by memory_store or memory_search.")
         return memory
 

@@ -109,6 +109,7 @@ class RelationshipService:
                 )
             who = acting()
             if not who.admin and user != who.name:
+                self._personas.access.denied("user", value)
                 raise InvalidInput(
                     argument, value, f"The only user you may name is yourself, 'user:{who.name}'."
                 )
