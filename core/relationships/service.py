@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from core.access import Level, acting
+from core.access import acting
 from core.access.policy import party_visible_sql
 from core.clock import Clock, iso, parse_iso
 from core.errors import InvalidInput, NotFound
@@ -155,12 +155,13 @@ class RelationshipService:
     ) -> Relationship:
         """Apply one interaction (and an explicit type, or 'auto' to let interactions decide again)."""
         a, b = await self.pair(a, b)
-        for party, other in ((a, b), (b, a)):
-            if not party.startswith(USER_PREFIX):
-                # Its own relationship with a persona it may read is the caller's to record.
-                need: Level = "read" if other == f"{USER_PREFIX}{acting().name}" else "write"
-                persona = await self._personas.get(party)
-                await self._personas.access.require(persona, need, "relationship_update")
+        # Its own relationship with a persona it may read is the caller's to record; between two
+        # personas (both visible, or pair() said they do not exist) it must be able to write one.
+        if f"{USER_PREFIX}{acting().name}" not in (a, b) and not acting().admin:
+            personas = [await self._personas.get(p) for p in (a, b) if not p.startswith(USER_PREFIX)]
+            levels = [await self._personas.access.level(p) for p in personas]
+            if "write" not in levels and "own" not in levels:
+                await self._personas.access.require(personas[0], "write", "relationship_update")
         return await self.record(a, b, interaction, type_)
 
     async def record(
