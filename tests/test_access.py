@@ -361,3 +361,24 @@ async def test_each_denied_access_leaves_a_log_line(
         "denied: bob may not see user user:alice",
         "denied: bob is not an admin (keys_list)",
     ]
+
+
+async def test_a_backup_keeps_owners_grants_and_who_wrote_what(settings: Settings) -> None:
+    await anyio.to_thread.run_sync(cli_main, ["--data-dir", str(settings.data_dir), "token", "add", "bob"])
+    async with client_as(settings, ALICE) as alice, client_as(settings, OWNER) as owner:
+        await call(alice, "persona_create", name="Sketchbook")
+        kept = (
+            await call(alice, "memory_store", content="Charcoal on grey paper.", persona_id="sketchbook")
+        )["memory"]
+        await call(owner, "access_grant", principal="bob", persona_id="sketchbook", level="read")
+        saved = await call(owner, "state_save", path="principals.pmstate")
+        await call(owner, "persona_delete", persona_id="sketchbook", purge=True)  # takes the grant with it
+        assert (await call(owner, "access_principals"))["principals"][0]["grants"] == []
+        await call(owner, "state_load", path=saved["path"].rsplit("/", 1)[-1], mode="replace")
+        restored = await call(owner, "persona_get", persona_id="sketchbook")
+        assert restored["owner"] == "alice"
+        grants = (await call(owner, "access_principals"))["principals"][0]["grants"]
+        assert [(g["persona_id"], g["level"]) for g in grants] == [("sketchbook", "read")]
+        assert (await call(owner, "memory_get", memory_id=kept["id"]))["created_by"] == "alice"
+        actions = [e["action"] for e in (await call(owner, "access_audit"))["entries"]]
+        assert actions[:2] == ["state_load_replace", "purge"]  # the audit log survives a replace

@@ -24,7 +24,7 @@ import orjson
 from pydantic import BaseModel, Field
 
 from core import __version__
-from core.access import require_admin
+from core.access import acting, audit, require_admin
 from core.clock import Clock, iso
 from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
@@ -171,6 +171,8 @@ class StateService:
                 raise InvalidInput(
                     "mode", mode, f"The archive's rows clash with this database's ({exc}); nothing changed."
                 ) from None
+        async with self._db.transaction() as tx:
+            await audit(tx, iso(self._clock.now()), acting().name, f"state_load_{mode}", "archive", path.name)
         vectors = await self._after_load() if self._after_load else "rebuilt when the server next starts"
         counts = await anyio.to_thread.run_sync(_live_counts, self._settings.database_path)
         return LoadResult(

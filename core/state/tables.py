@@ -21,7 +21,9 @@ __all__ = ["COUNTED", "TABLES", "apply_snapshot", "count_rows"]
 # Parents before children.
 TABLES = (
     "settings",
+    "principals",
     "personas",
+    "persona_grants",
     "memories",
     "memory_vectors",
     "memory_tokens",
@@ -47,12 +49,14 @@ _NEWER = {
     "conversations": ("id",),
     "provider_keys": ("name",),
 }
-_JOINS = ("memory_witnesses", "conversation_participants")
+# Rows kept as they are here when both sides have them (a principal's token is this server's).
+_JOINS = ("memory_witnesses", "conversation_participants", "principals", "persona_grants")
 # History rows are the same row when these match (their integer ids differ between machines).
 _HISTORY = {
     "interactions": ("party_a", "party_b", "created_at", "kind"),
     "emotional_history": ("persona_id", "created_at", "reason"),
     "messages": ("conversation_id", "created_at", "role", "persona_id", "content"),
+    "audit_log": ("at", "principal", "action", "target_kind", "target_id"),
 }
 
 
@@ -72,6 +76,17 @@ def count_rows(con: sqlite3.Connection, schema: str = "main") -> dict[str, int]:
 
 def _same(columns: tuple[str, ...], left: str, right: str) -> str:
     return " AND ".join(f"{left}.{c} IS {right}.{c}" for c in columns)
+
+
+def _add_history(con: sqlite3.Connection, table: str) -> int:
+    """Add the archive's rows of a history table that are not here yet."""
+    cols = [c for c in _columns(con, table) if c != "id"]
+    listed = ", ".join(cols)
+    cursor = con.execute(
+        f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {_same(_HISTORY[table], 'm', 's')})"
+    )
+    return cursor.rowcount
 
 
 def _merge(con: sqlite3.Connection) -> dict[str, int]:
@@ -106,14 +121,8 @@ def _merge(con: sqlite3.Connection) -> dict[str, int]:
             f"INSERT OR IGNORE INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
         )
         written[table] = cursor.rowcount
-    for table, key in _HISTORY.items():
-        cols = [c for c in _columns(con, table) if c != "id"]
-        listed = ", ".join(cols)
-        cursor = con.execute(
-            f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {_same(key, 'm', 's')})"
-        )
-        written[table] = cursor.rowcount
+    for table in _HISTORY:
+        written[table] = _add_history(con, table)
     cursor = con.execute(
         "INSERT OR IGNORE INTO main.message_witnesses (persona_id, message_id) "
         "SELECT w.persona_id, m.id FROM src.message_witnesses w JOIN src.messages s ON s.id = w.message_id "
@@ -133,6 +142,7 @@ def _replace(con: sqlite3.Connection) -> dict[str, int]:
             f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
         ).rowcount
     con.execute("UPDATE main.memories SET indexed_at = NULL")
+    written["audit_log"] = _add_history(con, "audit_log")  # the audit log only ever grows
     return written
 
 
