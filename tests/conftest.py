@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from mcp import Client
 
 from core.config import Settings, load_settings
 from persona_mcp import build_server
+from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
 
 
 @pytest.fixture
@@ -34,6 +35,13 @@ def settings(data_dir: Path) -> Settings:
 def mode(request: pytest.FixtureRequest) -> str:
     """'auto' dispatches in process without JSON-RPC; 'legacy' goes through the JSON-RPC layer."""
     return str(request.param)
+
+
+@pytest.fixture
+def ollama() -> Iterator[OllamaStandIn]:
+    """The Ollama stand-in with one chat model (tests that need embeddings too define their own)."""
+    with run_standin(chat_models={"llama3.2": echo_reply}) as standin:
+        yield standin
 
 
 @pytest.fixture

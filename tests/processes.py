@@ -18,9 +18,31 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-__all__ = ["ServerProcess", "free_port", "http_client", "http_server", "server_env", "wait_until_listening"]
+__all__ = [
+    "INITIALIZE",
+    "JSON_HEADERS",
+    "ServerProcess",
+    "free_port",
+    "http_client",
+    "http_server",
+    "server_env",
+    "wait_until_listening",
+]
 
 STARTUP_TIMEOUT_S = 60.0
+
+# A raw initialize request, and the headers streamable HTTP wants, for tests that talk HTTP by hand.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:

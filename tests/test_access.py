@@ -5,7 +5,6 @@ themselves, and admin-only tools stay with admins."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -20,7 +19,7 @@ from core.config import Settings
 from persona_mcp.cli import main as cli_main
 from tests.access_clients import ALICE, BOB, client_as
 from tests.conftest import call, call_error
-from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
+from tests.ollama_standin import OllamaStandIn
 
 pytestmark = pytest.mark.anyio
 
@@ -302,12 +301,6 @@ async def test_deletions_and_grants_are_audited_with_their_principal(settings: S
         changed = await call(owner, "memory_update", memory_id=updated["memory"]["id"], importance=0.9)
         assert changed["created_by"] == "alice"
         assert changed["updated_by"] == "owner"
-
-
-@pytest.fixture
-def ollama() -> Iterator[OllamaStandIn]:
-    with run_standin(chat_models={"llama3.2": echo_reply}) as standin:
-        yield standin
 
 
 async def test_two_people_chatting_with_one_persona_are_remembered_apart(

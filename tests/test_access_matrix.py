@@ -6,7 +6,6 @@ exactly as a missing id (hidden). `ACCESS_MATRIX_OUT=path` also writes the table
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from core.config import Settings
 from persona_mcp.cli import main as cli_main
 from tests.access_clients import client_as
 from tests.conftest import call
-from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
+from tests.ollama_standin import OllamaStandIn
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -186,12 +185,6 @@ def outcome(text: str, is_error: bool) -> str:
     if " exists." in text or "No persona_id" in text:
         return "hidden"
     return f"error: {text}"
-
-
-@pytest.fixture
-def ollama() -> Iterator[OllamaStandIn]:
-    with run_standin(chat_models={"llama3.2": echo_reply}) as standin:
-        yield standin
 
 
 async def test_every_tool_answers_each_kind_of_principal_as_the_rule_says(

@@ -5,7 +5,7 @@ store nothing."""
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -16,15 +16,9 @@ from mcp_types import CreateMessageRequestParams, CreateMessageResult, TextConte
 from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
-from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
+from tests.ollama_standin import OllamaStandIn, echo_reply
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def ollama() -> Iterator[OllamaStandIn]:
-    with run_standin(chat_models={"llama3.2": echo_reply}) as standin:
-        yield standin
 
 
 @pytest.fixture

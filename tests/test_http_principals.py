@@ -15,21 +15,20 @@ from mcp.shared.exceptions import MCPError
 
 from tests.conftest import call, call_error
 from tests.oauth_standin import Issuer, run_issuer
-from tests.processes import ServerProcess, free_port, http_client, http_server, server_env
+from tests.processes import (
+    INITIALIZE,
+    JSON_HEADERS,
+    ServerProcess,
+    free_port,
+    http_client,
+    http_server,
+    server_env,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-_INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-_JSON = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+_INIT = INITIALIZE
+_JSON = JSON_HEADERS
 
 
 def token_cli(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ chat. Two data folders stand for two machines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from mcp import Client
 from core.config import Settings, load_settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
-from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
+from tests.ollama_standin import OllamaStandIn
 
 pytestmark = pytest.mark.anyio
 
@@ -146,12 +145,6 @@ async def test_blend_refuses_bad_input_and_creates_nothing(
     before = (await call(client, "persona_list"))["total_count"]
     assert words in await call_error(client, "persona_blend", **arguments)
     assert (await call(client, "persona_list"))["total_count"] == before
-
-
-@pytest.fixture
-def ollama() -> Iterator[OllamaStandIn]:
-    with run_standin(chat_models={"llama3.2": echo_reply}) as standin:
-        yield standin
 
 
 async def test_chat_sends_matching_lore_to_the_model(settings: Settings, ollama: OllamaStandIn) -> None:

@@ -13,8 +13,8 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import call, call_error
+from tests.processes import INITIALIZE, JSON_HEADERS, server_env
 from tests.processes import http_server as start_http_server
-from tests.processes import server_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -45,17 +45,8 @@ def http_server(data_dir: Path) -> Iterator[str]:
         yield server.url
 
 
-_INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-_JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+_INIT = INITIALIZE
+_JSON_HEADERS = JSON_HEADERS
 _AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
