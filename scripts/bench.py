@@ -19,6 +19,8 @@ Benchmarks:
   rss        resident memory idle (model loaded) and at each size
   tools      tools/list bytes a model reads, per tool and profile, against the
              unabridged schemas                                                  (bench_tools.py)
+  access     memory_search as a principal that is no admin, against the admin, at each
+             size up to 10k, in one process                                      (bench_access.py)
 The corpus benchmarks share one server process over HTTP whose persona grows 1k -> 10k -> 100k.
 """
 
@@ -38,6 +40,7 @@ import anyio
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_access
 import bench_calls
 import bench_chat
 import bench_lifecycle
@@ -51,7 +54,8 @@ from _report import emit
 from core.embeddings import load_embedder
 from tests.ollama_standin import echo_reply, run_standin
 
-NAMES = ("tools", "startup", "calls", "search", "load", "chat", "lifecycle", "rss")
+NAMES = ("tools", "startup", "calls", "search", "load", "chat", "lifecycle", "rss", "access")
+ACCESS_LARGEST = 10_000  # the access comparison's largest corpus (its own, filled in process)
 CORPUS_NAMES = {"search", "load", "chat", "lifecycle", "rss"}
 LOAD_SIZE = 10_000  # load, chat and the first lifecycle run happen at this size
 # HTTP load runs: sessions, mean think time between one session's calls (0: flat out), client
@@ -144,6 +148,8 @@ async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict
     if "calls" in wanted:
         print("calls", file=sys.stderr, flush=True)
         report["calls"] = await bench_calls.run(calls)
+    if "access" in wanted:
+        report["access"] = await bench_access.run([n for n in sizes if n <= ACCESS_LARGEST] or [min(sizes)])
     if wanted & CORPUS_NAMES:
         needed = sizes if wanted & {"search", "rss", "lifecycle"} else [min(LOAD_SIZE, max(sizes))]
         embedder, rate = await _embed_rate()
@@ -256,6 +262,8 @@ def sections(report: dict[str, Any]) -> dict[str, str]:
         found["chat"] = bench_chat.table(report["chat"])
     if report.get("lifecycle"):
         found["lifecycle"] = bench_lifecycle.table(report["lifecycle"])
+    if report.get("access"):
+        found["access"] = bench_access.table(report["access"])
     if report.get("rss"):
         rows = [
             f"| {state} | {v['rss']:.0f} MB | {v['peak']:.0f} MB |"
@@ -293,6 +301,7 @@ HEADINGS = {
     "chat": "Chat overhead",
     "lifecycle": "Decay and prune",
     "rss": "Resident memory (server process)",
+    "access": "What access control costs a search",
     "targets": "Targets",
 }
 
