@@ -225,7 +225,12 @@ class AuthMiddleware:
             found = await self._principal(token)
             if found is None:
                 logger.info("refused a request from %s: unknown or revoked token", _client(scope))
-                await self._refuse(send, "invalid_token", "The token is unknown, revoked or expired.")
+                await self._refuse(
+                    send,
+                    "invalid_token",
+                    "The token is unknown, revoked or expired: send one from persona-mcp token add, "
+                    "or PERSONA_MCP_TOKEN.",
+                )
                 return
             principal, user = found
             scope["user"], scope["auth"] = user, AuthCredentials([])

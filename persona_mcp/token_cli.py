@@ -97,7 +97,7 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
             )
             print(token)
         elif action == "list":
-            infos = await access.principals()
+            infos = await access.list_principals()
             print(
                 "\n".join(_describe(info) for info in infos) or "No principals yet: token add NAME makes one."
             )

@@ -192,6 +192,7 @@ async def test_every_tool_survives_thousands_of_random_calls(fuzz_client: Client
         "openai",
         "episodic",
         "dog",
+        "oauth:sam",
     ]
     tools: dict[str, Tool] = {tool.name: tool for tool in (await client.list_tools()).tools}
     strategies = {

@@ -201,5 +201,5 @@ def test_an_open_bind_with_the_explicit_opt_out_starts_and_says_so_plainly(data_
         raise AssertionError(process.communicate(timeout=45)[1].decode()) from None
     process.terminate()
     log = process.communicate(timeout=45)[1].decode()
-    assert "with no PERSONA_MCP_TOKEN (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone who can" in log
+    assert "with no tokens (allowed by PERSONA_MCP_ALLOW_UNAUTHENTICATED): anyone who can" in log
     assert "[redacted]" not in log

@@ -300,6 +300,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         | {"system_status", "system_models"}
         | {"state_save", "state_load"}
         | {"keys_set", "keys_list", "keys_remove"}
+        | {"access_whoami", "access_grant", "access_principals", "access_audit"}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -335,6 +336,9 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "system_status",
         "system_models",
         "keys_list",
+        "access_whoami",
+        "access_principals",
+        "access_audit",
     }
     destructive = {
         name for name, tool in tools.items() if tool.annotations and tool.annotations.destructive_hint
@@ -350,6 +354,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "memory_prune_all",
         "keys_set",
         "keys_remove",
+        "access_grant",
     }
     assert tools["persona_delete"].annotations.destructive_hint  # type: ignore[union-attr]
     assert not tools["persona_create"].annotations.destructive_hint  # type: ignore[union-attr]

@@ -157,7 +157,7 @@ class AccessService:
             owns=await self._repo.owned(name),
         )
 
-    async def principals(self) -> list[PrincipalInfo]:
+    async def list_principals(self) -> list[PrincipalInfo]:
         """Every principal made with a token, revoked ones too."""
         self.require_admin("listing principals")
         infos = [await self.info(row["name"]) for row in await self._repo.principals()]

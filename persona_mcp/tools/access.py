@@ -65,7 +65,7 @@ async def grant(
 
 async def principals(ctx: Context) -> Annotated[CallToolResult, PrincipalList]:
     """Admins: every principal, its grants and the personas it owns (never a token)."""
-    return respond(PrincipalList(principals=await core_of(ctx).access.principals()))
+    return respond(PrincipalList(principals=await core_of(ctx).access.list_principals()))
 
 
 async def audit(
