@@ -45,6 +45,7 @@ from mcp_types import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from core.errors import NotFound
 from core.models import Persona
 from persona_mcp.session import AppState
 
@@ -245,8 +246,12 @@ class HostFeatures:
             personas = await core.personas.list_personas()
             values = [p.id for p in personas if p.id.startswith(typed) or p.name.casefold().startswith(typed)]
         elif name == "conversation_id":
-            listed = await core.conversations.list(given.get("persona_id"), None, 200)
-            values = [c.id for c in listed.conversations if c.id.casefold().startswith(typed)]
+            try:
+                listed = await core.conversations.list(given.get("persona_id"), None, 200)
+            except NotFound:  # a persona_id that names nothing (or nothing the caller may see)
+                listed = None
+            conversations = listed.conversations if listed else []
+            values = [c.id for c in conversations if c.id.casefold().startswith(typed)]
         return CompleteResult(
             completion=Completion(
                 values=values[:COMPLETIONS], total=len(values), has_more=len(values) > COMPLETIONS

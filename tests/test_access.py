@@ -375,3 +375,21 @@ async def test_a_backup_keeps_owners_grants_and_who_wrote_what(settings: Setting
         assert (await call(owner, "memory_get", memory_id=kept["id"]))["created_by"] == "alice"
         actions = [e["action"] for e in (await call(owner, "access_audit"))["entries"]]
         assert actions[:2] == ["state_load_replace", "purge"]  # the audit log survives a replace
+
+
+async def test_completions_offer_only_what_the_caller_may_see(settings: Settings) -> None:
+    async with client_as(settings, ALICE) as alice, client_as(settings, BOB) as bob:
+        await call(alice, "persona_create", name="Orchard")
+        mine = await call(alice, "conversation_start", persona_id="orchard")
+        ref = PromptReference(name="roleplay")
+        for client, persona, expected in (
+            (alice, "orchard", [mine["id"]]),
+            (bob, "orchard", []),
+            (bob, "nope", []),
+        ):
+            completed = await client.complete(
+                ref, {"name": "conversation_id", "value": ""}, context_arguments={"persona_id": persona}
+            )
+            assert completed.completion.values == expected
+        everything = await bob.complete(ref, {"name": "conversation_id", "value": ""})
+        assert everything.completion.values == []
