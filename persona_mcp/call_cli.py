@@ -116,4 +116,41 @@ def run_call(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"persona-mcp call: {exc}", file=sys.stderr)
         return 2
-    return anyio.run(_call, settings, args, arguments)
+    try:
+        return anyio.run(_call, settings, args, arguments)
+    except Exception as exc:  # the SDK reports a refused HTTP session as an error group
+        if args.url is None:
+            raise
+        token = args.token or os.environ.get("PERSONA_MCP_TOKEN") or None
+        print(f"persona-mcp call: {args.url}: {_refusal(args.url, token) or exc}", file=sys.stderr)
+        return 2
+
+
+def _refusal(url: str, token: str | None) -> str | None:
+    """Why the server at `url` refuses a session (its status and own words), or None."""
+    import httpx
+
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "call", "version": "1"},
+        },
+    }
+    try:
+        response = httpx.post(url, json=hello, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        return f"cannot connect ({exc})"
+    if response.status_code < 400:
+        return None
+    try:
+        said = response.json().get("error_description") or response.json().get("message")
+    except ValueError:
+        said = None
+    return f"the server answered {response.status_code}" + (f": {said}" if said else "")

@@ -65,8 +65,11 @@ def test_errors_exit_non_zero_and_say_why(data_dir: Path) -> None:
 def test_a_running_server_over_http_with_its_token(data_dir: Path, tmp_path: Path) -> None:
     with http_server(data_dir, PERSONA_MCP_TOKEN="s3cret-token-for-the-test") as server:
         elsewhere = tmp_path / "unused"
-        refused = _call(elsewhere, "persona_list", "--url", server.url)
-        assert refused.returncode != 0
+        for token in ((), ("--token", "pmcp_revoked-or-made-up")):
+            refused = _call(elsewhere, "persona_list", "--url", server.url, *token)
+            assert refused.returncode == 2
+            assert f"persona-mcp call: {server.url}: the server answered 401" in refused.stderr
+            assert "Traceback" not in refused.stderr
         listed = _call(elsewhere, "persona_list", "--url", server.url, "--token", "s3cret-token-for-the-test")
         assert listed.returncode == 0, listed.stderr
         assert json.loads(listed.stdout)["total_count"] == 2
