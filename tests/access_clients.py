@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp import Client
 
 from core.access import Principal, acting_as
@@ -49,3 +50,15 @@ async def client_as(settings: Settings, principal: Principal, mode: str = "auto"
         yield _Acting(client, principal)  # type: ignore[misc]
     finally:
         await client.__aexit__(None, None, None)
+
+
+async def owning_the_index(admin: Client) -> None:
+    """Wait until `admin`'s server owns the vector index. Each in-process client runs its own
+    server on the folder, and only one owns the index (as one of several processes would); the
+    admin's must, for memory_reindex and state_load, which need it."""
+    with anyio.fail_after(60):
+        while True:
+            result = await admin.call_tool("system_status", {})
+            if (result.structured_content or {}).get("vector_index", {}).get("owner"):
+                return
+            await anyio.sleep(0.1)

@@ -17,7 +17,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 from core.access import OWNER
 from core.config import Settings
 from persona_mcp.cli import main as cli_main
-from tests.access_clients import ALICE, BOB, client_as
+from tests.access_clients import ALICE, BOB, client_as, owning_the_index
 from tests.conftest import call, call_error
 from tests.ollama_standin import OllamaStandIn
 
@@ -259,28 +259,33 @@ async def test_users_in_conversations_and_relationships_are_the_callers(settings
 
 
 async def test_admin_only_tools_are_refused_to_other_principals(settings: Settings) -> None:
-    # The owner's server opens first, so it is the one that owns the vector index (for memory_reindex).
-    async with client_as(settings, OWNER) as owner, client_as(settings, BOB) as bob:
-        for tool, arguments in (
-            ("keys_list", {}),
-            ("state_save", {}),
-            ("memory_reindex", {}),
-            ("memory_prune_all", {"dry_run": True}),
-            ("memory_prune_stats", {}),
-            ("memory_decay_stats", {}),
-            ("memory_decay_force", {}),
-            ("access_principals", {}),
-            ("access_audit", {}),
-        ):
-            refused = await call_error(bob, tool, **arguments)
-            assert "Permission denied" in refused, (tool, refused)
-            assert "admins" in refused, (tool, refused)
-            result = await owner.call_tool(tool, arguments)
-            assert not result.is_error, (tool, result.content)
-        assert (await call(bob, "access_whoami"))["admin"] is False
-        assert (await call(owner, "access_whoami"))["admin"] is True
-        status = await call(bob, "system_status")
-        assert status["data_dir"] == "(shown to admins)"
+    async with client_as(settings, OWNER) as owner:
+        await owning_the_index(owner)
+        async with client_as(settings, BOB) as bob:
+            await _admin_only(owner, bob)
+
+
+async def _admin_only(owner: Client, bob: Client) -> None:
+    for tool, arguments in (
+        ("keys_list", {}),
+        ("state_save", {}),
+        ("memory_reindex", {}),
+        ("memory_prune_all", {"dry_run": True}),
+        ("memory_prune_stats", {}),
+        ("memory_decay_stats", {}),
+        ("memory_decay_force", {}),
+        ("access_principals", {}),
+        ("access_audit", {}),
+    ):
+        refused = await call_error(bob, tool, **arguments)
+        assert "Permission denied" in refused, (tool, refused)
+        assert "admins" in refused, (tool, refused)
+        result = await owner.call_tool(tool, arguments)
+        assert not result.is_error, (tool, result.content)
+    assert (await call(bob, "access_whoami"))["admin"] is False
+    assert (await call(owner, "access_whoami"))["admin"] is True
+    status = await call(bob, "system_status")
+    assert status["data_dir"] == "(shown to admins)"
 
 
 async def test_deletions_and_grants_are_audited_with_their_principal(settings: Settings) -> None:
@@ -358,23 +363,29 @@ async def test_each_denied_access_leaves_a_log_line(
 
 async def test_a_backup_keeps_owners_grants_and_who_wrote_what(settings: Settings) -> None:
     await anyio.to_thread.run_sync(cli_main, ["--data-dir", str(settings.data_dir), "token", "add", "bob"])
-    async with client_as(settings, ALICE) as alice, client_as(settings, OWNER) as owner:
-        await call(alice, "persona_create", name="Sketchbook")
-        kept = (
-            await call(alice, "memory_store", content="Charcoal on grey paper.", persona_id="sketchbook")
-        )["memory"]
-        await call(owner, "access_grant", principal="bob", persona_id="sketchbook", level="read")
-        saved = await call(owner, "state_save", path="principals.pmstate")
-        await call(owner, "persona_delete", persona_id="sketchbook", purge=True)  # takes the grant with it
-        assert (await call(owner, "access_principals"))["principals"][0]["grants"] == []
-        await call(owner, "state_load", path=saved["path"].rsplit("/", 1)[-1], mode="replace")
-        restored = await call(owner, "persona_get", persona_id="sketchbook")
-        assert restored["owner"] == "alice"
-        grants = (await call(owner, "access_principals"))["principals"][0]["grants"]
-        assert [(g["persona_id"], g["level"]) for g in grants] == [("sketchbook", "read")]
-        assert (await call(owner, "memory_get", memory_id=kept["id"]))["created_by"] == "alice"
-        actions = [e["action"] for e in (await call(owner, "access_audit"))["entries"]]
-        assert actions[:2] == ["state_load_replace", "purge"]  # the audit log survives a replace
+    async with client_as(settings, OWNER) as owner:
+        await owning_the_index(owner)
+        async with client_as(settings, ALICE) as alice:
+            await _backup_round_trip(owner, alice)
+
+
+async def _backup_round_trip(owner: Client, alice: Client) -> None:
+    await call(alice, "persona_create", name="Sketchbook")
+    kept = (await call(alice, "memory_store", content="Charcoal on grey paper.", persona_id="sketchbook"))[
+        "memory"
+    ]
+    await call(owner, "access_grant", principal="bob", persona_id="sketchbook", level="read")
+    saved = await call(owner, "state_save", path="principals.pmstate")
+    await call(owner, "persona_delete", persona_id="sketchbook", purge=True)  # takes the grant with it
+    assert (await call(owner, "access_principals"))["principals"][0]["grants"] == []
+    await call(owner, "state_load", path=saved["path"].rsplit("/", 1)[-1], mode="replace")
+    restored = await call(owner, "persona_get", persona_id="sketchbook")
+    assert restored["owner"] == "alice"
+    grants = (await call(owner, "access_principals"))["principals"][0]["grants"]
+    assert [(g["persona_id"], g["level"]) for g in grants] == [("sketchbook", "read")]
+    assert (await call(owner, "memory_get", memory_id=kept["id"]))["created_by"] == "alice"
+    actions = [e["action"] for e in (await call(owner, "access_audit"))["entries"]]
+    assert actions[:2] == ["state_load_replace", "purge"]  # the audit log survives a replace
 
 
 async def test_completions_offer_only_what_the_caller_may_see(settings: Settings) -> None:

@@ -17,7 +17,7 @@ from mcp import Client
 from core.access import OWNER, Principal
 from core.config import Settings
 from persona_mcp.cli import main as cli_main
-from tests.access_clients import client_as
+from tests.access_clients import client_as, owning_the_index
 from tests.conftest import call
 from tests.ollama_standin import OllamaStandIn
 
@@ -202,11 +202,7 @@ async def test_every_tool_answers_each_kind_of_principal_as_the_rule_says(
         )
     seen: dict[str, dict[str, str]] = {}
     async with client_as(settings, OWNER) as admin:
-        # Each in-process client runs its own server on the folder; the admin's must own the vector
-        # index (as a lone server would), or memory_reindex and state_load say another process does.
-        with anyio.fail_after(60):
-            while not (await call(admin, "system_status"))["vector_index"]["owner"]:  # noqa: ASYNC110
-                await anyio.sleep(0.1)  # another server's state: nothing here to wait on
+        await owning_the_index(admin)
         await run_rows(settings, admin, seen)
     check(seen)
 
