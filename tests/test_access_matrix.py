@@ -52,6 +52,7 @@ ADMIN_ONLY = {
     "system_clock_advance",
 }
 WRITE = {
+    "memory_supersede",
     "persona_update",
     "emotional_update_state",
     "relationship_update",
@@ -150,6 +151,7 @@ def calls(ids: dict[str, str], row: str) -> list[tuple[str, dict[str, Any]]]:
         ("access_grant", {"principal": "oauth:someone", "persona_id": p, "level": "read"}),
         ("access_principals", {}),
         ("access_audit", {}),
+        ("memory_supersede", {"old_id": m, "new_id": ids["newer"]}),
         ("memory_update", {"memory_id": m, "importance": 0.6}),
         ("memory_delete", {"memory_id": m}),
         ("memory_restore", {"memory_id": m}),
@@ -228,12 +230,20 @@ async def run_rows(settings: Settings, admin: Client, seen: dict[str, dict[str, 
         memory = (
             await call(alice, "memory_store", content="The window light is best at four.", persona_id=persona)
         )["memory"]["id"]
+        newer = (
+            await call(
+                alice,
+                "memory_store",
+                content="Since the move, the north room gets the light.",
+                persona_id=persona,
+            )
+        )["memory"]["id"]
         await call(admin, "access_grant", principal="bob", persona_id=persona, level="read")
         await call(admin, "access_grant", principal="carol", persona_id=persona, level="write")
         registered = {tool.name for tool in (await admin.list_tools()).tools}
         for row, client in clients.items():
             conversation = (await call(alice, "conversation_start", persona_id=persona))["id"]
-            ids = {"persona": persona, "memory": memory, "conversation": conversation}
+            ids = {"persona": persona, "memory": memory, "conversation": conversation, "newer": newer}
             planned = calls(ids, row)
             assert {tool for tool, _ in planned} == registered  # every tool, no more
             seen[row] = {}
@@ -244,11 +254,12 @@ async def run_rows(settings: Settings, admin: Client, seen: dict[str, dict[str, 
             # Put back what the destructive calls changed, for the next row.
             await call(admin, "persona_update", persona_id=persona, changes={"tags": []}, restore=True)
             await call(admin, "memory_restore", memory_id=memory)
+            await call(admin, "memory_update", memory_id=memory, valid_to="open")
             await call(admin, "memory_decay_start")
 
 
 def check(seen: dict[str, dict[str, str]]) -> None:
-    tools = [tool for tool, _ in calls({"persona": "", "memory": "", "conversation": ""}, "")]
+    tools = [tool for tool, _ in calls({"persona": "", "memory": "", "conversation": "", "newer": ""}, "")]
     table = ["| tool | " + " | ".join(ROWS) + " |", "|---|" + "---|" * len(ROWS)]
     table += [f"| `{tool}` | " + " | ".join(seen[row][tool] for row in ROWS) + " |" for tool in tools]
     if os.environ.get("ACCESS_MATRIX_OUT"):

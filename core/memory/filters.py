@@ -26,6 +26,10 @@ class MemoryFilter:
     min_importance: float | None = None
     # Only memories the acting principal wrote itself (an admin: all): what it may reinforce.
     authored_only: bool = False
+    # Leave out what stopped being true by this time (ISO; superseded or ended memories); None: keep.
+    true_at: str | None = None
+    # Only what was true at this time (ISO): started by then and not ended by then ("as of").
+    valid_at: str | None = None
 
     def sql(self, alias: str = "m", probe: bool = False) -> tuple[str, list[Any]]:
         """A WHERE clause (without the keyword) and its parameters. With `probe`, the clause only
@@ -56,6 +60,13 @@ class MemoryFilter:
         if self.min_importance is not None:
             clauses.append(f"{alias}.importance >= ?")
             params.append(self.min_importance)
+        if self.true_at is not None:
+            clauses.append(f"({alias}.valid_to IS NULL OR {alias}.valid_to > ?)")
+            params.append(self.true_at)
+        if self.valid_at is not None:
+            clauses.append(f"coalesce({alias}.valid_from, {alias}.created_at) <= ?")
+            clauses.append(f"({alias}.valid_to IS NULL OR {alias}.valid_to > ?)")
+            params.extend([self.valid_at, self.valid_at])
         seen, seen_params = memory_visible_sql(alias)
         if seen:
             clauses.append(seen)

@@ -78,6 +78,14 @@ class MemoryDraft(BaseModel):
     created_at: datetime | None = Field(
         None, description="When it happened (ISO-8601); default now. Give it when importing old records."
     )
+    valid_from: datetime | None = Field(
+        None, description="Since when it is true (ISO-8601); default: when it happened."
+    )
+    supersedes: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None,
+        max_length=20,
+        description="Ids of memories this one replaces; they stay, no longer true from its valid_from.",
+    )
 
 
 class MemoryPatch(BaseModel):
@@ -94,6 +102,10 @@ class MemoryPatch(BaseModel):
         None,
         max_length=8,
         description="Personas who were told about this memory: they may recall it from now on.",
+    )
+    valid_to: datetime | Literal["open"] | None = Field(
+        None,
+        description="Until when it was true (ISO-8601); 'open': true again (undoes a supersession).",
     )
 
 
@@ -133,6 +145,9 @@ class Memory(BaseModel):
         default_factory=list,
         description="Other personas who may recall it: present when it was made, or told about it since.",
     )
+    valid_from: datetime | None = Field(None, description="Since when it is true; default created_at.")
+    valid_to: datetime | None = Field(None, description="Until when it was true; none while it still is.")
+    superseded_by: str | None = Field(None, description="The memory that replaced it, if one did.")
     created_by: str = Field("owner", description="The principal that stored it.")
     updated_by: str | None = Field(None, description="The principal that last changed it, if anyone has.")
 

@@ -35,7 +35,7 @@ _COLUMNS = (
     "id, persona_id, content, kind, visibility, importance, strength, pinned, access_count, "
     "last_accessed_at, created_at, updated_at, archived_at, source, subject, conversation_id, metadata, "
     "content_hash, embedding_model, indexed_at, emotion_valence, emotion_arousal, emotion_label, "
-    "emotional_intensity, created_by, updated_by, "
+    "emotional_intensity, created_by, updated_by, valid_from, valid_to, superseded_by, "
     "(SELECT group_concat(w.persona_id) FROM memory_witnesses w WHERE w.memory_id = id) AS witnesses"
 )
 _SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
@@ -88,6 +88,9 @@ def to_memory(row: aiosqlite.Row) -> Memory:
         witnesses=sorted(row["witnesses"].split(",")) if row["witnesses"] else [],
         created_by=row["created_by"],
         updated_by=row["updated_by"],
+        valid_from=parse_iso(row["valid_from"] or row["created_at"]),
+        valid_to=_time(row["valid_to"]),
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -115,7 +118,8 @@ async def _by_hash(
     for chunk in chunks(list(hashes)):
         rows = await fetch_all(
             "SELECT content_hash, id FROM memories INDEXED BY memories_hash WHERE persona_id = ? "
-            f"AND content_hash IN ({marks(len(chunk))}) AND archived_at IS NULL{mine} ORDER BY created_at",
+            f"AND content_hash IN ({marks(len(chunk))}) AND archived_at IS NULL AND valid_to IS NULL{mine} "
+            "ORDER BY created_at",
             (persona_id, *chunk, *by),
         )
         for row in rows:
@@ -275,12 +279,12 @@ class MemoryRepository:
             "INSERT INTO memories (id, persona_id, content, kind, visibility, importance, strength, pinned, "
             "access_count, created_at, updated_at, source, subject, conversation_id, metadata, content_hash, "
             "embedding_model, token_model, anchor_at, anchor_strength, decayed_at, emotion_valence, "
-            "emotion_arousal, emotion_label, emotional_intensity, created_by) VALUES (:id, :persona_id, "
-            ":content, :kind, :visibility, :importance, 1.0, 0, 0, "
+            "emotion_arousal, emotion_label, emotional_intensity, created_by, valid_from) VALUES (:id, "
+            ":persona_id, :content, :kind, :visibility, :importance, 1.0, 0, 0, "
             ":created_at, :updated_at, :source, :subject, :conversation_id, :metadata, :content_hash, "
             ":embedding_model, :token_model, :updated_at, 1.0, :updated_at, :emotion_valence, "
-            ":emotion_arousal, :emotion_label, :emotional_intensity, :created_by)",
-            [{**row, "created_by": acting().name} for row in rows],
+            ":emotion_arousal, :emotion_label, :emotional_intensity, :created_by, :valid_from)",
+            [{"valid_from": None, **row, "created_by": acting().name} for row in rows],
         )
         if model_id is None:
             return
@@ -356,6 +360,17 @@ class MemoryRepository:
             "anchor_strength = ?2, anchor_at = ?1, decayed_at = ?1, "
             "importance = max(importance, coalesce(?3, importance)) WHERE id = ?4",
             updates,
+        )
+
+    @staticmethod
+    async def supersede(
+        tx: aiosqlite.Connection, old_ids: Sequence[str], new_id: str, at: str, now: str, by: str
+    ) -> None:
+        """These memories stopped being true at `at`: `new_id` replaced them (the row stays)."""
+        await tx.executemany(
+            "UPDATE memories SET valid_to = ?, superseded_by = ?, updated_at = ?, updated_by = ? "
+            "WHERE id = ?",
+            [(at, new_id, now, by, old_id) for old_id in old_ids if old_id != new_id],
         )
 
     @staticmethod

@@ -35,6 +35,7 @@ __all__ = ["Progress", "SemanticLayer", "SyncReport"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
+_DEDUP_HITS = 5  # index neighbours a near-duplicate check considers (the first allowed wins)
 _CATCH_UP_BATCH = 512
 # Live memories without a vector of the current model (bound twice to the model id), written so
 # SQLite answers from memories_embedding instead of reading every row after each write.
@@ -157,7 +158,7 @@ class SemanticLayer(Embedding):
         best: list[tuple[str | None, float]] = [(None, -1.0)] * len(vectors)
         if model_id is None:
             return best
-        where = MemoryFilter(persona_id=persona_id, authored_only=True)
+        where = MemoryFilter(persona_id=persona_id, authored_only=True, true_at=iso(self._clock.now()))
         # The index knows nothing of principals: one that is no admin compares with the memories
         # it wrote itself, read from SQLite (a principal's share of a persona is small).
         index = self._owner.current(model_id) if acting().admin else None
@@ -165,13 +166,15 @@ class SemanticLayer(Embedding):
         if index is not None:
             ids, matrix = await self._repo.pending_vectors(where, model_id)  # first, as in nearest()
             try:
-                hits = await call_index(index.query, persona_id, vectors, 1)
+                hits = await call_index(index.query, persona_id, vectors, _DEDUP_HITS)
             except Exception as exc:  # as in nearest(): fall back to SQLite's vectors
                 await self._owner.failed(exc)
         if hits is None:
             ids, matrix = await self._repo.scan(where, model_id)
-        else:
-            best = [(row[0][0], row[0][1]) if row else (None, -1.0) for row in hits]
+        else:  # the nearest that `where` allows: not one that stopped being true, say
+            found = {memory_id for row in hits for memory_id, _ in row}
+            allowed = set(await self._repo.rows(list(found), where)) if found else set()
+            best = [next(((m, score) for m, score in row if m in allowed), (None, -1.0)) for row in hits]
         if matrix is not None:
             scores = vectors @ matrix.T
             for row, column in enumerate(np.argmax(scores, axis=1)):

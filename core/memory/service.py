@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
@@ -36,6 +36,8 @@ from core.memory.search_queries import SearchRepository
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
+from core.memory.timewords import parse_when
+from core.memory.validity import checked_valid_from, supersede_stored, valid_to_columns
 from core.memory.writer import MemoryWriter, checked_content, checked_metadata
 
 __all__ = ["MemoryService", "SearchOptions"]
@@ -75,6 +77,9 @@ class SearchOptions:
     include_witnessed: bool = False  # others' memories the persona was present for or told about
     reinforce: bool = False  # count the persona's own results as recalled
     lexical_rows: int = _LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
+    include_superseded: bool = False  # also what stopped being true (validity.py)
+    as_of: datetime | None = None  # only what was true then
+    when: str | None = None  # time words for when it happened (timewords.py)
 
 
 class MemoryService(MemoryWriter):
@@ -107,8 +112,7 @@ class MemoryService(MemoryWriter):
         return memory
 
     async def _changeable(self, memory_id: str, doing: str) -> Memory:
-        """The memory, if the acting principal may change it: one it stored, or any of a persona
-        it may write (an admin: any)."""
+        """The memory, if the caller may change it: its own, or any of a persona it may write."""
         memory = await self.get(memory_id)
         if memory.created_by != acting().name:
             await self._personas.access.require(await self._personas.get(memory.persona_id), "write", doing)
@@ -138,6 +142,8 @@ class MemoryService(MemoryWriter):
             sets["visibility"] = patch.visibility
         if patch.pinned is not None:
             sets["pinned"] = int(patch.pinned)
+        if patch.valid_to is not None:
+            sets |= valid_to_columns(patch.valid_to, memory)
         told = []
         for index, persona_id in enumerate(patch.told_to or []):
             listener = await self._personas.get_live(persona_id, f"told_to[{index}]")
@@ -162,6 +168,11 @@ class MemoryService(MemoryWriter):
                     await MemoryRepository.put_pieces(tx, model_id, {memory_id: encoded.pieces[0]})
         self.written.set()
         return await self.get(memory_id)
+
+    async def supersede(self, old_id: str, new_id: str) -> Memory:
+        """`old_id` stopped being true when `new_id` began (validity.py); the old one, now."""
+        await supersede_stored(self._db, self._repo, self._personas, self._clock, old_id, new_id)
+        return await self.get(old_id)
 
     async def tell(self, memory_id: str, persona_ids: list[str]) -> None:
         """These personas heard about the memory (its owner passed it on): they may recall it."""
@@ -219,15 +230,7 @@ class MemoryService(MemoryWriter):
                 "since", iso(options.since), f"`since` must not be after `until` ({iso(options.until)})."
             )
         persona = await self._personas.resolve(persona_id, active)
-        where = MemoryFilter(
-            persona_id=persona.id,
-            include_others_shared=options.include_shared,
-            include_witnessed=options.include_witnessed,
-            kinds=options.kinds,
-            since=options.since,
-            until=options.until,
-            min_importance=options.min_importance,
-        )
+        where = self._filter(persona.id, options)
         fetch = max(_MIN_FETCH, _FETCH_FACTOR * options.n_results)
         words = terms(text)
         query_terms = set(words)
@@ -309,6 +312,26 @@ class MemoryService(MemoryWriter):
             persona_id=persona.id,
             semantic=embedded is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+
+    def _filter(self, persona_id: str, options: SearchOptions) -> MemoryFilter:
+        """A search's filters; `when` narrows since/until; only what is true now (or at as_of)."""
+        now = self._clock.now()
+        since, until = options.since, options.until
+        if options.when is not None:
+            start, end = parse_when(options.when, now)
+            since, until = max(since or start, start), min(until or end, end - timedelta(microseconds=1))
+        as_of = checked_valid_from(options.as_of, "as_of")
+        return MemoryFilter(
+            persona_id=persona_id,
+            include_others_shared=options.include_shared,
+            include_witnessed=options.include_witnessed,
+            kinds=options.kinds,
+            since=since,
+            until=until,
+            min_importance=options.min_importance,
+            true_at=None if options.include_superseded or as_of else iso(now),
+            valid_at=iso(as_of) if as_of else None,
         )
 
     async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:

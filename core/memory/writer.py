@@ -15,6 +15,7 @@ import anyio
 import numpy as np
 import orjson
 
+from core.access import acting
 from core.clock import Clock, iso
 from core.config import Settings
 from core.errors import InvalidInput
@@ -25,6 +26,7 @@ from core.memory.models import BatchResult, MemoryDraft, StoreResult
 from core.memory.repository import MemoryRepository
 from core.memory.semantic import SemanticLayer
 from core.memory.text import content_hash
+from core.memory.validity import checked_valid_from, replaceable
 from core.models import Persona
 from core.personas import PersonaService
 from core.store import Database
@@ -148,6 +150,11 @@ class MemoryWriter:
                 raise InvalidInput(
                     _argument(where, "created_at"), iso(created), "A memory cannot come from the future."
                 )
+            checked_valid_from(draft.valid_from, _argument(where, "valid_from"))
+            for index, old in enumerate(draft.supersedes or []):
+                await replaceable(
+                    self._repo, self._personas, persona, old, _argument(where, f"supersedes[{index}]")
+                )
             for index, witness in enumerate(draft.witnesses or []):
                 await self._personas.get_live(witness, _argument(where, f"witnesses[{index}]"))
             encoding = await encoder.encode(persona, content, draft.subject, draft.importance)
@@ -213,6 +220,12 @@ class MemoryWriter:
                         tx, [item.duplicate_of], self.decay_policy, stamp, item.draft.importance
                     )
             final = [new_ids.get(item.position) or item.duplicate_of or "" for item in items]
+            for item, memory_id in zip(items, final, strict=True):
+                if item.draft.supersedes:
+                    start = iso(item.draft.valid_from) if item.draft.valid_from else item.created_at
+                    await MemoryRepository.supersede(
+                        tx, item.draft.supersedes, memory_id, start, now, acting().name
+                    )
             await witnesses.add_witnesses(
                 tx,
                 [
@@ -283,6 +296,7 @@ class MemoryWriter:
             "content_hash": item.hash,
             "embedding_model": model_id if item.vector is not None else None,
             "token_model": model_id if item.pieces is not None else None,
+            "valid_from": iso(draft.valid_from) if draft.valid_from else None,
         }
 
     @staticmethod

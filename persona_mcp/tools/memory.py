@@ -126,6 +126,20 @@ async def search(
             "regain strength."
         ),
     ] = False,
+    when: Annotated[
+        str | None,
+        Field(
+            max_length=100,
+            description="When it happened, in words ('last week', 'in May 2023', 'since 2023-05-01') "
+            "or a date.",
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None, Field(description="Only what was true at this time (ISO-8601).")
+    ] = None,
+    include_superseded: Annotated[
+        bool, Field(description="Also memories that stopped being true (superseded or ended).")
+    ] = False,
 ) -> Annotated[CallToolResult, SearchResult]:
     """Find a persona's memories by meaning and by words. Each result has a `score` and the
     components it is made of (semantic, lexical, importance, recency, context, mood). Changes
@@ -139,6 +153,9 @@ async def search(
         include_shared=include_shared,
         include_witnessed=include_witnessed,
         reinforce=reinforce,
+        include_superseded=include_superseded,
+        as_of=as_of,
+        when=when,
     )
     return respond(await core_of(ctx).memories.search(query, persona_id, options, active_persona(ctx)))
 
@@ -155,6 +172,16 @@ async def search_cross_persona(
     Other personas' private memories are never returned."""
     options = SearchOptions(n_results=n_results, include_shared=True)
     return respond(await core_of(ctx).memories.search(query, persona_id, options))
+
+
+async def supersede(
+    ctx: Context,
+    old_id: Annotated[str, Field(min_length=1, max_length=64, description="The memory no longer true.")],
+    new_id: Annotated[str, Field(min_length=1, max_length=64, description="The memory that replaced it.")],
+) -> Annotated[CallToolResult, Memory]:
+    """Mark a memory no longer true from when another of its persona began (Sam moved). Nothing is
+    deleted; memory_update(valid_to='open') undoes it. Returns the old memory."""
+    return respond(await core_of(ctx).memories.supersede(old_id, new_id))
 
 
 async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
@@ -325,6 +352,7 @@ TOOLS = (
     ToolDef("update", update, DESTRUCTIVE),
     ToolDef("delete", delete, DESTRUCTIVE),
     ToolDef("restore", restore, WRITE),
+    ToolDef("supersede", supersede, DESTRUCTIVE),
     ToolDef("stats", stats, READ_ONLY),
     ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
     ToolDef("shared_stats", shared_stats, READ_ONLY),

@@ -1,0 +1,162 @@
+"""Beliefs over time through a real MCP session: a memory that supersedes another, search that
+keeps to what is true now (or was true then), undo, time words, and no memory ever lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mcp import Client
+
+from tests.conftest import call, call_error
+
+pytestmark = pytest.mark.anyio
+
+PARIS = "Sam lives in Paris, in a flat near the canal."
+BERLIN = "Sam moved to Berlin and lives in Kreuzberg now."
+
+
+async def moved(client: Client) -> tuple[dict[str, Any], dict[str, Any]]:
+    paris = (
+        await call(
+            client,
+            "memory_store",
+            content=PARIS,
+            kind="semantic",
+            subject="Sam",
+            created_at="2024-01-10T09:00:00Z",
+        )
+    )["memory"]
+    berlin = (
+        await call(
+            client,
+            "memory_store",
+            content=BERLIN,
+            kind="semantic",
+            subject="Sam",
+            created_at="2024-03-01T12:00:00Z",
+            supersedes=[paris["id"]],
+        )
+    )["memory"]
+    return paris, berlin
+
+
+async def contents(client: Client, **arguments: Any) -> list[str]:
+    found = await call(client, "memory_search", query="where does Sam live", n_results=20, **arguments)
+    return [hit["memory"]["content"] for hit in found["memories"]]
+
+
+async def test_a_memory_that_supersedes_another_closes_it_and_search_keeps_to_what_is_true(
+    client: Client,
+) -> None:
+    paris, berlin = await moved(client)
+    old = await call(client, "memory_get", memory_id=paris["id"])
+    assert old["valid_to"] == "2024-03-01T12:00:00Z"
+    assert old["superseded_by"] == berlin["id"]
+    assert old["content"] == PARIS  # nothing is deleted or rewritten
+    assert berlin["valid_from"] == "2024-03-01T12:00:00Z"
+    assert berlin["valid_to"] is None
+
+    assert await contents(client) == [BERLIN]
+    everything = await contents(client, include_superseded=True)
+    assert sorted(everything) == sorted([PARIS, BERLIN])
+    assert (await call(client, "memory_stats"))["total"] == 2  # both still there
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        ("2024-01-10T08:59:59Z", []),  # before Paris began
+        ("2024-01-10T09:00:00Z", [PARIS]),  # Paris begins
+        ("2024-02-15T00:00:00Z", [PARIS]),
+        ("2024-03-01T11:59:59.999999Z", [PARIS]),  # the last moment of Paris
+        ("2024-03-01T12:00:00Z", [BERLIN]),  # Berlin begins as Paris ends
+        ("2030-01-01T00:00:00Z", [BERLIN]),
+    ],
+)
+async def test_as_of_answers_with_what_was_true_then(client: Client, as_of: str, expected: list[str]) -> None:
+    await moved(client)
+    assert await contents(client, as_of=as_of) == expected
+
+
+async def test_a_supersession_can_be_undone_and_redone(client: Client) -> None:
+    paris, berlin = await moved(client)
+    reopened = await call(client, "memory_update", memory_id=paris["id"], valid_to="open")
+    assert reopened["valid_to"] is None
+    assert reopened["superseded_by"] is None
+    assert sorted(await contents(client)) == sorted([PARIS, BERLIN])
+    again = await call(client, "memory_supersede", old_id=paris["id"], new_id=berlin["id"])
+    assert again["superseded_by"] == berlin["id"]
+    assert again["valid_to"] == "2024-03-01T12:00:00Z"
+    assert await contents(client) == [BERLIN]
+    ended = await call(client, "memory_update", memory_id=berlin["id"], valid_to="2024-06-01T00:00:00Z")
+    assert ended["valid_to"] == "2024-06-01T00:00:00Z"
+    assert await contents(client) == []  # nothing about Sam's home is true any more
+
+
+async def test_bad_supersessions_are_refused_and_change_nothing(client: Client) -> None:
+    paris, berlin = await moved(client)
+    kira = (await call(client, "memory_store", content="Kira keeps bees.", persona_id="kira"))["memory"]
+    unknown = "0" * 32
+    assert "No old_id" in await call_error(client, "memory_supersede", old_id=unknown, new_id=berlin["id"])
+    assert "No new_id" in await call_error(client, "memory_supersede", old_id=paris["id"], new_id=unknown)
+    assert "cannot replace itself" in await call_error(
+        client, "memory_supersede", old_id=berlin["id"], new_id=berlin["id"]
+    )
+    assert "only its own persona's" in await call_error(
+        client, "memory_supersede", old_id=kira["id"], new_id=berlin["id"]
+    )
+    assert "supersedes[0]" in await call_error(
+        client, "memory_store", content="Sam has a cat.", supersedes=[unknown]
+    )
+    assert "before the memory's valid_from" in await call_error(
+        client, "memory_update", memory_id=berlin["id"], valid_to="2020-01-01T00:00:00Z"
+    )
+    assert (await call(client, "memory_get", memory_id=kira["id"]))["valid_to"] is None
+    assert (await call(client, "memory_get", memory_id=berlin["id"]))["valid_to"] is None
+
+
+async def test_saying_an_old_thing_again_makes_it_true_again_as_a_new_memory(client: Client) -> None:
+    paris, _ = await moved(client)
+    back = await call(client, "memory_store", content=PARIS, kind="semantic", subject="Sam")
+    assert back["duplicate_of"] is None  # not a reinforcement of the memory that stopped being true
+    assert back["memory"]["id"] != paris["id"]
+    assert PARIS in await contents(client)
+
+
+async def test_when_takes_time_words_against_the_server_clock(client: Client) -> None:
+    now = datetime.now(UTC)
+    recent = (now - timedelta(days=2)).isoformat()
+    older = (now - timedelta(days=40)).isoformat()
+    await call(client, "memory_store", content="Sam ran a half marathon in the rain.", created_at=recent)
+    await call(client, "memory_store", content="Sam ran his first 10k race.", created_at=older)
+    found = await call(client, "memory_search", query="Sam ran a race", when="last 7 days")
+    assert [hit["memory"]["content"] for hit in found["memories"]] == ["Sam ran a half marathon in the rain."]
+    found = await call(client, "memory_search", query="Sam ran a race", when="last 2 months")
+    assert len(found["memories"]) == 2
+    refused = await call_error(client, "memory_search", query="Sam ran", when="in a while")
+    assert "Invalid when: 'in a while'" in refused
+    assert "last N days/weeks/months/years" in refused
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chain=st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=8))
+async def test_no_sequence_of_supersessions_loses_a_memory(client: Client, chain: list[int]) -> None:
+    before = (await call(client, "memory_stats"))["total"]
+    stored: dict[str, str] = {}
+    new = 0
+    for step, pick in enumerate(chain):
+        content = f"Fact number {len(stored)} of a run of {len(chain)}: value {pick} at step {step}."
+        older = sorted(stored)
+        replaces = [older[pick % len(older)]] if older and pick % 3 else []
+        made = await call(client, "memory_store", content=content, kind="semantic", supersedes=replaces)
+        new += made["duplicate_of"] is None  # a repeat (of this run or an earlier one) reinforces
+        stored[made["memory"]["id"]] = made["memory"]["content"]
+        if older and pick % 4 == 0:
+            await call(client, "memory_update", memory_id=older[pick % len(older)], valid_to="open")
+    assert (await call(client, "memory_stats"))["total"] == before + new
+    for memory_id, content in stored.items():
+        assert (await call(client, "memory_get", memory_id=memory_id))["content"] == content
