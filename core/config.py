@@ -187,6 +187,9 @@ class Settings(BaseModel):
     dedup_threshold: float = Field(
         0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory reinforces an old one."
     )
+    auto_supersede_rule: bool = Field(
+        False, description="Supersede what the rule-based contradiction check flags, not only report it."
+    )
     search_weights: SearchWeights = Field(
         default_factory=SearchWeights,
         description="Weights of semantic, lexical, importance, recency and context in memory_search.",

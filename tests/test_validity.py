@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
+from core.config import Settings
+from persona_mcp import build_server
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio
@@ -160,3 +162,40 @@ async def test_no_sequence_of_supersessions_loses_a_memory(client: Client, chain
     assert (await call(client, "memory_stats"))["total"] == before + new
     for memory_id, content in stored.items():
         assert (await call(client, "memory_get", memory_id=memory_id))["content"] == content
+
+
+async def test_a_contradicting_fact_is_reported_and_left_alone_by_default(client: Client) -> None:
+    paris = (
+        await call(client, "memory_store", content="Sam lives in Paris.", kind="semantic", subject="Sam")
+    )["memory"]
+    await call(client, "memory_store", content="Sam works at Acme.", kind="semantic", subject="Sam")
+    stored = await call(
+        client, "memory_store", content="Sam moved to Berlin.", kind="semantic", subject="Sam"
+    )
+    assert stored["possible_conflicts"] == [
+        {
+            "memory_id": paris["id"],
+            "attribute": "residence",
+            "reason": "Sam's residence was paris, now berlin",
+            "superseded": False,
+        }
+    ]
+    assert (await call(client, "memory_get", memory_id=paris["id"]))["valid_to"] is None
+    episode = await call(
+        client, "memory_store", content="Sam moved to Rome for a week of holiday.", subject="Sam"
+    )
+    assert episode["possible_conflicts"] == []  # an episode is not a standing fact
+
+
+async def test_auto_supersede_applies_what_the_rule_flags(settings: Settings) -> None:
+    automatic = settings.model_copy(update={"auto_supersede_rule": True})
+    async with Client(build_server(automatic), raise_exceptions=True) as client:
+        paris = (
+            await call(client, "memory_store", content="Sam lives in Paris.", kind="semantic", subject="Sam")
+        )["memory"]
+        stored = await call(
+            client, "memory_store", content="Sam moved to Berlin.", kind="semantic", subject="Sam"
+        )
+        assert [c["superseded"] for c in stored["possible_conflicts"]] == [True]
+        old = await call(client, "memory_get", memory_id=paris["id"])
+        assert old["superseded_by"] == stored["memory"]["id"]

@@ -152,6 +152,15 @@ class Memory(BaseModel):
     updated_by: str | None = Field(None, description="The principal that last changed it, if anyone has.")
 
 
+class PossibleConflict(BaseModel):
+    """A current memory the stored one seems to contradict (same subject and attribute, another value)."""
+
+    memory_id: str
+    attribute: str = Field(description="What both speak of, e.g. residence, work, status.")
+    reason: str
+    superseded: bool = Field(description="Whether it was marked no longer true (the auto_supersede setting).")
+
+
 class StoreResult(BaseModel):
     """What memory_store did: the memory, and `duplicate_of` when it reinforced an existing one."""
 
@@ -161,6 +170,11 @@ class StoreResult(BaseModel):
     )
     duplicate_reason: Literal["exact", "similar"] | None = None
     similarity: float | None = Field(None, description="Cosine similarity to the existing memory.")
+    possible_conflicts: list[PossibleConflict] = Field(
+        default_factory=list,
+        description="Current memories it seems to contradict; pass their ids as supersedes (or call "
+        "memory_supersede) when they no longer hold.",
+    )
 
 
 class BatchResult(BaseModel):

@@ -64,6 +64,20 @@ class SearchRepository:
         )
         return [(row[0], float(row[1])) for row in rows]
 
+    async def facts_about(
+        self, where: MemoryFilter, subject: str, model_id: str | None
+    ) -> list[aiosqlite.Row]:
+        """(id, content, vector) of the semantic and reflective memories about `subject` (ignoring
+        case) that pass `where`: what a new fact about it may contradict."""
+        clause, params = where.sql()
+        return await self._db.fetch_all(
+            "SELECT m.id, m.content, v.vector FROM memories m "
+            "LEFT JOIN memory_vectors v ON v.memory_id = m.id AND v.model_id = ? "
+            f"WHERE lower(m.subject) = lower(?) AND m.kind IN ('semantic', 'reflective') AND {clause} "
+            "ORDER BY m.created_at DESC LIMIT 200",
+            (model_id, subject, *params),
+        )
+
     async def term_counts(self, words: Sequence[str]) -> list[int]:
         """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
         index without reading rows."""

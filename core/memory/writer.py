@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Literal
@@ -18,12 +18,15 @@ import orjson
 from core.access import acting
 from core.clock import Clock, iso
 from core.config import Settings
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PersonaMCPError
 from core.memory import witnesses
+from core.memory.conflicts import conflict
 from core.memory.decay import DecayPolicy
 from core.memory.encoding import Encoder, Encoding
-from core.memory.models import BatchResult, MemoryDraft, StoreResult
-from core.memory.repository import MemoryRepository
+from core.memory.filters import MemoryFilter
+from core.memory.models import BatchResult, MemoryDraft, PossibleConflict, StoreResult
+from core.memory.repository import MemoryRepository, decode_vector
+from core.memory.search_queries import SearchRepository
 from core.memory.semantic import SemanticLayer
 from core.memory.text import content_hash
 from core.memory.validity import checked_valid_from, replaceable
@@ -56,6 +59,7 @@ class _Item:
     duplicate_of: str | None = None
     reason: Literal["exact", "similar"] | None = None
     similarity: float | None = None
+    conflicts: list[PossibleConflict] = field(default_factory=list)
 
 
 def _argument(position: int | None, name: str) -> str:
@@ -189,6 +193,7 @@ class MemoryWriter:
             for item, vector, blob in zip(fresh, encoded.vectors, pieces, strict=True):
                 item.vector, item.pieces = vector, blob
             await self._mark_similar_duplicates(fresh)
+        await self._propose_conflicts([item for item in items if item.duplicate_of is None], model_id)
         stamp = self._clock.now()
         now = iso(stamp)
         new_ids: dict[int, str] = {}
@@ -251,6 +256,7 @@ class MemoryWriter:
                 memory=stored[memory_id],
                 duplicate_of=item.duplicate_of,
                 duplicate_reason=item.reason,
+                possible_conflicts=item.conflicts,
                 similarity=None if item.similarity is None else round(item.similarity, 6),
             )
             for item, memory_id in zip(items, final, strict=True)
@@ -322,6 +328,44 @@ class MemoryWriter:
             for item in pending:
                 if item.hash in found:
                     item.duplicate_of, item.reason, item.similarity = found[item.hash], "exact", 1.0
+
+    async def _propose_conflicts(self, fresh: list[_Item], model_id: str | None) -> None:
+        """Current facts about the same subject that each new semantic or reflective memory seems
+        to contradict (conflicts.py); with auto_supersede_rule, those it may change are superseded."""
+        now = iso(self._clock.now())
+        for item in fresh:
+            subject = item.draft.subject
+            if not subject or item.draft.kind not in ("semantic", "reflective"):
+                continue
+            where = MemoryFilter(persona_id=item.persona_id, true_at=now)
+            for row in await SearchRepository(self._db).facts_about(where, subject, model_id):
+                close = None
+                if item.vector is not None and row[2] is not None:
+                    close = float(decode_vector(row[2]) @ item.vector)
+                proposal = conflict(row[1], item.content, subject, close)
+                if proposal is None or row[0] in (item.draft.supersedes or []):
+                    continue
+                apply = self._settings.auto_supersede_rule and await self._may_replace(item, row[0])
+                if apply:
+                    item.draft = item.draft.model_copy(
+                        update={"supersedes": [*(item.draft.supersedes or []), row[0]]}
+                    )
+                item.conflicts.append(
+                    PossibleConflict(
+                        memory_id=row[0],
+                        attribute=proposal.attribute,
+                        reason=proposal.reason,
+                        superseded=apply,
+                    )
+                )
+
+    async def _may_replace(self, item: _Item, memory_id: str) -> bool:
+        persona = await self._personas.get(item.persona_id)
+        try:
+            await replaceable(self._repo, self._personas, persona, memory_id, "supersedes")
+        except PersonaMCPError:
+            return False
+        return True
 
     async def _mark_similar_duplicates(self, fresh: list[_Item]) -> None:
         threshold = self._settings.dedup_threshold
