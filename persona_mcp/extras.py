@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from mcp.server.mcpserver import Context, MCPServer
 
+from core.memory.entities import list_entities
 from persona_mcp.session import core_of
 
 __all__ = ["register_extras"]
@@ -56,6 +57,14 @@ async def persona_memories(ctx: Context, persona_id: str) -> str:
     return orjson.dumps([m.model_dump(mode="json") for m in memories], option=orjson.OPT_INDENT_2).decode()
 
 
+async def persona_entities(ctx: Context, persona_id: str) -> str:
+    """Who and what the persona's memories mention, with the facts true now, as JSON."""
+    core = core_of(ctx)
+    await core.personas.get(persona_id)
+    listed = await list_entities(core.db, core.personas, core.clock, persona_id, None, 100)
+    return listed.model_dump_json(indent=2)
+
+
 def register_extras(server: MCPServer[Any]) -> None:
     server.prompt(
         name="roleplay", title="Roleplay as a persona", description=inspect.cleandoc(roleplay.__doc__ or "")
@@ -69,3 +78,9 @@ def register_extras(server: MCPServer[Any]) -> None:
         title="A persona's recent memories",
         mime_type="application/json",
     )(persona_memories)
+    server.resource(
+        "persona://{persona_id}/entities",
+        name="persona-entities",
+        title="Who and what a persona's memories mention",
+        mime_type="application/json",
+    )(persona_entities)

@@ -199,3 +199,33 @@ async def test_auto_supersede_applies_what_the_rule_flags(settings: Settings) ->
         assert [c["superseded"] for c in stored["possible_conflicts"]] == [True]
         old = await call(client, "memory_get", memory_id=paris["id"])
         assert old["superseded_by"] == stored["memory"]["id"]
+
+
+async def test_entities_list_who_and_what_the_memories_mention_with_current_facts(client: Client) -> None:
+    _, berlin = await moved(client)
+    await call(
+        client,
+        "memory_store",
+        content="Sam and Lena Park went hiking near Lake Tahoe.",
+        created_at="2024-04-02T10:00:00Z",
+    )
+    await call(
+        client,
+        "memory_store",
+        content="Lena Park started a pottery class.",
+        subject="Lena Park",
+        kind="semantic",
+    )
+    listed = await call(client, "memory_entities")
+    names = [entity["name"] for entity in listed["entities"]]
+    assert names[:2] == ["Sam", "Lena Park"]
+    assert "Lake Tahoe" in names
+    assert "The" not in names
+    sam = listed["entities"][0]
+    assert sam["mentions"] == 3
+    assert sam["first_seen"] == "2024-01-10T09:00:00Z"
+    assert sam["as_subject"] == 2
+    assert [fact["memory_id"] for fact in sam["facts"]] == [berlin["id"]]  # Paris no longer holds
+    resource = await client.read_resource("persona://aria/entities")
+    assert "Lena Park" in resource.contents[0].text  # type: ignore[union-attr]
+    assert (await call(client, "memory_entities", persona_id="kira"))["entities"] == []

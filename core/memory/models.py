@@ -172,8 +172,8 @@ class StoreResult(BaseModel):
     similarity: float | None = Field(None, description="Cosine similarity to the existing memory.")
     possible_conflicts: list[PossibleConflict] = Field(
         default_factory=list,
-        description="Current memories it seems to contradict; pass their ids as supersedes (or call "
-        "memory_supersede) when they no longer hold.",
+        description="Current memories it seems to contradict; when they no longer hold, store it with "
+        "their ids in supersedes.",
     )
 
 

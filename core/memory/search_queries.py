@@ -78,6 +78,20 @@ class SearchRepository:
             (model_id, subject, *params),
         )
 
+    async def entity_rows(
+        self, where: MemoryFilter, now: str, limit: int
+    ) -> list[tuple[str, str, str | None, str, str, bool]]:
+        """(id, content, subject, kind, created_at, true now?) of the newest `limit` memories that
+        pass `where`: what memory_entities reads."""
+        clause, params = where.sql()
+        rows = await self._db.fetch_all(
+            "SELECT m.id, m.content, m.subject, m.kind, m.created_at, "
+            f"(m.valid_to IS NULL OR m.valid_to > ?) FROM memories m WHERE {clause} "
+            "ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
+            (now, *params, limit),
+        )
+        return [(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
+
     async def term_counts(self, words: Sequence[str]) -> list[int]:
         """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
         index without reading rows."""

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 from core.errors import InvalidInput
 from core.memory import Memory, MemoryDraft, MemoryPatch, SearchOptions, SearchResult, StoreResult
 from core.memory.decay import DecayMode
+from core.memory.entities import EntityList, list_entities
 from core.memory.lifecycle_models import (
     DecayControl,
     DecayResult,
@@ -184,6 +185,19 @@ async def supersede(
     return respond(await core_of(ctx).memories.supersede(old_id, new_id))
 
 
+async def entities(
+    ctx: Context,
+    persona_id: OptionalPersonaId = None,
+    limit: Annotated[int, Field(ge=1, le=500, description="Most entities to return.")] = 50,
+) -> Annotated[CallToolResult, EntityList]:
+    """The people, places and things a persona's memories mention (subjects and names), most
+    mentioned first, with first and last mention and the facts about each that are true now."""
+    core = core_of(ctx)
+    return respond(
+        await list_entities(core.db, core.personas, core.clock, persona_id, active_persona(ctx), limit)
+    )
+
+
 async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
     """One memory, archived or not."""
     return respond(await core_of(ctx).memories.get(memory_id))
@@ -353,6 +367,7 @@ TOOLS = (
     ToolDef("delete", delete, DESTRUCTIVE),
     ToolDef("restore", restore, WRITE),
     ToolDef("supersede", supersede, DESTRUCTIVE),
+    ToolDef("entities", entities, READ_ONLY),
     ToolDef("stats", stats, READ_ONLY),
     ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
     ToolDef("shared_stats", shared_stats, READ_ONLY),
