@@ -111,6 +111,7 @@ def calls(ids: dict[str, str], row: str) -> list[tuple[str, dict[str, Any]]]:
         ("memory_get", {"memory_id": m}),
         ("memory_stats", {"persona_id": p}),
         ("memory_entities", {"persona_id": p}),
+        ("memory_reflect", {"persona_id": p}),
         ("memory_search_cross_persona", {"query": "window light", "persona_id": p}),
         ("memory_shared_stats", {}),
         ("memory_prune", {"persona_id": p, "dry_run": True}),

@@ -268,6 +268,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "restore",
         "supersede",
         "entities",
+        "reflect",
         "stats",
         "search_cross_persona",
         "shared_stats",

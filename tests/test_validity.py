@@ -229,3 +229,42 @@ async def test_entities_list_who_and_what_the_memories_mention_with_current_fact
     resource = await client.read_resource("persona://aria/entities")
     assert "Lena Park" in resource.contents[0].text  # type: ignore[union-attr]
     assert (await call(client, "memory_entities", persona_id="kira"))["entities"] == []
+
+
+async def test_reflection_turns_episodes_into_facts_with_their_sources(client: Client) -> None:
+    now = datetime.now(UTC)
+    episodes = [
+        ("Caroline: I went to a support group yesterday and it was powerful.", 3),
+        ("Caroline: I am applying to a counseling program in Boston next month.", 2),
+        ("Melanie: My kids and I painted a sunset over the lake.", 2),
+        ("Melanie: We camped at Lake Tahoe with the kids for 3 nights.", 1),
+        ("Jon lost his job at the bank.", 1),
+    ]
+    ids = []
+    for content, days in episodes:
+        created = (now - timedelta(days=days)).isoformat()
+        ids.append((await call(client, "memory_store", content=content, created_at=created))["memory"]["id"])
+    first = await call(client, "memory_reflect")
+    assert first["method"] == "extractive"
+    assert first["episodes_read"] == 5
+    by_subject = {fact["subject"]: fact for fact in first["facts"]}
+    assert set(by_subject) == {"Caroline", "Melanie"}  # Jon is mentioned once: no pattern yet
+    caroline = by_subject["Caroline"]
+    day = now - timedelta(days=2)
+    assert caroline["content"] == (
+        f"Caroline (as of {day.day} {day:%B %Y}): I am applying to a counseling program in Boston next month."
+    )
+    assert sorted(caroline["sources"]) == sorted(ids[:2])
+    stored = await call(client, "memory_get", memory_id=caroline["memory_id"])
+    assert stored["kind"] == "semantic"
+    assert stored["metadata"]["method"] == "extractive"
+    assert sorted(stored["metadata"]["sources"]) == sorted(ids[:2])
+    assert (await call(client, "memory_stats"))["total"] == 7  # nothing lost: 5 episodes, 2 facts
+
+    again = await call(client, "memory_reflect")
+    assert again["facts_created"] == 0  # known facts are reinforced, not repeated
+    assert again["facts_known"] == 2
+    assert (await call(client, "memory_stats"))["total"] == 7
+    old = await call(client, "memory_reflect", since=(now - timedelta(days=1, hours=12)).isoformat())
+    assert old["episodes_read"] == 2  # Melanie camping and Jon: one episode each, no pattern
+    assert old["facts"] == []

@@ -16,7 +16,7 @@ from core.memory.search_queries import SearchRepository
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["Entity", "EntityFact", "EntityList", "entities_of", "list_entities"]
+__all__ = ["Entity", "EntityFact", "EntityList", "entities_of", "list_entities", "names_in"]
 
 # Capitalised words that start sentences or stand for the speaker, not names.
 _NOT_NAMES = frozenset(
@@ -64,7 +64,8 @@ class EntityList(BaseModel):
     memories_read: int
 
 
-def _names(text: str) -> set[str]:
+def names_in(text: str) -> set[str]:
+    """The names a text mentions: runs of capitalised words, less those that are not names."""
     found = set()
     for match in _NAME.finditer(text):
         words = [w for w in re.split(r"[ -]", match.group(0)) if w not in _NOT_NAMES]
@@ -83,7 +84,7 @@ def entities_of(
     facts: dict[str, list[EntityFact]] = defaultdict(list)
     spelled: dict[str, str] = {}
     for memory_id, content, subject, kind, created_at, current in rows:
-        names = _names(content)
+        names = names_in(content)
         if subject and subject.strip():
             names.add(subject.strip())
         at = parse_iso(created_at)

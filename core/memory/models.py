@@ -87,6 +87,12 @@ class MemoryDraft(BaseModel):
         description="Ids of memories this one replaces; they stay, no longer true from its valid_from.",
     )
 
+    def drawn_from(self) -> set[str]:
+        """The memories this one was drawn from (`metadata.sources`, as reflection writes them): a
+        memory is never a duplicate of its own sources."""
+        sources = self.metadata.get("sources")
+        return {s for s in sources if isinstance(s, str)} if isinstance(sources, list) else set()
+
 
 class MemoryPatch(BaseModel):
     """The fields memory_update may change; None leaves a field as it is."""

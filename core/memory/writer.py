@@ -129,6 +129,10 @@ class MemoryWriter:
             duplicate_of=[r.duplicate_of for r in results],
         )
 
+    async def store_many(self, drafts: Sequence[MemoryDraft]) -> list[StoreResult]:
+        """store_batch, answering item by item (reflection reports each fact it made)."""
+        return await self._store(drafts, None, batch=True)
+
     async def _prepare(self, drafts: Sequence[MemoryDraft], active: str | None, batch: bool) -> list[_Item]:
         now = self._clock.now()
         items = []
@@ -326,7 +330,7 @@ class MemoryWriter:
                 continue
             found = await by_hash(persona_id, [item.hash for item in pending])
             for item in pending:
-                if item.hash in found:
+                if item.hash in found and found[item.hash] not in item.draft.drawn_from():
                     item.duplicate_of, item.reason, item.similarity = found[item.hash], "exact", 1.0
 
     async def _propose_conflicts(self, fresh: list[_Item], model_id: str | None) -> None:
@@ -386,7 +390,7 @@ class MemoryWriter:
                     similarity = float(within[row, col] + kept[col])
                     if similarity > best:
                         best_id, best = f"#{group[col].position}", similarity
-                if best_id is not None and best >= threshold:
+                if best_id is not None and best >= threshold and best_id not in item.draft.drawn_from():
                     item.duplicate_of, item.reason, item.similarity = best_id, "similar", best
                 else:
                     kept[row] = 0.0

@@ -31,6 +31,8 @@ from core.memory.models import (
     ReindexResult,
     SharedStats,
 )
+from core.memory.reflection import ReflectResult
+from core.memory.reflection import reflect as reflect_on
 from core.memory.semantic import Progress
 from persona_mcp.schemas import replace_property, without_descriptions
 from persona_mcp.session import active_persona, core_of
@@ -196,6 +198,23 @@ async def entities(
     return respond(
         await list_entities(core.db, core.personas, core.clock, persona_id, active_persona(ctx), limit)
     )
+
+
+async def reflect(
+    ctx: Context,
+    persona_id: OptionalPersonaId = None,
+    since: Annotated[
+        datetime | None, Field(description="Episodes from this time (ISO-8601); default: the last 7 days.")
+    ] = None,
+) -> Annotated[CallToolResult, ReflectResult]:
+    """Turn a persona's recent episodes into standing facts: for each subject or name two or more
+    episodes share, its most specific sentence becomes a semantic memory with its sources. Known
+    facts are reinforced, not repeated; contradictions are reported."""
+    core = core_of(ctx)
+    result = await reflect_on(
+        core.db, core.personas, core.clock, core.memories, persona_id, active_persona(ctx), since
+    )
+    return respond(result)
 
 
 async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
@@ -368,6 +387,7 @@ TOOLS = (
     ToolDef("restore", restore, WRITE),
     ToolDef("supersede", supersede, DESTRUCTIVE),
     ToolDef("entities", entities, READ_ONLY),
+    ToolDef("reflect", reflect, WRITE),
     ToolDef("stats", stats, READ_ONLY),
     ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
     ToolDef("shared_stats", shared_stats, READ_ONLY),
