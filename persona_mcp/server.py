@@ -35,6 +35,7 @@ from persona_mcp.schemas import compact_input_schema, compact_output_schema
 from persona_mcp.session import AppState
 from persona_mcp.tools import (
     access,
+    beliefs,
     conversation,
     emotional,
     keys,
@@ -54,6 +55,7 @@ logger = logging.getLogger(__name__)
 TOOL_MODULES: tuple[ModuleType, ...] = (
     persona,
     memory,
+    beliefs,
     relationship,
     emotional,
     conversation,

@@ -268,3 +268,11 @@ async def test_reflection_turns_episodes_into_facts_with_their_sources(client: C
     old = await call(client, "memory_reflect", since=(now - timedelta(days=1, hours=12)).isoformat())
     assert old["episodes_read"] == 2  # Melanie camping and Jon: one episode each, no pattern
     assert old["facts"] == []
+
+
+async def test_a_chat_context_prefers_what_is_true_and_says_what_changed(client: Client) -> None:
+    await moved(client)
+    context = await call(client, "persona_context", message="Where does Sam live these days?")
+    prompt = context["system_prompt"] + str(context["messages"])
+    assert f"- {BERLIN} (Before that: {PARIS})" in prompt
+    assert prompt.count("Paris") == 1  # the old home only as the change, not as a current fact

@@ -15,17 +15,19 @@ a share of the budget. {{char}} and {{user}} (and V1's <BOT> and <USER>) are fil
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import anyio
 
 from core.access import acting
+from core.chat.prompt import fill_macros, system_sections
 from core.chat.summary import SentenceCache, Turn, choose
 from core.chat.tokens import TokenCounter
 from core.conversations import Conversation, ConversationService, TurnRow
 from core.errors import InvalidInput, MissingInput
 from core.memory import MemoryService, SearchHit, SearchOptions
+from core.memory.filters import MemoryFilter
+from core.memory.search_queries import SearchRepository
 from core.models import ChatContext, ChatMessage, EmotionalState, LoreUsed, Persona
 from core.personas import PersonaService
 from core.personas.lore import LoreHit, LoreSelection, Said, select_lore
@@ -42,60 +44,6 @@ _MEMORIES = 8
 _LEXICAL_ROWS = 1_000
 _NOTE_DEPTH = 3  # the author's note goes before the last three messages (the new one included)
 _LORE_SHARE = 0.15
-_MACROS = re.compile(r"\{\{(char|user)\}\}|<(bot|user)>", re.IGNORECASE)
-
-
-def fill_macros(text: str, persona: Persona, user: str) -> str:
-    """{{char}} / <BOT> become the persona's nickname (else its name), {{user}} / <USER> the user's."""
-    char = persona.nickname or persona.name
-    return _MACROS.sub(
-        lambda m: char if (m.group(1) or m.group(2)).lower() in ("char", "bot") else user, text
-    )
-
-
-def _traits(persona: Persona) -> str:
-    words = []
-    for trait, value in persona.traits.model_dump().items():
-        if value >= 0.7:
-            words.append(f"high {trait}")
-        elif value <= 0.3:
-            words.append(f"low {trait}")
-    return ", ".join(words)
-
-
-def _system_sections(
-    persona: Persona, mood: EmotionalState, relationship: str | None, lore: list[LoreHit]
-) -> list[tuple[str, bool]]:
-    """(text, may be cut) in order; the optional ones go first when the prompt is too long."""
-    lead = persona.system_prompt or f"You are {persona.name}. Stay in character and speak as {persona.name}."
-    before = "\n\n".join(hit.content for hit in lore if hit.placement == "before_char")
-    after = "\n\n".join(hit.content for hit in lore if hit.placement == "after_char")
-    sections = [
-        (lead, False),
-        (before, False),
-        (f"Who you are: {persona.description}" if persona.description else "", False),
-        (f"Personality: {persona.personality}" if persona.personality else "", False),
-        (f"Traits: {_traits(persona)}." if _traits(persona) else "", False),
-        (f"How you speak: {persona.speaking_style}" if persona.speaking_style else "", False),
-        (f"You care about: {', '.join(persona.values)}." if persona.values else "", False),
-        (
-            f"Interests: {', '.join(persona.interests)}. Knowledge: {', '.join(persona.knowledge_domains)}."
-            if persona.interests or persona.knowledge_domains
-            else "",
-            True,
-        ),
-        (f"Scenario: {persona.scenario}" if persona.scenario else "", True),
-        (f"Backstory: {persona.backstory}" if persona.backstory else "", True),
-        (f"Example dialogue:\n{persona.example_dialogue}" if persona.example_dialogue else "", True),
-        (after, False),
-        (
-            f"Your mood right now: {mood.label} (valence {mood.valence:+.2f}, energy {mood.energy:.2f}, "
-            f"stress {mood.stress:.2f}). Let it colour your replies.",
-            False,
-        ),
-        (relationship or "", False),
-    ]
-    return [(text, optional) for text, optional in sections if text]
 
 
 @dataclass
@@ -127,6 +75,7 @@ class ContextBuilder:
         self._default_budget = default_budget
         self._sentences = SentenceCache(tokens)
         self._relationships = StatusRepository(db)
+        self._search = SearchRepository(db)
         # Own memories, those it witnessed or was told about, and shared or public ones.
         self._search_options = SearchOptions(
             n_results=_MEMORIES, lexical_rows=_LEXICAL_ROWS, include_shared=True, include_witnessed=True
@@ -210,7 +159,7 @@ class ContextBuilder:
         lore = selection.hits
         user = user_id or "User"
         system = self._system_prompt(persona, mood, relationship, budget, lore, user)
-        memories_used, recalled = self._recall(found, budget)
+        memories_used, recalled = await self._recall(persona, found, budget)
         if recalled:
             system += "\n\nThings you remember (use them if they help; do not recite them):\n" + recalled
         messages, summarized, older, kept_tokens = self._history(persona, history, user_id, budget)
@@ -310,7 +259,7 @@ class ContextBuilder:
         lore: list[LoreHit],
         user: str,
     ) -> str:
-        sections = _system_sections(persona, mood, relationship, lore)
+        sections = system_sections(persona, mood, relationship, lore)
         limit = int(budget.total * _SYSTEM_SHARE)
         costs = self._tokens.count_many([text for text, _ in sections])
         # Drop optional sections, longest first, until the prompt fits its share.
@@ -343,10 +292,19 @@ class ContextBuilder:
             lines.append(f"Also here: {persona.name} ({known}).")
         return "\n".join(lines)
 
-    def _recall(self, found: list[SearchHit], budget: _Budget) -> tuple[list[str], str]:
-        """The matching memories that fit their share of the budget: ids, and the lines to show."""
+    async def _recall(
+        self, persona: Persona, found: list[SearchHit], budget: _Budget
+    ) -> tuple[list[str], str]:
+        """The matching memories that fit their share of the budget: ids, and the lines to show.
+        A memory that replaced another says what was true before (Sam used to live in Paris)."""
         limit = min(int(budget.total * _MEMORY_SHARE), budget.left)
-        lines = [f"- {hit.memory.content}" for hit in found]
+        where = MemoryFilter(persona_id=persona.id)
+        before = await self._search.replaced([hit.memory.id for hit in found], where)
+        lines = [
+            f"- {hit.memory.content}"
+            + (f" (Before that: {before[hit.memory.id]})" if hit.memory.id in before else "")
+            for hit in found
+        ]
         used, ids, kept = 0, [], []
         for hit, line, cost in zip(found, lines, self._tokens.count_many(lines), strict=True):
             if used + cost + 1 > limit:

@@ -92,6 +92,20 @@ class SearchRepository:
         )
         return [(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
 
+    async def replaced(self, ids: Sequence[str], where: MemoryFilter) -> dict[str, str]:
+        """For each of `ids` that replaced another memory passing `where`, the replaced one's
+        content (the latest, when several): what was true before."""
+        clause, params = where.sql()
+        found: dict[str, str] = {}
+        for chunk in chunks(list(ids)):
+            rows = await self._db.fetch_all(
+                f"SELECT m.superseded_by, m.content FROM memories m WHERE m.superseded_by IN "
+                f"({marks(len(chunk))}) AND {clause} ORDER BY m.valid_to",
+                (*chunk, *params),
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
     async def term_counts(self, words: Sequence[str]) -> list[int]:
         """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
         index without reading rows."""

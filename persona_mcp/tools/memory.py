@@ -12,7 +12,6 @@ from pydantic import Field, ValidationError
 from core.errors import InvalidInput
 from core.memory import Memory, MemoryDraft, MemoryPatch, SearchOptions, SearchResult, StoreResult
 from core.memory.decay import DecayMode
-from core.memory.entities import EntityList, list_entities
 from core.memory.lifecycle_models import (
     DecayControl,
     DecayResult,
@@ -31,8 +30,6 @@ from core.memory.models import (
     ReindexResult,
     SharedStats,
 )
-from core.memory.reflection import ReflectResult
-from core.memory.reflection import reflect as reflect_on
 from core.memory.semantic import Progress
 from persona_mcp.schemas import replace_property, without_descriptions
 from persona_mcp.session import active_persona, core_of
@@ -175,46 +172,6 @@ async def search_cross_persona(
     Other personas' private memories are never returned."""
     options = SearchOptions(n_results=n_results, include_shared=True)
     return respond(await core_of(ctx).memories.search(query, persona_id, options))
-
-
-async def supersede(
-    ctx: Context,
-    old_id: Annotated[str, Field(min_length=1, max_length=64, description="The memory no longer true.")],
-    new_id: Annotated[str, Field(min_length=1, max_length=64, description="The memory that replaced it.")],
-) -> Annotated[CallToolResult, Memory]:
-    """Mark a memory no longer true from when another of its persona began (Sam moved). Nothing is
-    deleted; memory_update(valid_to='open') undoes it. Returns the old memory."""
-    return respond(await core_of(ctx).memories.supersede(old_id, new_id))
-
-
-async def entities(
-    ctx: Context,
-    persona_id: OptionalPersonaId = None,
-    limit: Annotated[int, Field(ge=1, le=500, description="Most entities to return.")] = 50,
-) -> Annotated[CallToolResult, EntityList]:
-    """The people, places and things a persona's memories mention (subjects and names), most
-    mentioned first, with first and last mention and the facts about each that are true now."""
-    core = core_of(ctx)
-    return respond(
-        await list_entities(core.db, core.personas, core.clock, persona_id, active_persona(ctx), limit)
-    )
-
-
-async def reflect(
-    ctx: Context,
-    persona_id: OptionalPersonaId = None,
-    since: Annotated[
-        datetime | None, Field(description="Episodes from this time (ISO-8601); default: the last 7 days.")
-    ] = None,
-) -> Annotated[CallToolResult, ReflectResult]:
-    """Turn a persona's recent episodes into standing facts: for each subject or name two or more
-    episodes share, its most specific sentence becomes a semantic memory with its sources. Known
-    facts are reinforced, not repeated; contradictions are reported."""
-    core = core_of(ctx)
-    result = await reflect_on(
-        core.db, core.personas, core.clock, core.memories, persona_id, active_persona(ctx), since
-    )
-    return respond(result)
 
 
 async def get(ctx: Context, memory_id: MemoryId) -> Annotated[CallToolResult, Memory]:
@@ -385,9 +342,6 @@ TOOLS = (
     ToolDef("update", update, DESTRUCTIVE),
     ToolDef("delete", delete, DESTRUCTIVE),
     ToolDef("restore", restore, WRITE),
-    ToolDef("supersede", supersede, DESTRUCTIVE),
-    ToolDef("entities", entities, READ_ONLY),
-    ToolDef("reflect", reflect, WRITE),
     ToolDef("stats", stats, READ_ONLY),
     ToolDef("search_cross_persona", search_cross_persona, READ_ONLY),
     ToolDef("shared_stats", shared_stats, READ_ONLY),
