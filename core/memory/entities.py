@@ -16,7 +16,16 @@ from core.memory.search_queries import SearchRepository
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["Entity", "EntityFact", "EntityList", "entities_of", "list_entities", "names_in"]
+__all__ = [
+    "Entity",
+    "EntityFact",
+    "EntityList",
+    "entities_of",
+    "list_entities",
+    "names_in",
+    "not_names",
+    "real_names",
+]
 
 # Capitalised words that start sentences or stand for the speaker, not names.
 _NOT_NAMES = frozenset(
@@ -27,7 +36,8 @@ _NOT_NAMES = frozenset(
         "January February March April May June July August September October November December Also "
         "Just Maybe Well Sure Okay OK Now Still After Before Since Last Next Every Some Any All Not "
         "There Here If As At In On For With From By To Of Do Does Did Is Are Was Were Be Been Have Has "
-        "Had Can Could Will Would"
+        "Had Can Could Will Would Wow Yeah Yes Thanks Great Awesome Sorry Congrats Congratulations "
+        "Haha Lol Aww Gosh Absolutely Definitely Totally Cool Nice Amazing Really Love Good"
     ).split()
 )
 _NAME = re.compile(r"\b[A-Z][a-z'’]+(?:[ -][A-Z][a-z'’]+)*\b")
@@ -74,6 +84,17 @@ def names_in(text: str) -> set[str]:
     return found
 
 
+def not_names(texts: list[str]) -> set[str]:
+    """Words these texts also write in lower case ("seeing", "glad", "art"): capitalised, they only
+    start a sentence. A one-word name never appears in lower case (truecasing's rule)."""
+    return {word for text in texts for word in re.findall(r"\b[a-z][a-z'’]+\b", text)}
+
+
+def real_names(found: set[str], lowercase: set[str]) -> set[str]:
+    """`found` without one-word names that are ordinary words elsewhere."""
+    return {name for name in found if " " in name or "-" in name or name.casefold() not in lowercase}
+
+
 def entities_of(
     persona_id: str, rows: list[tuple[str, str, str | None, str, str, bool]], limit: int
 ) -> EntityList:
@@ -83,8 +104,9 @@ def entities_of(
     seen: dict[str, list[datetime]] = {}
     facts: dict[str, list[EntityFact]] = defaultdict(list)
     spelled: dict[str, str] = {}
+    lowercase = not_names([row[1] for row in rows])
     for memory_id, content, subject, kind, created_at, current in rows:
-        names = names_in(content)
+        names = real_names(names_in(content), lowercase)
         if subject and subject.strip():
             names.add(subject.strip())
         at = parse_iso(created_at)

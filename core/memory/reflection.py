@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from core.clock import Clock, iso, parse_iso
-from core.memory.entities import names_in
+from core.memory.entities import names_in, not_names, real_names
 from core.memory.filters import MemoryFilter
 from core.memory.models import MemoryDraft, PossibleConflict
 from core.memory.search_queries import SearchRepository
@@ -33,6 +33,10 @@ _MAX_FACTS = 50
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+")
 _SPECIFIC = re.compile(r"\b(?:\d+|[A-Z][a-z]+)\b")
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|we|our)\b")
+_ADDRESSED = re.compile(r"(?:^|[.!?]\s+)(?:\w+,?\s+)?([A-Z][a-z]+)[,!]|,\s+([A-Z][a-z]+)\s*[.!?]")
+_SUBSTANCE = 4  # content words a sentence needs to state a fact
+_COMMON = 0.25  # a name in more than this share of the episodes is who is talking, not a topic
 
 
 class ReflectedFact(BaseModel):
@@ -68,11 +72,25 @@ def _best_sentence(entity: str, contents: list[tuple[str, str]]) -> tuple[str, s
         for sentence in _SENTENCE.split(body.strip()):
             if key not in sentence.casefold() and not (speaker and key == speaker.group(1).casefold()):
                 continue
+            # What a statement about itself gives most: content words, names and numbers, said in
+            # the first person. A question states nothing, and neither does "Cool, thanks!".
             score = len(terms(sentence)) + 2 * len(_SPECIFIC.findall(sentence[1:]))
+            if sentence.rstrip().endswith("?") or len(terms(sentence)) < _SUBSTANCE:
+                continue
+            score += 3 * bool(_FIRST_PERSON.search(sentence))
             line = f"{speaker.group(1)}: {sentence}" if speaker else sentence
             if best is None or score > best[0]:
                 best = (score, line, memory_id)
     return None if best is None else (best[1], best[2])
+
+
+def _topics(content: str) -> set[str]:
+    """The names a text is about: those it mentions (its speaker too), less those it only
+    addresses ("Hey Mel, ...", "... you, Caroline!"): a name set off by a comma at the edge of a
+    sentence is someone spoken to."""
+    body = _SPEAKER.sub("", content, count=1)
+    spoken_to = {name for match in re.finditer(_ADDRESSED, body) for name in match.groups() if name}
+    return {name for name in names_in(content) if name not in spoken_to}
 
 
 def _dated(line: str, at: str) -> str:
@@ -88,22 +106,42 @@ def _dated(line: str, at: str) -> str:
 
 def extract_facts(episodes: list[tuple[str, str, str | None, str]]) -> list[tuple[str, str, list[str], str]]:
     """(content, subject, source ids, valid from) facts from (id, content, subject, created_at)
-    episodes, newest first: one per subject or name that two or more episodes share."""
-    groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    spelled: dict[str, str] = {}
+    episodes, newest first. Episodes are grouped by what they are about: their subject together
+    with each name they mention (Caroline and Boston), else their subject alone, else each name;
+    every group of two or more gives one fact, its most specific sentence naming the group's topic."""
+    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    spelled: dict[tuple[str, str], tuple[str, str]] = {}
+    lowercase = not_names([content for _, content, _, _ in episodes])
+    named = {memory_id: real_names(_topics(content), lowercase) for memory_id, content, _, _ in episodes}
+    counts: dict[str, int] = defaultdict(int)
+    for (_, _, subject, _), found in zip(episodes, named.values(), strict=True):
+        for name in {n.casefold() for n in found} | ({subject.strip().casefold()} if subject else set()):
+            counts[name] += 1
+    common = {name for name, count in counts.items() if count > 2 and count > _COMMON * len(episodes)}
     for memory_id, content, subject, created_at in episodes:
-        keys = [subject.strip()] if subject and subject.strip() else sorted(names_in(content))
-        for name in keys:
-            spelled.setdefault(name.casefold(), name)
-            groups[name.casefold()].append((memory_id, content, created_at))
+        about = subject.strip() if subject and subject.strip() else ""
+        mentioned = sorted(
+            name
+            for name in named[memory_id]
+            if name.casefold() != about.casefold() and name.casefold() not in common
+        )
+        # The subject alone is a topic only when it is not what most episodes are about anyway
+        # (in a dialogue every turn's subject is its speaker: that says nothing).
+        alone = [(about, about)] if about and about.casefold() not in common else []
+        topics = [(about or name, name) for name in mentioned] or alone
+        for pair in topics:
+            key = (pair[0].casefold(), pair[1].casefold())
+            spelled.setdefault(key, pair)
+            groups[key].append((memory_id, content, created_at))
     facts = []
-    for key, members in sorted(groups.items(), key=lambda item: -len(item[1])):
+    for key, members in sorted(groups.items(), key=lambda entry: (-len(entry[1]), entry[0])):
         if len(members) < 2:
             continue
-        chosen = _best_sentence(spelled[key], [(m, c) for m, c, _ in members])
+        about, topic = spelled[key]
+        chosen = _best_sentence(topic, [(m, c) for m, c, _ in members])
         if chosen is not None:
             newest = max(at for _, _, at in members)
-            facts.append((_dated(chosen[0], newest), spelled[key], [m for m, _, _ in members], newest))
+            facts.append((_dated(chosen[0], newest), about, [m for m, _, _ in members], newest))
         if len(facts) == _MAX_FACTS:
             break
     return facts
