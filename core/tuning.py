@@ -23,6 +23,7 @@ class SearchWeights(BaseModel):
     tokens: float = Field(0.5, ge=0.0, le=10.0, description="The query's words matched one by one.")
     passage: float = Field(0.8, ge=0.0, le=10.0, description="The same, with the turns around it.")
     subject: float = Field(0.2, ge=0.0, le=10.0, description="The query names the memory's subject.")
+    when: float = Field(0.3, ge=0.0, le=10.0, description="Made within the time the query names.")
 
 
 class KindRates(BaseModel):

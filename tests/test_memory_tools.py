@@ -174,6 +174,7 @@ async def test_search_ranks_by_meaning_and_words_and_reports_components(client: 
         "tokens",
         "passage",
         "subject",
+        "when",
     }
     assert top["components"]["semantic"] > by_meaning["memories"][1]["components"]["semantic"]
     assert by_meaning["semantic"] is True

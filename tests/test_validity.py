@@ -276,3 +276,28 @@ async def test_a_chat_context_prefers_what_is_true_and_says_what_changed(client:
     prompt = context["system_prompt"] + str(context["messages"])
     assert f"- {BERLIN} (Before that: {PARIS})" in prompt
     assert prompt.count("Paris") == 1  # the old home only as the change, not as a current fact
+
+
+async def test_a_time_named_in_the_query_is_a_soft_preference(client: Client) -> None:
+    now = datetime.now(UTC)
+    last_week = now - timedelta(days=now.weekday() + 3)  # within last week, whatever today is
+    earlier = now - timedelta(days=60)
+    await call(
+        client,
+        "memory_store",
+        content="Sam went climbing at the gym with Ana.",
+        created_at=earlier.isoformat(),
+    )
+    await call(
+        client,
+        "memory_store",
+        content="Sam went climbing at the crag with Ana.",
+        created_at=last_week.isoformat(),
+    )
+    found = await call(client, "memory_search", query="Where did Sam go climbing last week?")
+    first, second = found["memories"][:2]
+    assert first["memory"]["content"] == "Sam went climbing at the crag with Ana."
+    assert first["components"]["when"] == 1.0
+    assert second["components"]["when"] == 0.0  # still found: a preference, not a filter
+    plain = await call(client, "memory_search", query="Where did Sam go climbing?")
+    assert all(hit["components"]["when"] == 0.0 for hit in plain["memories"])

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.access.policy import memory_visible_sql
 from core.access.principal import acting
 from core.clock import iso
+from core.errors import InvalidInput
+from core.memory.models import Kind
+from core.memory.timewords import parse_when
 
-__all__ = ["MemoryFilter", "persona_clause"]
+__all__ = ["LEXICAL_ROWS", "MemoryFilter", "SearchOptions", "persona_clause", "search_filter"]
+
+LEXICAL_ROWS = 2_500  # most rows a word search scores (see MemoryService._lexical)
 
 
 @dataclass(frozen=True)
@@ -80,3 +85,43 @@ class MemoryFilter:
 def persona_clause(persona_id: str | None, column: str = "persona_id") -> tuple[str, list[Any]]:
     """`AND <column> = ?` with its parameter for one persona, or nothing for all of them."""
     return (f"AND {column} = ?", [persona_id]) if persona_id else ("", [])
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Filters and size of one search."""
+
+    n_results: int = 10
+    kinds: tuple[Kind, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    min_importance: float | None = None
+    include_shared: bool = False
+    include_witnessed: bool = False  # others' memories the persona was present for or told about
+    reinforce: bool = False  # count the persona's own results as recalled
+    lexical_rows: int = LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
+    include_superseded: bool = False  # also what stopped being true (validity.py)
+    as_of: datetime | None = None  # only what was true then
+    when: str | None = None  # time words for when it happened (timewords.py)
+
+
+def search_filter(persona_id: str, options: SearchOptions, now: datetime) -> MemoryFilter:
+    """A search's filters; `when` narrows since/until; only what is true now (or at as_of)."""
+    since, until = options.since, options.until
+    if options.when is not None:
+        start, end = parse_when(options.when, now)
+        since, until = max(since or start, start), min(until or end, end - timedelta(microseconds=1))
+    as_of = options.as_of
+    if as_of is not None and as_of.tzinfo is None:
+        raise InvalidInput("as_of", as_of.isoformat(), "Give a time zone, e.g. 2023-05-07T13:56:00Z.")
+    return MemoryFilter(
+        persona_id=persona_id,
+        include_others_shared=options.include_shared,
+        include_witnessed=options.include_witnessed,
+        kinds=options.kinds,
+        since=since,
+        until=until,
+        min_importance=options.min_importance,
+        true_at=None if options.include_superseded or as_of else iso(now),
+        valid_at=iso(as_of) if as_of else None,
+    )

@@ -195,6 +195,9 @@ class BatchResult(BaseModel):
 class ScoreComponents(BaseModel):
     """The parts of a search score, each 0-1, before weighting."""
 
+    when: float = Field(
+        0.0, description="1 when it happened within a time the query names ('last week', 'in May'), else 0."
+    )
     semantic: float = Field(description="Cosine similarity of meaning, clipped to 0-1.")
     lexical: float = Field(description="BM25 over the words, relative to the best match of this query.")
     importance: float = Field(description="importance x strength.")

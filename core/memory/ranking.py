@@ -145,6 +145,7 @@ def rank(
     now_ts: float,
     half_life_days: float,
     limit: int | None = None,
+    window: tuple[float, float] | None = None,
 ) -> list[Scored]:
     """The best `limit` candidates (all when None), scored and sorted best first (ties: newer
     first, then id). Scored as arrays: a search ranks up to a few thousand candidates twice, and
@@ -165,6 +166,10 @@ def rank(
     passage = _relative(evidence.passage, ids)
     recency = 0.5 ** (np.maximum(0.0, (now_ts - created) / _SECONDS_PER_DAY) / half_life_days)
     context = _context(ids, semantic, lexical, neighbours, weights)
+    # A soft preference for the time the query names (timewords.find_when), never a filter.
+    when = (
+        ((created >= window[0]) & (created < window[1])).astype(np.float64) if window else np.zeros(len(ids))
+    )
     score = (
         weights.semantic * semantic
         + weights.lexical * lexical
@@ -175,6 +180,7 @@ def rank(
         + weights.tokens * tokens
         + weights.passage * passage
         + weights.subject * candidates.subject
+        + weights.when * when
     )
     order = np.lexsort((np.array(ids), -created, -score))[:limit]
     columns = {
@@ -187,5 +193,6 @@ def rank(
         "tokens": tokens,
         "passage": passage,
         "subject": candidates.subject,
+        "when": when,
     }
     return [Scored(ids[i], float(score[i]), float(created[i]), columns, int(i)) for i in order]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
@@ -17,10 +15,9 @@ from core.clock import iso
 from core.errors import InvalidInput, NotFound
 from core.memory import late, witnesses
 from core.memory.embedding import Query
-from core.memory.filters import MemoryFilter
+from core.memory.filters import LEXICAL_ROWS, MemoryFilter, SearchOptions, search_filter
 from core.memory.models import (
     DeleteOutcome,
-    Kind,
     Memory,
     MemoryPatch,
     MemoryStats,
@@ -36,8 +33,8 @@ from core.memory.search_queries import SearchRepository
 from core.memory.semantic import Progress
 from core.memory.stats import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
-from core.memory.timewords import parse_when
-from core.memory.validity import checked_valid_from, supersede_stored, valid_to_columns
+from core.memory.timewords import find_when
+from core.memory.validity import supersede_stored, valid_to_columns
 from core.memory.writer import MemoryWriter, checked_content, checked_metadata
 
 __all__ = ["MemoryService", "SearchOptions"]
@@ -45,7 +42,7 @@ __all__ = ["MemoryService", "SearchOptions"]
 _FETCH_FACTOR = 5  # candidates per requested result, from each retriever
 _MIN_FETCH = 50
 _RERANK_POOL = 200  # best candidates (by their own match) re-ranked with neighbours and word pieces
-_LEXICAL_ROWS = 2_500  # most rows a word search scores (see _lexical)
+_LEXICAL_ROWS = LEXICAL_ROWS
 _LEXICAL_KEPT = 400  # best-scored rows it returns; candidates below them count as no word match
 # How much a neighbour's match counts, by its distance in turns.
 _REACH = {1: 1.0, 2: 0.5}
@@ -62,24 +59,6 @@ def _symmetric(found: dict[str, list[tuple[str, int]]]) -> dict[str, list[tuple[
                 links.setdefault(key, {})[other] = _REACH[distance]
                 links.setdefault(other, {})[key] = _REACH[distance]
     return {key: list(others.items()) for key, others in links.items()}
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """Filters and size of one search."""
-
-    n_results: int = 10
-    kinds: tuple[Kind, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    min_importance: float | None = None
-    include_shared: bool = False
-    include_witnessed: bool = False  # others' memories the persona was present for or told about
-    reinforce: bool = False  # count the persona's own results as recalled
-    lexical_rows: int = _LEXICAL_ROWS  # most rows the word search scores (fewer: faster, coarser)
-    include_superseded: bool = False  # also what stopped being true (validity.py)
-    as_of: datetime | None = None  # only what was true then
-    when: str | None = None  # time words for when it happened (timewords.py)
 
 
 class MemoryService(MemoryWriter):
@@ -230,7 +209,7 @@ class MemoryService(MemoryWriter):
                 "since", iso(options.since), f"`since` must not be after `until` ({iso(options.until)})."
             )
         persona = await self._personas.resolve(persona_id, active)
-        where = self._filter(persona.id, options)
+        where = search_filter(persona.id, options, self._clock.now())
         fetch = max(_MIN_FETCH, _FETCH_FACTOR * options.n_results)
         words = terms(text)
         query_terms = set(words)
@@ -272,11 +251,13 @@ class MemoryService(MemoryWriter):
         weights = self._settings.search_weights
         half_life = self._settings.recency_half_life_days
         now_ts = self._clock.now().timestamp()
+        named = None if options.when else find_when(text, self._clock.now())  # "what did Sam do last week"
+        window = (named[0][0].timestamp(), named[0][1].timestamp()) if named else None
         near: dict[str, list[tuple[str, float]]] = {}
         if (weights.context > 0 or weights.tokens > 0 or weights.passage > 0) and candidates:
             # The best candidates by their own match are re-ranked with their neighbours and
             # word pieces; the rest keep their own score.
-            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _RERANK_POOL)
+            preliminary = rank(candidates, evidence, {}, weights, now_ts, half_life, _RERANK_POOL, window)
             pool = [item.memory_id for item in preliminary]
             near = _symmetric(await neighbours(self._db, pool))
             candidates += await fields(sorted(set(near) - set(candidates.ids)))
@@ -291,7 +272,7 @@ class MemoryService(MemoryWriter):
                     best.tokens(),
                     best.passage({key: [other for other, _ in others] for key, others in near.items()}),
                 )
-        ranked = rank(candidates, evidence, near, weights, now_ts, half_life, options.n_results)
+        ranked = rank(candidates, evidence, near, weights, now_ts, half_life, options.n_results, window)
         # Whole rows for the results only. A memory archived since it was ranked is left out.
         rows = await self._repo.rows([item.memory_id for item in ranked], where)
         ranked = [item for item in ranked if item.memory_id in rows]
@@ -312,26 +293,6 @@ class MemoryService(MemoryWriter):
             persona_id=persona.id,
             semantic=embedded is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-
-    def _filter(self, persona_id: str, options: SearchOptions) -> MemoryFilter:
-        """A search's filters; `when` narrows since/until; only what is true now (or at as_of)."""
-        now = self._clock.now()
-        since, until = options.since, options.until
-        if options.when is not None:
-            start, end = parse_when(options.when, now)
-            since, until = max(since or start, start), min(until or end, end - timedelta(microseconds=1))
-        as_of = checked_valid_from(options.as_of, "as_of")
-        return MemoryFilter(
-            persona_id=persona_id,
-            include_others_shared=options.include_shared,
-            include_witnessed=options.include_witnessed,
-            kinds=options.kinds,
-            since=since,
-            until=until,
-            min_importance=options.min_importance,
-            true_at=None if options.include_superseded or as_of else iso(now),
-            valid_at=iso(as_of) if as_of else None,
         )
 
     async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
