@@ -109,6 +109,19 @@ def _print(result: CallToolResult) -> int:
     return 0
 
 
+# A bare initialize request: what `_refusal` sends to learn why a server refuses a session.
+INITIALIZE_REQUEST: dict[str, object] = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "call", "version": "1"},
+    },
+}
+
+
 def run_call(settings: Settings, args: argparse.Namespace) -> int:
     """The call subcommand: its exit status."""
     try:
@@ -133,18 +146,8 @@ def _refusal(url: str, token: str | None) -> str | None:
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    hello = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "call", "version": "1"},
-        },
-    }
     try:
-        response = httpx.post(url, json=hello, headers=headers, timeout=30)
+        response = httpx.post(url, json=INITIALIZE_REQUEST, headers=headers, timeout=30)
     except httpx.HTTPError as exc:
         return f"cannot connect ({exc})"
     if response.status_code < 400:

@@ -18,6 +18,8 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from persona_mcp.call_cli import INITIALIZE_REQUEST
+
 __all__ = [
     "INITIALIZE",
     "JSON_HEADERS",
@@ -31,17 +33,9 @@ __all__ = [
 
 STARTUP_TIMEOUT_S = 60.0
 
-# A raw initialize request, and the headers streamable HTTP wants, for tests that talk HTTP by hand.
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
+# A raw initialize request (the one `persona-mcp call` sends), and the headers streamable HTTP wants,
+# for tests that talk HTTP by hand.
+INITIALIZE = INITIALIZE_REQUEST
 JSON_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
