@@ -16,6 +16,7 @@ from core.keys import KeyService
 from core.llm import OllamaChat
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
+from core.memory.reflection import reflect
 from core.onnx_bert import default_cache_dir
 from core.personas import PersonaLibrary, PersonaService
 from core.personas.transfer import PersonaTransfer
@@ -110,6 +111,14 @@ class PersonaCore:
             settings.ollama_host, settings.chat_timeout_seconds, credentials=lambda: keys.reveal(OLLAMA_KEY)
         )
         chats = ChatService(settings, personas, memories, conversations, contexts, relationships, model)
+        maintenance = Maintenance(
+            settings,
+            clock,
+            memories,
+            lifecycle,
+            lambda persona_id, since: reflect(db, personas, clock, memories, persona_id, None, since),
+        )
+        conversations.ended.append(maintenance.reflect_after)
         return cls(
             settings=settings,
             db=db,
@@ -117,7 +126,7 @@ class PersonaCore:
             personas=personas,
             memories=memories,
             lifecycle=lifecycle,
-            maintenance=Maintenance(settings, clock, memories, lifecycle),
+            maintenance=maintenance,
             conversations=conversations,
             rooms=Rooms(db, clock, personas, conversations),
             relationships=relationships,

@@ -187,6 +187,11 @@ class Settings(BaseModel):
     dedup_threshold: float = Field(
         0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory reinforces an old one."
     )
+    reflect_interval_minutes: float = Field(
+        0.0,
+        ge=0.0,
+        description="Reflect on recent episodes this often and after a conversation ends (0: off).",
+    )
     auto_supersede_rule: bool = Field(
         False, description="Supersede what the rule-based contradiction check flags, not only report it."
     )

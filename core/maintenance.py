@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
-from core.access import require_admin
+from core.access import acting, acting_as, require_admin
 from core.clock import Clock, iso
 from core.config import Settings
 from core.errors import Unavailable
 from core.memory import Lifecycle, MemoryService
 from core.memory.lifecycle_models import DecayControl, DecayStats
 
-__all__ = ["Maintenance"]
+__all__ = ["Maintenance", "Reflect"]
+
+# Reflection on one persona's episodes since a time (core/memory/reflection.py, wired in app.py).
+Reflect = Callable[[str, datetime], Awaitable[object]]
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +40,15 @@ class Maintenance:
     """The background tasks, and the switches decay_start / decay_stop turn."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, memories: MemoryService, lifecycle: Lifecycle
+        self,
+        settings: Settings,
+        clock: Clock,
+        memories: MemoryService,
+        lifecycle: Lifecycle,
+        reflect: Reflect | None = None,
     ) -> None:
         self._settings = settings
+        self._reflect = reflect
         self._clock = clock
         self._memories = memories
         self._lifecycle = lifecycle
@@ -93,10 +103,43 @@ class Maintenance:
                 await semantic.slot.load(s.embedder, s.embedding_model, s.ollama_host, s.cache_dir, fetch)
                 if semantic.slot.choice is None:
                     group.start_soon(self._retry_embedder)
+                if s.reflect_interval_minutes > 0 and self._reflect is not None:
+                    group.start_soon(self._reflect_loop, 60 * s.reflect_interval_minutes)
                 await semantic.run(self._memories.wait_for_write, s.index_sync_seconds)
             finally:
                 self._group = None
                 self._decay_scope = None
+
+    async def _reflect_loop(self, interval: float) -> None:
+        """Every `interval` seconds, reflect on each persona's episodes since the last round."""
+        since = self._clock.now()
+        while True:
+            await anyio.sleep(interval)
+            started = self._clock.now()
+            for persona_id in await self._lifecycle.persona_ids():
+                await self._reflect_one(persona_id, since)
+            since = started
+
+    def reflect_after(self, persona_ids: list[str]) -> None:
+        """A conversation ended: reflect on its personas' episodes of the last day, in the
+        background, as the principal that ended it (the facts are its own)."""
+        if self._group is None or self._reflect is None or self._settings.reflect_interval_minutes <= 0:
+            return
+        who, since = acting(), self._clock.now() - timedelta(days=1)
+
+        async def each() -> None:
+            with acting_as(who):
+                for persona_id in persona_ids:
+                    await self._reflect_one(persona_id, since)
+
+        self._group.start_soon(each)
+
+    async def _reflect_one(self, persona_id: str, since: datetime) -> None:
+        assert self._reflect is not None
+        try:
+            await self._reflect(persona_id, since)
+        except Exception:  # one persona's failure (a busy database, a vanished persona) is not the loop's
+            logger.exception("background reflection on %s failed", persona_id)
 
     async def _retry_embedder(self) -> None:
         """Fetch all-MiniLM-L6-v2 when it has to come from the hub; else (or when that fails) try

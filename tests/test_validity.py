@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -301,3 +302,28 @@ async def test_a_time_named_in_the_query_is_a_soft_preference(client: Client) ->
     assert second["components"]["when"] == 0.0  # still found: a preference, not a filter
     plain = await call(client, "memory_search", query="Where did Sam go climbing?")
     assert all(hit["components"]["when"] == 0.0 for hit in plain["memories"])
+
+
+async def test_ending_a_conversation_reflects_in_the_background_when_enabled(settings: Settings) -> None:
+    reflective = settings.model_copy(update={"reflect_interval_minutes": 60.0})
+    async with Client(build_server(reflective), raise_exceptions=True) as client:
+        started = await call(client, "conversation_start", persona_id="aria")
+        for text in (
+            "Sam: I booked a week of hiking around Lake Tahoe with my brother for next June.",
+            "Sam: The cabin at Lake Tahoe has a wood stove and no internet at all.",
+        ):
+            await call(client, "memory_store", content=text, conversation_id=started["id"])
+        await call(client, "conversation_end", conversation_id=started["id"], summarize=False)
+        with anyio.fail_after(30):
+            while True:
+                found = await call(client, "memory_search", query="Lake Tahoe", kinds=["semantic"])
+                facts = [
+                    h["memory"]
+                    for h in found["memories"]
+                    if h["memory"]["metadata"].get("method") == "extractive"
+                ]
+                if facts:
+                    break
+                await anyio.sleep(0.2)
+        assert "Lake Tahoe" in facts[0]["content"]
+        assert len(facts[0]["metadata"]["sources"]) == 2

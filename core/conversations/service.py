@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import NamedTuple
 
 import aiosqlite
@@ -102,6 +103,7 @@ class ConversationService:
         self._personas = personas
         self._memories = memories
         self.tokens = tokens
+        self.ended: list[Callable[[list[str]], None]] = []  # told the personas of each ended conversation
 
     async def start(
         self,
@@ -358,6 +360,8 @@ class ConversationService:
                 "WHERE id = ?",
                 (summary or None, now, now, conversation_id),
             )
+        for hook in self.ended:  # e.g. background reflection (core/maintenance.py)
+            hook(conversation.participants)
         return EndResult(
             conversation=await self.get(conversation_id), summary=summary, memories_created=created
         )

@@ -94,6 +94,10 @@ class Lifecycle:
             max_fraction=s.prune_max_fraction,
         )
 
+    async def persona_ids(self) -> list[str]:
+        """Every persona's id (archived ones too)."""
+        return await self._persona_ids(None)
+
     async def _persona_ids(self, persona_id: str | None) -> list[str]:
         """The persona named, or every persona (archived ones too: their memories still live)."""
         if persona_id is not None:
