@@ -12,8 +12,8 @@ from core.access import acting
 from core.access.policy import (
     conversation_visible_sql,
     memory_visible_sql,
-    party_visible_sql,
     persona_readable_sql,
+    relationship_visible_sql,
 )
 from core.llm import OllamaProbe, probe_ollama
 
@@ -86,18 +86,12 @@ async def _counts(core: PersonaCore) -> dict[str, int]:
         ("personas", "p", persona_readable_sql("p.id")),
         ("memories", "m", memory_visible_sql("m")),
         ("conversations", "c", conversation_visible_sql("c")),
-        ("relationships", "r", _both_parties()),
+        ("relationships", "r", relationship_visible_sql("r.")),
     )
     for table, alias, (seen, params) in rules:
         where = f" WHERE {seen}" if seen else ""
         counts[table] = int(await core.db.scalar(f"SELECT count(*) FROM {table} {alias}{where}", params))
     return counts
-
-
-def _both_parties() -> tuple[str, list[Any]]:
-    seen_a, params_a = party_visible_sql("r.party_a")
-    seen_b, params_b = party_visible_sql("r.party_b")
-    return (f"{seen_a} AND {seen_b}", [*params_a, *params_b]) if seen_a else ("", [])
 
 
 async def system_status(core: PersonaCore) -> SystemStatus:

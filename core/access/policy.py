@@ -28,9 +28,9 @@ __all__ = [
     "conversation_visible_sql",
     "level_of",
     "memory_visible_sql",
-    "party_visible_sql",
     "persona_readable_sql",
     "rank",
+    "relationship_visible_sql",
 ]
 
 Level = Literal["read", "write", "own"]
@@ -82,14 +82,22 @@ def memory_visible_sql(alias: str, who: Principal | None = None) -> tuple[str, l
     )
 
 
-def party_visible_sql(column: str, who: Principal | None = None) -> tuple[str, list[Any]]:
+def _party_visible_sql(column: str, who: Principal) -> tuple[str, list[Any]]:
     """A condition on `column` (a relationship party: a persona id or `user:<id>`) that holds for
-    the parties `who` may see: personas it may read, and itself as a user; ("", []) for an admin."""
+    the parties `who` may see: personas it may read, and itself as a user."""
+    readable, params = persona_readable_sql(column, who)
+    return f"({column} = ? OR ({column} NOT LIKE 'user:%' AND {readable}))", [f"user:{who.name}", *params]
+
+
+def relationship_visible_sql(prefix: str = "", who: Principal | None = None) -> tuple[str, list[Any]]:
+    """A condition on a relationships (or interactions) row, its columns written `{prefix}party_a`
+    and `{prefix}party_b`: both parties are ones `who` may see; ("", []) for an admin."""
     who = who or acting()
     if who.admin:
         return "", []
-    readable, params = persona_readable_sql(column, who)
-    return f"({column} = ? OR ({column} NOT LIKE 'user:%' AND {readable}))", [f"user:{who.name}", *params]
+    seen_a, params_a = _party_visible_sql(f"{prefix}party_a", who)
+    seen_b, params_b = _party_visible_sql(f"{prefix}party_b", who)
+    return f"{seen_a} AND {seen_b}", [*params_a, *params_b]
 
 
 def conversation_visible_sql(alias: str, who: Principal | None = None) -> tuple[str, list[Any]]:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -121,7 +122,7 @@ class AccessService:
     ) -> tuple[PrincipalInfo, str]:
         """A new principal and its token (returned once; only its hash is kept). A revoked name
         may be added again: it gets a new token and keeps what it owned."""
-        self.require_admin("adding a principal")
+        require_admin("adding a principal")
         name = self.check_name(name)
         existing = await self._repo.principal(name)
         if existing is not None and existing["revoked_at"] is None:
@@ -159,13 +160,13 @@ class AccessService:
 
     async def list_principals(self) -> list[PrincipalInfo]:
         """Every principal made with a token, revoked ones too."""
-        self.require_admin("listing principals")
+        require_admin("listing principals")
         infos = [await self.info(row["name"]) for row in await self._repo.principals()]
         return [info for info in infos if info is not None]
 
     async def revoke(self, name: str) -> PrincipalInfo:
         """Revoke the principal's token at once (its data stays; `add` gives it a new token)."""
-        self.require_admin("revoking a principal")
+        require_admin("revoking a principal")
         if not await self._repo.revoke(name, iso(self._clock.now()), acting().name):
             row = await self._repo.principal(name)
             if row is None:
@@ -201,7 +202,7 @@ class AccessService:
 
     async def set_grant(self, principal: str, persona: Persona, level: Level | None) -> list[Grant]:
         """Grant `level` on `persona` to `principal` (None takes the grant away); its grants after."""
-        self.require_admin("granting access")
+        require_admin("granting access")
         if not principal.startswith(OAUTH_PREFIX):
             self.check_name(principal, "principal")
             if await self._repo.principal(principal) is None:
@@ -213,7 +214,7 @@ class AccessService:
         return [_grant(row) for row in await self._repo.grants(principal=principal)]
 
     async def grants(self, principal: str | None = None, persona_id: str | None = None) -> list[Grant]:
-        self.require_admin("listing grants")
+        require_admin("listing grants")
         return [_grant(row) for row in await self._repo.grants(principal, persona_id)]
 
     async def whoami(self) -> WhoAmI:
@@ -228,7 +229,7 @@ class AccessService:
         )
 
     async def audit_log(self, limit: int = 50, principal: str | None = None) -> list[AuditEntry]:
-        self.require_admin("reading the audit log")
+        require_admin("reading the audit log")
         rows = await self._repo.audit_log(limit, principal)
         return [AuditEntry.model_validate({**dict(row), "at": parse_iso(row["at"])}) for row in rows]
 
@@ -237,12 +238,20 @@ class AccessService:
     async def level(self, persona: Persona, who: Principal | None = None) -> Level | None:
         """What `who` (default: the acting principal) may do with `persona`; None: not see it."""
         who = who or acting()
-        if who.admin or persona.owner == who.name:
-            return "own"
-        return level_of(who, persona.owner, await self._repo.grant(persona.id, who.name))
+        mine = who.admin or persona.owner == who.name  # no grant to read: it may do everything
+        grant = None if mine else await self._repo.grant(persona.id, who.name)
+        return level_of(who, persona.owner, grant)
 
     async def visible(self, persona: Persona) -> bool:
         return await self.level(persona) is not None
+
+    async def visible_among(self, personas: Sequence[Persona]) -> list[Persona]:
+        """Those of `personas` the acting principal may see, with its grants read once."""
+        who = acting()
+        if who.admin:
+            return list(personas)
+        grants = {row["persona_id"]: row["level"] for row in await self._repo.grants(principal=who.name)}
+        return [p for p in personas if level_of(who, p.owner, grants.get(p.id)) is not None]
 
     async def require(self, persona: Persona, need: Level, doing: str) -> None:
         """Raise Forbidden unless the acting principal holds `need` on a persona it can see
@@ -256,6 +265,12 @@ class AccessService:
                 f"Permission denied: {doing} on persona {persona.id!r} needs {needed}; principal "
                 f"{who.name!r} has {have or 'none'}. An admin can grant it (persona-mcp grant)."
             )
+
+    async def require_change(self, persona: Persona, created_by: str, doing: str) -> None:
+        """Raise Forbidden unless the acting principal may change a memory of `persona` that
+        `created_by` stored: one it stored itself, or any of a persona it may write."""
+        if created_by != acting().name:
+            await self.require(persona, "write", doing)
 
     @staticmethod
     def user_id(given: str | None, argument: str = "user_id") -> str | None:
@@ -271,10 +286,6 @@ class AccessService:
                 argument, given, f"You may speak only as yourself: leave it out, or pass {who.name!r}."
             )
         return given
-
-    def require_admin(self, doing: str) -> None:
-        """Raise Forbidden unless the acting principal is an admin."""
-        require_admin(doing)
 
     def denied(self, what: str, value: str) -> None:
         """Log an access that was answered as if `value` did not exist."""

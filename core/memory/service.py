@@ -42,7 +42,6 @@ __all__ = ["MemoryService", "SearchOptions"]
 _FETCH_FACTOR = 5  # candidates per requested result, from each retriever
 _MIN_FETCH = 50
 _RERANK_POOL = 200  # best candidates (by their own match) re-ranked with neighbours and word pieces
-_LEXICAL_ROWS = LEXICAL_ROWS
 _LEXICAL_KEPT = 400  # best-scored rows it returns; candidates below them count as no word match
 # How much a neighbour's match counts, by its distance in turns.
 _REACH = {1: 1.0, 2: 0.5}
@@ -93,8 +92,8 @@ class MemoryService(MemoryWriter):
     async def _changeable(self, memory_id: str, doing: str) -> Memory:
         """The memory, if the caller may change it: its own, or any of a persona it may write."""
         memory = await self.get(memory_id)
-        if memory.created_by != acting().name:
-            await self._personas.access.require(await self._personas.get(memory.persona_id), "write", doing)
+        persona = await self._personas.get(memory.persona_id)
+        await self._personas.access.require_change(persona, memory.created_by, doing)
         return memory
 
     async def update(self, memory_id: str, patch: MemoryPatch) -> Memory:
@@ -317,17 +316,17 @@ class MemoryService(MemoryWriter):
         return await self._repo.get_many(ids)
 
     async def _lexical(
-        self, words: list[str], where: MemoryFilter, fetch: int, most: int = _LEXICAL_ROWS
+        self, words: list[str], where: MemoryFilter, fetch: int, most: int = LEXICAL_ROWS
     ) -> dict[str, float]:
         """BM25 scores of the memories matching any of `words`.
 
         BM25 costs about a microsecond per matching row, so a word found in tens of thousands of
         memories would make every search slow. The words are taken rarest first while the rows they
-        match stay under _LEXICAL_ROWS; the common words left out carry the least weight in BM25
+        match stay under LEXICAL_ROWS; the common words left out carry the least weight in BM25
         anyway, and every row the chosen words match is scored; the best _LEXICAL_KEPT come back
         (a candidate below them gets no lexical credit: its BM25 would be small next to the
         best). When even the rarest word matches more rows than that, its most recent
-        _LEXICAL_ROWS matches are scored and the `fetch` best returned."""
+        LEXICAL_ROWS matches are scored and the `fetch` best returned."""
         counts = await self._search.term_counts(words)
         chosen: list[str] = []
         total = 0

@@ -44,8 +44,7 @@ async def replaceable(
             memory_id,
             f"That memory is {memory.persona_id}'s; a memory replaces only its own persona's.",
         )
-    if memory.created_by != acting().name:
-        await personas.access.require(persona, "write", "superseding another principal's memory")
+    await personas.access.require_change(persona, memory.created_by, "superseding another principal's memory")
     return memory
 
 

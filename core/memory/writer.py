@@ -336,13 +336,13 @@ class MemoryWriter:
     async def _propose_conflicts(self, fresh: list[_Item], model_id: str | None) -> None:
         """Current facts about the same subject that each new semantic or reflective memory seems
         to contradict (conflicts.py); with auto_supersede_rule, those it may change are superseded."""
-        now = iso(self._clock.now())
+        now, facts = iso(self._clock.now()), SearchRepository(self._db)
         for item in fresh:
             subject = item.draft.subject
             if not subject or item.draft.kind not in ("semantic", "reflective"):
                 continue
             where = MemoryFilter(persona_id=item.persona_id, true_at=now)
-            for row in await SearchRepository(self._db).facts_about(where, subject, model_id):
+            for row in await facts.facts_about(where, subject, model_id):
                 close = None
                 if item.vector is not None and row[2] is not None:
                     close = float(decode_vector(row[2]) @ item.vector)

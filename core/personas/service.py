@@ -128,7 +128,7 @@ class PersonaService:
 
     async def _visible(self, personas: Sequence[Persona]) -> list[Persona]:
         """Those of `personas` the acting principal may see."""
-        return [p for p in personas if await self.access.visible(p)]
+        return await self.access.visible_among(personas)
 
     async def find(self, persona_id: str) -> Persona | None:
         """The persona with this id (archived ones too), or None (also when the acting principal
@@ -255,7 +255,7 @@ class PersonaService:
         now = self._clock.now()
         persona = Persona(**spec.model_dump(), id=new_id, created_at=now, updated_at=now, owner=acting().name)
         async with self._db.transaction() as tx:
-            await self._check_free(tx, persona.id, persona.name)
+            await self._check_free(tx, persona, new=True)
             await PersonaRepository.insert(tx, persona)
         return persona
 
@@ -272,39 +272,26 @@ class PersonaService:
             candidate = slug[: 64 - len(suffix)].rstrip("-") + suffix
         return candidate
 
-    async def _check_free(
-        self, tx: aiosqlite.Connection, persona_id: str | None, name: str, own_id: str | None = None
-    ) -> None:
-        """Raise Conflict if the id exists (archived or not) or a live persona the acting
-        principal can see, or one with the same owner, has the name. An id held by a persona it
-        cannot see is only "not available": ids are one namespace, but nothing more is told."""
-        if persona_id is not None:
-            holder = await self._repo.get(persona_id)
-            if holder is not None and not await self.access.visible(holder):
-                self.access.denied("persona", persona_id)
-                raise Conflict(f"The id {persona_id!r} is not available. Pass another id.")
-            if holder is not None:
-                archived = " (archived: purge it to reuse the id)" if holder.archived_at else ""
+    async def _check_free(self, tx: aiosqlite.Connection, persona: Persona, new: bool) -> None:
+        """Raise Conflict if a new persona's id exists (archived or not), or a live persona the
+        acting principal can see, or one with the same owner, has the name. Read in the write
+        transaction, so what other processes committed before it began counts. An id held by a
+        persona the caller cannot see is only "not available": ids are one namespace, but nothing
+        more is told."""
+        if new and (holder := await PersonaRepository.get_in_tx(tx, persona.id)) is not None:
+            if not await self.access.visible(holder):
+                self.access.denied("persona", persona.id)
+                raise Conflict(f"The id {persona.id!r} is not available. Pass another id.")
+            archived = " (archived: purge it to reuse the id)" if holder.archived_at else ""
+            raise Conflict(
+                f"A persona with id {persona.id!r} already exists{archived}. Pass another id, "
+                "or update the existing persona instead."
+            )
+        for holder in await PersonaRepository.named_in_tx(tx, persona.name, None if new else persona.id):
+            if holder.owner == persona.owner or await self.access.visible(holder):
                 raise Conflict(
-                    f"A persona with id {persona_id!r} already exists{archived}. Pass another id, "
-                    "or update the existing persona instead."
-                )
-        owner: str | None = acting().name
-        if own_id is not None:
-            current = await self._repo.get(own_id)
-            owner = current.owner if current is not None else None
-        async with tx.execute(
-            "SELECT id, owner FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL "
-            "AND id IS NOT ?",
-            (name, own_id),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        for row in rows:
-            holder = await self._repo.get(row[0])
-            if row[1] == owner or (holder is not None and await self.access.visible(holder)):
-                raise Conflict(
-                    f"The name {name!r} is already used by persona {row[0]!r}. Names of live personas are "
-                    "unique (ignoring case): choose another name."
+                    f"The name {persona.name!r} is already used by persona {holder.id!r}. Names of live "
+                    "personas are unique (ignoring case): choose another name."
                 )
 
     async def update(self, persona_id: str, changes: Mapping[str, Any], restore: bool = False) -> Persona:
@@ -330,7 +317,7 @@ class PersonaService:
             owner=current.owner,
         )
         async with self._db.transaction() as tx:
-            await self._check_free(tx, None, updated.name, own_id=current.id)
+            await self._check_free(tx, updated, new=False)
             await PersonaRepository.replace(tx, updated)
         return updated
 

@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from core.access import acting
-from core.access.policy import party_visible_sql
+from core.access.policy import relationship_visible_sql
 from core.clock import Clock, iso, parse_iso
 from core.errors import InvalidInput, NotFound
 from core.models import Persona
@@ -49,14 +49,11 @@ def user_party(user_id: str | None) -> str:
     return f"{USER_PREFIX}{user_id or 'default'}"
 
 
-def _seen(prefix: str = "") -> tuple[str, list[Any]]:
-    """`AND` the condition that both parties of a relationships row are ones the acting principal
-    may see (policy.py), or nothing for an admin."""
-    seen_a, params_a = party_visible_sql(f"{prefix}party_a")
-    if not seen_a:
-        return "", []
-    seen_b, params_b = party_visible_sql(f"{prefix}party_b")
-    return f" AND {seen_a} AND {seen_b}", [*params_a, *params_b]
+def _seen() -> tuple[str, list[Any]]:
+    """`AND` the condition that both parties of a row are ones the acting principal may see
+    (policy.py), or nothing for an admin."""
+    seen, params = relationship_visible_sql()
+    return (f" AND {seen}", params) if seen else ("", [])
 
 
 def _bond(row: _Row | None) -> Bond | None:

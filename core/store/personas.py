@@ -84,6 +84,23 @@ class PersonaRepository:
         return [row["id"] for row in rows]
 
     @staticmethod
+    async def get_in_tx(tx: aiosqlite.Connection, persona_id: str) -> Persona | None:
+        """`get`, read inside a write transaction."""
+        async with tx.execute("SELECT * FROM personas WHERE id = ?", (persona_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _to_persona(row) if row else None
+
+    @staticmethod
+    async def named_in_tx(tx: aiosqlite.Connection, name: str, other_than: str | None) -> list[Persona]:
+        """Live personas with this name (ignoring case), but `other_than`, read inside a write
+        transaction."""
+        async with tx.execute(
+            "SELECT * FROM personas WHERE lower(name) = lower(?) AND archived_at IS NULL AND id IS NOT ?",
+            (name, other_than),
+        ) as cursor:
+            return [_to_persona(row) for row in await cursor.fetchall()]
+
+    @staticmethod
     async def insert(tx: aiosqlite.Connection, persona: Persona) -> None:
         """Add a new row, owned by `persona.owner` and written by the acting principal."""
         await tx.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.access.policy import conversation_visible_sql, memory_visible_sql, party_visible_sql
+from core.access.policy import conversation_visible_sql, memory_visible_sql, relationship_visible_sql
 from core.store.database import Database
 
 __all__ = ["StatusRepository"]
@@ -40,15 +40,14 @@ class StatusRepository:
     async def strongest_relationships(self, persona_id: str) -> list[dict[str, Any]]:
         """The persona's closest relationships the acting principal may see, strongest (affinity x
         familiarity) first."""
-        seen_a, params_a = party_visible_sql("party_a")
-        seen_b, params_b = party_visible_sql("party_b")
-        seen = f" AND {seen_a} AND {seen_b}" if seen_a else ""
+        seen, params = relationship_visible_sql()
+        seen = f" AND {seen}" if seen else ""
         rows = await self._db.fetch_all(
             "SELECT CASE WHEN party_a = ? THEN party_b ELSE party_a END AS other, type, affinity,"
             " trust, familiarity, interaction_count, last_interaction_at FROM relationships"
             f" WHERE (party_a = ? OR party_b = ?){seen}"
             " ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC LIMIT ?",
-            (persona_id, persona_id, persona_id, *params_a, *params_b, _MAX_RELATIONSHIPS_SHOWN),
+            (persona_id, persona_id, persona_id, *params, _MAX_RELATIONSHIPS_SHOWN),
         )
         return [dict(row) for row in rows]
 

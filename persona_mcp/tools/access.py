@@ -10,7 +10,7 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from core.access import AuditEntry, Grant, PrincipalInfo, WhoAmI
+from core.access import AuditEntry, Grant, PrincipalInfo, WhoAmI, require_admin
 from persona_mcp.session import core_of
 from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, PersonaId, ToolDef, respond
 
@@ -57,7 +57,7 @@ async def grant(
 ) -> Annotated[CallToolResult, GrantList]:
     """Admins: give a principal access to a persona it does not own, or take it away."""
     core = core_of(ctx)
-    core.access.require_admin("access_grant")
+    require_admin("access_grant")  # before the lookup: a non-admin hears this, not "no persona"
     persona = await core.personas.get(persona_id)
     grants = await core.access.set_grant(principal, persona, None if level == "none" else level)
     return respond(GrantList(principal=principal, grants=grants))
