@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 import anyio
 import httpx
+import orjson
 from mcp.server.auth.handlers.metadata import ProtectedResourceMetadataHandler
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
@@ -54,7 +55,9 @@ def resource_url(settings: Settings) -> str:
     return settings.oauth_audience or f"http://{settings.http_host}:{settings.http_port}/mcp"
 
 
-def _user(principal: Principal, token: str, subject: str | None = None, issuer: str | None = None) -> Any:
+def _user(
+    principal: Principal, token: str, subject: str | None = None, issuer: str | None = None
+) -> AuthenticatedUser:
     """The SDK's authenticated user for a principal: `client_id` is the principal's name."""
     claims: dict[str, Any] = {
         "admin": principal.admin,
@@ -191,20 +194,21 @@ class AuthMiddleware:
         self._metadata: ASGIApp = Starlette(routes=routes)
         self.app = app
 
-    async def _principal(self, token: str) -> tuple[Principal, Any] | None:
+    async def _authenticate(self, token: str) -> AuthenticatedUser | None:
+        """The SDK's user for the principal holding `token` (`principal_of` reads it back), or None."""
         if self._owner_token is not None and hmac.compare_digest(token.encode(), self._owner_token):
-            return OWNER, _user(OWNER, token)
+            return _user(OWNER, token)
         core = self._core()
         if core is not None:
             principal = await core.access.authenticate(token)
             if principal is not None:
-                return principal, _user(principal, token)
+                return _user(principal, token)
         if self._oauth is not None and core is not None:
             found = await self._oauth.subject(token)
             if found is not None:
                 subject, _ = found
                 principal = await core.access.for_subject(subject)
-                return principal, _user(principal, token, subject, self._oauth.issuer)
+                return _user(principal, token, subject, self._oauth.issuer)
         return None
 
     async def _required(self) -> bool:
@@ -225,8 +229,9 @@ class AuthMiddleware:
         scheme, _, credentials = header.strip().partition(" ")
         token = credentials.strip() if scheme.lower() == "bearer" else ""
         if token:
-            found = await self._principal(token)
-            if found is None:
+            user = await self._authenticate(token)
+            principal = principal_of(user)
+            if user is None or principal is None:
                 logger.info("refused a request from %s: unknown or revoked token", _client(scope))
                 await self._refuse(
                     send,
@@ -235,7 +240,6 @@ class AuthMiddleware:
                     "or PERSONA_MCP_TOKEN.",
                 )
                 return
-            principal, user = found
             scope["user"], scope["auth"] = user, AuthCredentials([])
             with acting_as(principal):
                 await self.app(scope, receive, send)
@@ -254,19 +258,26 @@ class AuthMiddleware:
         challenge = f'Bearer realm="persona-mcp", error="{error}", error_description="{description}"'
         if self._oauth is not None:
             challenge += f', resource_metadata="{self._metadata_url}"'
-        body = f'{{"error": "{error}", "error_description": "{description}"}}'.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", challenge.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        body = orjson.dumps({"error": error, "error_description": description})
+        await send_json(send, 401, body, [(b"www-authenticate", challenge.encode())])
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer an HTTP request with a JSON body, below the app (a refusal of the auth or the limits)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _client(scope: Scope) -> str:
@@ -279,8 +290,8 @@ async def principal_middleware(ctx: ServerRequestContext[Any, Any], call_next: C
     owner for an HTTP request that needed no token, and otherwise (stdio, in-process clients) the
     principal the server was started under (the local owner unless a caller chose another)."""
     request = ctx.request
-    http = isinstance(request, Request)
-    user = request.scope.get("user") if isinstance(request, Request) else None
-    principal = (principal_of(user) or OWNER) if http else acting()
+    principal = (
+        (principal_of(request.scope.get("user")) or OWNER) if isinstance(request, Request) else acting()
+    )
     with acting_as(principal):
         return await call_next(ctx)

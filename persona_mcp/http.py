@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.access.repository import has_principals
 from core.config import ConfigError, Settings
-from persona_mcp.auth import AuthMiddleware
+from persona_mcp.auth import AuthMiddleware, send_json
 from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
 
@@ -73,23 +73,6 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-async def _plain_response(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 class BodyLimitMiddleware:
     """Read each request body in full before the app sees it, within limits: 408 when it does not
     arrive within `seconds` (a slow or stalled client would otherwise hold a connection and a
@@ -113,13 +96,13 @@ class BodyLimitMiddleware:
                 size += len(message.get("body", b""))
                 if size > self.max_bytes:
                     body = b'{"error": "too_large", "message": "The request body is larger than allowed."}'
-                    await _plain_response(send, 413, body)
+                    await send_json(send, 413, body)
                     return
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
         if waited.cancelled_caught:
             body = b'{"error": "request_timeout", "message": "The request body did not arrive in time."}'
-            await _plain_response(send, 408, body)
+            await send_json(send, 408, body)
             return
 
         async def replay() -> Message:
