@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "iso", "parse_iso"]
+from core.errors import InvalidInput
+
+__all__ = ["Clock", "aware", "iso", "parse_iso"]
 
 
 class Clock:
@@ -40,3 +42,11 @@ def iso(moment: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """Read a timestamp written by `iso` (or any ISO-8601 text with an offset)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def aware(value: datetime | None, argument: str) -> datetime | None:
+    """A time argument as given, or InvalidInput naming `argument` when it has no time zone (a
+    naive time would be read in whatever zone the server runs in)."""
+    if value is not None and value.tzinfo is None:
+        raise InvalidInput(argument, value.isoformat(), "Give a time zone, e.g. 2023-05-07T13:56:00Z.")
+    return value

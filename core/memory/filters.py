@@ -8,8 +8,7 @@ from typing import Any
 
 from core.access.policy import memory_visible_sql
 from core.access.principal import acting
-from core.clock import iso
-from core.errors import InvalidInput
+from core.clock import aware, iso
 from core.memory.models import Kind
 from core.memory.timewords import parse_when
 
@@ -111,9 +110,7 @@ def search_filter(persona_id: str, options: SearchOptions, now: datetime) -> Mem
     if options.when is not None:
         start, end = parse_when(options.when, now)
         since, until = max(since or start, start), min(until or end, end - timedelta(microseconds=1))
-    as_of = options.as_of
-    if as_of is not None and as_of.tzinfo is None:
-        raise InvalidInput("as_of", as_of.isoformat(), "Give a time zone, e.g. 2023-05-07T13:56:00Z.")
+    as_of = aware(options.as_of, "as_of")
     return MemoryFilter(
         persona_id=persona_id,
         include_others_shared=options.include_shared,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from core.access import acting
-from core.clock import Clock, iso
+from core.clock import Clock, aware, iso
 from core.errors import InvalidInput, NotFound
 from core.memory.models import Memory
 from core.memory.repository import MemoryRepository
@@ -20,14 +20,7 @@ from core.models import Persona
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["checked_valid_from", "replaceable", "supersede_stored", "valid_to_columns"]
-
-
-def checked_valid_from(value: datetime | None, argument: str) -> datetime | None:
-    """A `valid_from` with a time zone (or None)."""
-    if value is not None and value.tzinfo is None:
-        raise InvalidInput(argument, value.isoformat(), "Give a time zone, e.g. 2023-05-07T13:56:00Z.")
-    return value
+__all__ = ["replaceable", "supersede_stored", "valid_to_columns"]
 
 
 async def replaceable(
@@ -53,8 +46,7 @@ def valid_to_columns(value: datetime | Literal["open"], memory: Memory) -> dict[
     'open' to make it true again (undoing a supersession)."""
     if value == "open":
         return {"valid_to": None, "superseded_by": None}
-    if value.tzinfo is None:
-        raise InvalidInput("valid_to", value.isoformat(), "Give a time zone, e.g. 2023-05-07T13:56:00Z.")
+    aware(value, "valid_to")
     if memory.valid_from is not None and value < memory.valid_from:
         raise InvalidInput(
             "valid_to",

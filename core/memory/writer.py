@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from core.access import acting
-from core.clock import Clock, iso
+from core.clock import Clock, aware, iso
 from core.config import Settings
 from core.errors import InvalidInput, PersonaMCPError
 from core.memory import witnesses
@@ -29,7 +29,7 @@ from core.memory.repository import MemoryRepository, decode_vector
 from core.memory.search_queries import SearchRepository
 from core.memory.semantic import SemanticLayer
 from core.memory.text import content_hash
-from core.memory.validity import checked_valid_from, replaceable
+from core.memory.validity import replaceable
 from core.models import Persona
 from core.personas import PersonaService
 from core.store import Database
@@ -147,18 +147,12 @@ class MemoryWriter:
                 await self._personas.access.require(persona, "write", "storing a public memory")
             content = checked_content(draft.content, _argument(where, "content"))
             checked_metadata(draft.metadata, _argument(where, "metadata"))
-            created = draft.created_at
-            if created is not None and created.tzinfo is None:
-                raise InvalidInput(
-                    _argument(where, "created_at"),
-                    created.isoformat(),
-                    "Give a time zone, e.g. 2023-05-07T13:56:00Z.",
-                )
+            created = aware(draft.created_at, _argument(where, "created_at"))
             if created is not None and created > now + _FUTURE_TOLERANCE:
                 raise InvalidInput(
                     _argument(where, "created_at"), iso(created), "A memory cannot come from the future."
                 )
-            checked_valid_from(draft.valid_from, _argument(where, "valid_from"))
+            aware(draft.valid_from, _argument(where, "valid_from"))
             for index, old in enumerate(draft.supersedes or []):
                 await replaceable(
                     self._repo, self._personas, persona, old, _argument(where, f"supersedes[{index}]")
