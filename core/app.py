@@ -13,10 +13,10 @@ from core.config import Settings
 from core.conversations import ConversationService, Rooms
 from core.emotions import EmotionService
 from core.keys import KeyService
-from core.llm import OllamaChat
+from core.llm import OllamaChat, StructuredModel
 from core.maintenance import Maintenance
 from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
-from core.memory.reflection import reflect
+from core.memory.reflection import Reflector
 from core.onnx_bert import default_cache_dir
 from core.personas import PersonaLibrary, PersonaService
 from core.personas.transfer import PersonaTransfer
@@ -62,6 +62,7 @@ class PersonaCore:
     state: StateService
     keys: KeyService
     access: AccessService
+    reflector: Reflector
     started_monotonic: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -99,24 +100,26 @@ class PersonaCore:
             settings.data_dir / "vectors.lock",
             settings.chroma_host,
         )
-        memories = MemoryService(db, clock, settings, personas, semantic)
-        lifecycle = Lifecycle(db, clock, settings, personas, semantic)
-        tokens = TokenCounter(settings.cache_dir or default_cache_dir())
-        conversations = ConversationService(db, clock, personas, memories, tokens)
-        relationships = RelationshipService(db, clock, personas)
-        contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
         master = settings.master_key.get_secret_value() if settings.master_key else None
         keys = KeyService(db, clock, master, settings.key_file_path)
         model = OllamaChat(
             settings.ollama_host, settings.chat_timeout_seconds, credentials=lambda: keys.reveal(OLLAMA_KEY)
         )
+        beliefs = StructuredModel(model, settings.belief_model, settings.chat_model)
+        memories = MemoryService(db, clock, settings, personas, semantic, beliefs)
+        lifecycle = Lifecycle(db, clock, settings, personas, semantic)
+        tokens = TokenCounter(settings.cache_dir or default_cache_dir())
+        conversations = ConversationService(db, clock, personas, memories, tokens)
+        relationships = RelationshipService(db, clock, personas)
+        contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
         chats = ChatService(settings, personas, memories, conversations, contexts, relationships, model)
+        reflector = Reflector(db, personas, clock, memories, beliefs)
         maintenance = Maintenance(
             settings,
             clock,
             memories,
             lifecycle,
-            lambda persona_id, since: reflect(db, personas, clock, memories, persona_id, None, since),
+            lambda persona_id, since: reflector.reflect(persona_id, None, since),
         )
         conversations.ended.append(maintenance.reflect_after)
         return cls(
@@ -136,6 +139,7 @@ class PersonaCore:
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
             keys=keys,
             access=access,
+            reflector=reflector,
         )
 
     async def run_background(self) -> None:

@@ -10,12 +10,13 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from core.errors import PersonaMCPError, requirement, show_value
+from core.sensitive import SENSITIVE, is_secret
 from core.tuning import KindRates, SearchWeights, parse_pairs
 
 __all__ = [
@@ -46,23 +47,6 @@ NAMESPACES: tuple[str, ...] = (
 # Named sets of tools: "chat" is what a chat host needs (the default; persona_mcp.tools lists
 # it), "all" is every namespace.
 TOOL_PROFILES: tuple[str, ...] = ("chat", "all")
-
-
-class _Sensitive:
-    """Annotated[str, SENSITIVE]: an argument that may hold a pasted secret (a key's name or URL)."""
-
-
-SENSITIVE = _Sensitive()
-
-
-def is_secret(annotation: Any) -> bool:
-    """Whether a type is, or wraps (Optional, Annotated, ...), pydantic's SecretStr or carries
-    SENSITIVE: the mark of a value never shown in a result, an error message, an archive or a log."""
-    return (
-        annotation is SecretStr
-        or annotation is SENSITIVE
-        or any(is_secret(arg) for arg in get_args(annotation))
-    )
 
 
 class ConfigError(PersonaMCPError):
@@ -191,6 +175,16 @@ class Settings(BaseModel):
         0.0,
         ge=0.0,
         description="Reflect on recent episodes this often and after a conversation ends (0: off).",
+    )
+    belief_model: str = Field(
+        "auto",
+        min_length=1,
+        max_length=200,
+        description="Ollama model for contradiction checks and reflection: auto (the chat model, when "
+        "Ollama answers), off (rules only), or a model name.",
+    )
+    auto_supersede_llm: bool = Field(
+        True, description="Supersede what the model's contradiction check finds, not only report it."
     )
     auto_supersede_rule: bool = Field(
         False, description="Supersede what the rule-based contradiction check flags, not only report it."

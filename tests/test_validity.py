@@ -179,6 +179,7 @@ async def test_a_contradicting_fact_is_reported_and_left_alone_by_default(client
             "attribute": "residence",
             "reason": "Sam's residence was paris, now berlin",
             "superseded": False,
+            "method": "rule",  # no Ollama answers here
         }
     ]
     assert (await call(client, "memory_get", memory_id=paris["id"]))["valid_to"] is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -26,6 +26,7 @@ __all__ = ["RETRYABLE_STATUS", "ChatModel", "Completion", "OllamaChat", "PromptM
 logger = logging.getLogger(__name__)
 
 OnChunk = Callable[[str], Awaitable[None]]
+T = TypeVar("T")
 # The API key to send (as `Authorization: Bearer`), looked up at each call; None sends none.
 Credentials = Callable[[], Awaitable[str | None]]
 # Ollama answers worth retrying (busy, or a proxy in front of it failing): chat and embeddings.
@@ -145,16 +146,45 @@ class OllamaChat:
         temperature: float | None,
         on_chunk: OnChunk | None = None,
     ) -> Completion:
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+        options = {"temperature": temperature} if temperature is not None else None
+        received: list[str] = []
+
+        async def attempt() -> Completion:
+            received.clear()
+            return await self._stream(payload, model, options, received, on_chunk)
+
+        return await self._retrying(model, attempt, lambda: bool(received))
+
+    async def structured(self, messages: Sequence[PromptMessage], model: str, schema: dict[str, Any]) -> str:
+        """One reply held to a JSON schema (Ollama's structured outputs), not streamed, at
+        temperature 0 with a fixed seed (the same question gets the same answer): its text."""
+        payload = [{"role": m.role, "content": m.content} for m in messages]
+
+        async def attempt() -> str:
+            response = await self._client.chat(
+                model=model,
+                messages=payload,
+                stream=False,
+                format=schema,
+                options={"temperature": 0, "seed": 0},
+            )
+            return response.message.content or ""
+
+        return await self._retrying(model, attempt, lambda: False)
+
+    async def _retrying(
+        self, model: str, attempt: Callable[[], Awaitable[T]], started: Callable[[], bool]
+    ) -> T:
+        """`attempt`, retried with backoff on transient failures unless part of a reply has
+        already arrived (`started`): retrying would repeat it to the client."""
         import ollama
 
         await self._refresh()
-        payload = [{"role": m.role, "content": m.content} for m in messages]
-        options = {"temperature": temperature} if temperature is not None else None
-        attempt = 0
+        tries = 0
         while True:
-            received: list[str] = []
             try:
-                return await self._stream(payload, model, options, received, on_chunk)
+                return await attempt()
             except ollama.ResponseError as exc:
                 if exc.status_code == 404:
                     raise Unavailable(
@@ -166,16 +196,16 @@ class OllamaChat:
                 why = f"HTTP {exc.status_code}: {exc.error}"
             except (ConnectionError, OSError, httpx.TransportError) as exc:
                 error, retryable, why = exc, True, type(exc).__name__
-            if received or not retryable or attempt >= self._retries:
-                if received:  # part of a reply arrived: retrying would repeat it to the client
+            if started() or not retryable or tries >= self._retries:
+                if started():
                     raise Unavailable(
                         f"Ollama at {self._host} stopped in the middle of its reply ({why}); "
                         "nothing was stored."
                     ) from None
                 raise _not_reachable(self._host, model, why) from None
-            attempt += 1
-            delay = self._backoff * 2 ** (attempt - 1)
-            logger.warning("Ollama chat failed (%s); retry %d in %.1fs", error, attempt, delay)
+            tries += 1
+            delay = self._backoff * 2 ** (tries - 1)
+            logger.warning("Ollama chat failed (%s); retry %d in %.1fs", error, tries, delay)
             await anyio.sleep(delay)
 
     async def _stream(

@@ -165,6 +165,9 @@ class PossibleConflict(BaseModel):
     attribute: str = Field(description="What both speak of, e.g. residence, work, status.")
     reason: str
     superseded: bool = Field(description="Whether it was marked no longer true (the auto_supersede setting).")
+    method: Literal["llm", "rule"] = Field(
+        "rule", description="Who judged it: the belief model (llm), or the deterministic rule."
+    )
 
 
 class StoreResult(BaseModel):

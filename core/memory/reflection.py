@@ -1,31 +1,49 @@
-"""Reflection: recent episodes turned into standing facts, offline and deterministic.
+"""Reflection: recent episodes turned into standing facts and proposed persona changes.
 
-The episodes (episodic memories) since a time are grouped by what they are about: their subject,
-else the names they mention. For each group of two or more episodes, the most specific sentence
-that names it (the most content words, names and numbers; the newest on a tie) becomes a semantic
-memory about it, true from the newest episode's time, with `metadata.sources` (the episodes' ids)
-and `metadata.method` = "extractive". It is stored like any memory, so a fact already known is
-reinforced rather than repeated, and a fact that contradicts a current one is reported."""
+With the belief model (reflect_model.py) one structured-output call per batch of episodes gives the
+facts; without it, or for a batch it does not answer, the extractive method below does, offline and
+deterministic. The episodes (episodic memories) since a time are grouped by what they are about:
+their subject, else the names they mention. For each group of two or more episodes, the most
+specific sentence that names it (the most content words, names and numbers; the newest on a tie)
+becomes a semantic memory about it, true from the newest episode's time, with `metadata.sources`
+(the episodes' ids) and `metadata.method` = "extractive". Every fact is stored like any memory, so
+one already known is reinforced rather than repeated, and one that contradicts a current fact is
+reported (and, by the model's judgement, supersedes it).
+
+What the persona seems to have gained (interests its own words keep claiming, lorebook entries for
+names its episodes keep returning to) comes back as a diff for persona_update (proposals.py),
+applied only when the user says yes."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from core.access import acting
+from core.access.policy import rank
 from core.clock import Clock, iso, parse_iso
+from core.llm import StructuredModel
 from core.memory.entities import names_in, not_names, real_names
 from core.memory.filters import MemoryFilter
 from core.memory.models import MemoryDraft, PossibleConflict
+from core.memory.proposals import Gains, LoreIdea, PersonaProposal, interests_said, propose
+from core.memory.reflect_model import BATCH, Episode, facts_by_model
 from core.memory.search_queries import SearchRepository
 from core.memory.text import terms
 from core.memory.writer import MemoryWriter
+from core.models import Persona
 from core.personas import PersonaService
 from core.store import Database
 
-__all__ = ["ReflectResult", "ReflectedFact", "extract_facts", "reflect"]
+__all__ = ["Drawn", "ReflectResult", "ReflectedFact", "Reflector", "extract_facts"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = timedelta(days=7)
 _EPISODES = 2_000  # the newest episodes read in one run
@@ -37,6 +55,8 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|we|our)\b")
 _ADDRESSED = re.compile(r"(?:^|[.!?]\s+)(?:\w+,?\s+)?([A-Z][a-z]+)[,!]|,\s+([A-Z][a-z]+)\s*[.!?]")
 _SUBSTANCE = 4  # content words a sentence needs to state a fact
 _COMMON = 0.25  # a name in more than this share of the episodes is who is talking, not a topic
+_LORE_SOURCES = 3  # episodes a name needs before reflection proposes a lorebook entry for it
+_PLANS_KEPT_S = 600.0  # a plan (asked about, then carried out) is kept this long
 
 
 class ReflectedFact(BaseModel):
@@ -45,6 +65,8 @@ class ReflectedFact(BaseModel):
     memory_id: str
     content: str
     subject: str
+    kind: str = Field(description="semantic (about people, places, things) or reflective (a belief).")
+    method: str = Field(description="llm (the belief model) or extractive.")
     sources: list[str] = Field(description="The episodes it was drawn from.")
     duplicate_of: str | None = Field(None, description="Set when the persona already knew it (reinforced).")
     possible_conflicts: list[PossibleConflict] = Field(default_factory=list)
@@ -54,12 +76,15 @@ class ReflectResult(BaseModel):
     """memory_reflect: what was read and what it became."""
 
     persona_id: str
-    method: str = Field(description="'extractive' (offline, deterministic).")
+    method: str = Field(description="llm, extractive, or llm+extractive (batches the model did not answer).")
     since: datetime
     episodes_read: int
     facts_created: int
     facts_known: int = Field(description="Facts the persona already had: reinforced, not repeated.")
     facts: list[ReflectedFact]
+    persona_changes: PersonaProposal | None = Field(
+        None, description="What the persona seems to have gained, as a diff for persona_update."
+    )
 
 
 def _best_sentence(entity: str, contents: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -104,11 +129,24 @@ def _dated(line: str, at: str) -> str:
     return f"{when[0].upper()}{when[1:]}: {line}"
 
 
-def extract_facts(episodes: list[tuple[str, str, str | None, str]]) -> list[tuple[str, str, list[str], str]]:
-    """(content, subject, source ids, valid from) facts from (id, content, subject, created_at)
-    episodes, newest first. Episodes are grouped by what they are about: their subject together
-    with each name they mention (Caroline and Boston), else their subject alone, else each name;
-    every group of two or more gives one fact, its most specific sentence naming the group's topic."""
+@dataclass(frozen=True)
+class Drawn:
+    """A fact reflection drew, before it is stored."""
+
+    content: str
+    subject: str
+    sources: list[str]
+    valid_from: str
+    method: str = "extractive"
+    kind: str = "semantic"
+    topic: str = ""  # the name its episodes share (extractive)
+
+
+def extract_facts(episodes: list[Episode]) -> list[Drawn]:
+    """Facts from (id, content, subject, created_at) episodes, newest first. Episodes are grouped by
+    what they are about: their subject together with each name they mention (Caroline and
+    Boston), else their subject alone, else each name; every group of two or more gives one
+    fact, its most specific sentence naming the group's topic."""
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     spelled: dict[tuple[str, str], tuple[str, str]] = {}
     lowercase = not_names([content for _, content, _, _ in episodes])
@@ -141,58 +179,160 @@ def extract_facts(episodes: list[tuple[str, str, str | None, str]]) -> list[tupl
         chosen = _best_sentence(topic, [(m, c) for m, c, _ in members])
         if chosen is not None:
             newest = max(at for _, _, at in members)
-            facts.append((_dated(chosen[0], newest), about, [m for m, _, _ in members], newest))
+            sources = [m for m, _, _ in members]
+            facts.append(Drawn(_dated(chosen[0], newest), about, sources, newest, topic=topic))
         if len(facts) == _MAX_FACTS:
             break
     return facts
 
 
-async def reflect(
-    db: Database,
-    personas: PersonaService,
-    clock: Clock,
-    store: MemoryWriter,
-    persona_id: str | None,
-    active: str | None,
-    since: datetime | None,
-) -> ReflectResult:
-    """memory_reflect: facts from the persona's episodes since `since` (default: the last 7 days),
-    stored through `store` (so dedup and the contradiction check apply)."""
-    persona = await personas.resolve(persona_id, active)
-    now = clock.now()
-    start = since or now - DEFAULT_WINDOW
-    where = MemoryFilter(persona_id=persona.id, kinds=("episodic",), since=start, true_at=iso(now))
-    rows = await SearchRepository(db).entity_rows(where, iso(now), _EPISODES)
-    facts = extract_facts([(row[0], row[1], row[2], row[4]) for row in rows])
-    drafts = [
-        MemoryDraft(
-            content=content,
-            persona_id=persona.id,
-            kind="semantic",
-            subject=subject,
-            metadata={"sources": sources, "method": "extractive"},
-            created_at=parse_iso(valid_from),
+@dataclass
+class _Plan:
+    """What one reflection will store and propose, kept between asking and doing."""
+
+    persona: Persona
+    since: datetime
+    episodes: int
+    facts: list[Drawn]
+    methods: list[str]
+    proposal: PersonaProposal | None
+    made_at: float
+
+
+class Reflector:
+    """memory_reflect and the background job: plan (read episodes, draw facts and proposals),
+    then store. A plan is kept for a while, so a tool that asks the user about its proposal
+    before storing (and a retried request under the sessionless protocol) draws it once."""
+
+    def __init__(
+        self,
+        db: Database,
+        personas: PersonaService,
+        clock: Clock,
+        store: MemoryWriter,
+        model: StructuredModel | None = None,
+    ) -> None:
+        self._db = db
+        self._personas = personas
+        self._clock = clock
+        self._store = store
+        self._model = model
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+
+    async def plan(self, persona_id: str | None, active: str | None, since: datetime | None) -> _Plan:
+        """The facts and proposal a reflection over the persona's episodes since `since` (default:
+        the last 7 days) would make; changes nothing."""
+        persona = await self._personas.resolve(persona_id, active)
+        now = self._clock.now()
+        start = since or now - DEFAULT_WINDOW
+        where = MemoryFilter(persona_id=persona.id, kinds=("episodic",), since=start, true_at=iso(now))
+        rows = await SearchRepository(self._db).episodes(where, _EPISODES)
+        key = (acting().name, persona.id, iso(start), str(len(rows)), rows[-1][0] if rows else "")
+        self._plans = {k: p for k, p in self._plans.items() if time.monotonic() - p.made_at < _PLANS_KEPT_S}
+        if key in self._plans and self._plans[key].persona.version == persona.version:
+            return self._plans[key]
+        episodes: list[Episode] = [(row[0], row[1], row[2], row[3]) for row in rows]
+        gains = Gains()
+        facts, methods, left = await self._by_model(persona, episodes, gains)
+        if left:
+            drawn = extract_facts(left[::-1])  # newest first
+            facts.extend(drawn)
+            methods.append("extractive")
+            gains.lore.extend(_lore_ideas(persona, drawn))
+        own = {persona.name.casefold(), *(alias.casefold() for alias in persona.aliases)}
+        said = [
+            row[1] for row in rows if row[4] or (row[2] or "").casefold() in own or _spoken_by(row[1], own)
+        ]
+        gains.interests.extend(interests_said(said))
+        # A proposal only to one that may make it (the persona's owner, an admin, a writer).
+        may_change = rank(await self._personas.access.level(persona)) >= rank("write")
+        proposal = propose(persona, gains) if may_change else None
+        plan = _Plan(persona, start, len(rows), facts, methods, proposal, time.monotonic())
+        self._plans[key] = plan
+        return plan
+
+    async def _by_model(
+        self, persona: Persona, episodes: list[Episode], gains: Gains
+    ) -> tuple[list[Drawn], list[str], list[Episode]]:
+        """Facts the model drew, batch by batch, and the episodes of batches it did not answer."""
+        facts: list[Drawn] = []
+        left: list[Episode] = []
+        if self._model is None or not episodes or not await self._model.available():
+            return facts, [], episodes
+        for start in range(0, len(episodes), BATCH):
+            batch = episodes[start : start + BATCH]
+            found = await facts_by_model(self._model, persona.name, batch, gains)
+            if found is None:
+                left.extend(batch)
+                continue
+            facts.extend(
+                Drawn(f.content, f.subject, f.sources, f.valid_from, method="llm", kind=f.kind) for f in found
+            )
+        return facts, ["llm"] if len(left) < len(episodes) else [], left
+
+    async def reflect(
+        self,
+        persona_id: str | None,
+        active: str | None,
+        since: datetime | None,
+        apply_changes: bool | None = None,
+    ) -> ReflectResult:
+        """Store the plan's facts (dedup and the contradiction check apply); apply its proposal
+        when `apply_changes` (the user said yes), record a no, or leave it proposed (None)."""
+        plan = await self.plan(persona_id, active, since)
+        self._plans = {k: p for k, p in self._plans.items() if p is not plan}
+        drafts = [
+            MemoryDraft(
+                content=fact.content,
+                persona_id=plan.persona.id,
+                kind=fact.kind,
+                subject=fact.subject or None,
+                metadata={"sources": fact.sources, "method": fact.method},
+                created_at=parse_iso(fact.valid_from),
+            )
+            for fact in plan.facts
+        ]
+        results = await self._store.store_many(drafts) if drafts else []
+        made = [
+            ReflectedFact(
+                memory_id=result.memory.id,
+                content=result.memory.content,
+                subject=fact.subject,
+                kind=fact.kind,
+                method=fact.method,
+                sources=fact.sources,
+                duplicate_of=result.duplicate_of,
+                possible_conflicts=result.possible_conflicts,
+            )
+            for result, fact in zip(results, plan.facts, strict=True)
+        ]
+        proposal = plan.proposal
+        if proposal is not None and apply_changes is not None:
+            if apply_changes:
+                await self._personas.update(plan.persona.id, proposal.changes)
+            proposal = proposal.model_copy(update={"status": "applied" if apply_changes else "declined"})
+        return ReflectResult(
+            persona_id=plan.persona.id,
+            method="+".join(plan.methods) or "extractive",
+            since=plan.since,
+            episodes_read=plan.episodes,
+            facts_created=sum(1 for fact in made if fact.duplicate_of is None),
+            facts_known=sum(1 for fact in made if fact.duplicate_of is not None),
+            facts=made,
+            persona_changes=proposal,
         )
-        for content, subject, sources, valid_from in facts
+
+
+def _spoken_by(content: str, names: set[str]) -> bool:
+    speaker = _SPEAKER.match(content)
+    return speaker is not None and speaker.group(1).casefold() in names
+
+
+def _lore_ideas(persona: Persona, facts: list[Drawn]) -> list[LoreIdea]:
+    """Lorebook entries for the names many episodes come back to (not the persona's own)."""
+    own = {persona.name.casefold(), *(alias.casefold() for alias in persona.aliases)}
+    return [
+        LoreIdea(keys=[fact.topic], content=fact.content)
+        for fact in facts
+        if fact.topic and fact.topic.casefold() not in own and len(fact.sources) >= _LORE_SOURCES
     ]
-    results = await store.store_many(drafts) if drafts else []
-    made = [
-        ReflectedFact(
-            memory_id=result.memory.id,
-            content=result.memory.content,
-            subject=subject,
-            sources=sources,
-            duplicate_of=result.duplicate_of,
-            possible_conflicts=result.possible_conflicts,
-        )
-        for result, (_, subject, sources, _) in zip(results, facts, strict=True)
-    ]
-    return ReflectResult(
-        persona_id=persona.id,
-        method="extractive",
-        since=start,
-        episodes_read=len(rows),
-        facts_created=sum(1 for fact in made if fact.duplicate_of is None),
-        facts_known=sum(1 for fact in made if fact.duplicate_of is not None),
-        facts=made,
-    )

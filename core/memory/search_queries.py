@@ -92,6 +92,17 @@ class SearchRepository:
         )
         return [(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows]
 
+    async def episodes(self, where: MemoryFilter, limit: int) -> list[tuple[str, str, str | None, str, bool]]:
+        """(id, content, subject, created_at, said by the persona?) of the newest `limit` memories
+        that pass `where`, oldest first: what reflection reads."""
+        clause, params = where.sql()
+        rows = await self._db.fetch_all(
+            "SELECT m.id, m.content, m.subject, m.created_at, m.source = 'persona' FROM memories m "
+            f"WHERE {clause} ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [(row[0], row[1], row[2], row[3], bool(row[4])) for row in reversed(rows)]
+
     async def replaced(self, ids: Sequence[str], where: MemoryFilter) -> dict[str, str]:
         """For each of `ids` that replaced another memory passing `where`, the replaced one's
         content (the latest, when several): what was true before."""

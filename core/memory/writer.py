@@ -18,15 +18,14 @@ import orjson
 from core.access import acting
 from core.clock import Clock, aware, iso
 from core.config import Settings
-from core.errors import InvalidInput, PersonaMCPError
+from core.errors import InvalidInput
+from core.llm import StructuredModel
 from core.memory import witnesses
-from core.memory.conflicts import conflict
+from core.memory.contradictions import ContradictionCheck, NewFact
 from core.memory.decay import DecayPolicy
 from core.memory.encoding import Encoder, Encoding
-from core.memory.filters import MemoryFilter
 from core.memory.models import BatchResult, MemoryDraft, PossibleConflict, StoreResult
-from core.memory.repository import MemoryRepository, decode_vector
-from core.memory.search_queries import SearchRepository
+from core.memory.repository import MemoryRepository
 from core.memory.semantic import SemanticLayer
 from core.memory.text import content_hash
 from core.memory.validity import replaceable
@@ -97,9 +96,11 @@ class MemoryWriter:
         settings: Settings,
         personas: PersonaService,
         semantic: SemanticLayer,
+        belief_model: StructuredModel | None = None,
     ) -> None:
         self._db = db
         self._repo = MemoryRepository(db)
+        self._contradictions = ContradictionCheck(db, clock, settings, personas, belief_model)
         self._clock = clock
         self._settings = settings
         self._personas = personas
@@ -328,42 +329,11 @@ class MemoryWriter:
                     item.duplicate_of, item.reason, item.similarity = found[item.hash], "exact", 1.0
 
     async def _propose_conflicts(self, fresh: list[_Item], model_id: str | None) -> None:
-        """Current facts about the same subject that each new semantic or reflective memory seems
-        to contradict (conflicts.py); with auto_supersede_rule, those it may change are superseded."""
-        now, facts = iso(self._clock.now()), SearchRepository(self._db)
-        for item in fresh:
-            subject = item.draft.subject
-            if not subject or item.draft.kind not in ("semantic", "reflective"):
-                continue
-            where = MemoryFilter(persona_id=item.persona_id, true_at=now)
-            for row in await facts.facts_about(where, subject, model_id):
-                close = None
-                if item.vector is not None and row[2] is not None:
-                    close = float(decode_vector(row[2]) @ item.vector)
-                proposal = conflict(row[1], item.content, subject, close)
-                if proposal is None or row[0] in (item.draft.supersedes or []):
-                    continue
-                apply = self._settings.auto_supersede_rule and await self._may_replace(item, row[0])
-                if apply:
-                    item.draft = item.draft.model_copy(
-                        update={"supersedes": [*(item.draft.supersedes or []), row[0]]}
-                    )
-                item.conflicts.append(
-                    PossibleConflict(
-                        memory_id=row[0],
-                        attribute=proposal.attribute,
-                        reason=proposal.reason,
-                        superseded=apply,
-                    )
-                )
-
-    async def _may_replace(self, item: _Item, memory_id: str) -> bool:
-        persona = await self._personas.get(item.persona_id)
-        try:
-            await replaceable(self._repo, self._personas, persona, memory_id, "supersedes")
-        except PersonaMCPError:
-            return False
-        return True
+        """Current facts each new semantic or reflective memory seems to end (contradictions.py)."""
+        facts = [NewFact(item.draft, item.persona_id, item.content, item.vector) for item in fresh]
+        await self._contradictions.check(facts, model_id)
+        for item, fact in zip(fresh, facts, strict=True):
+            item.draft, item.conflicts = fact.draft, fact.conflicts
 
     async def _mark_similar_duplicates(self, fresh: list[_Item]) -> None:
         threshold = self._settings.dedup_threshold

@@ -6,14 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from mcp.server.elicitation import (
+    AcceptedElicitation,
+    CancelledElicitation,
+    DeclinedElicitation,
+    ElicitationResult,
+)
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from core.memory import Memory
 from core.memory.entities import EntityList, list_entities
 from core.memory.reflection import ReflectResult
-from core.memory.reflection import reflect as reflect_on
 from persona_mcp.session import active_persona, core_of
 from persona_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, OptionalPersonaId, ToolDef, respond
 
@@ -43,21 +49,52 @@ async def entities(
     )
 
 
+class ApplyChanges(BaseModel):
+    """The user's answer to a reflection's proposed persona changes."""
+
+    apply: bool = Field(description="Apply these changes to the persona.")
+
+
+_NOT_ASKED: ElicitationResult[ApplyChanges] = CancelledElicitation()
+
+
+Since = Annotated[
+    datetime | None, Field(description="Episodes from this time (ISO-8601); default: the last 7 days.")
+]
+
+
+async def _ask(
+    ctx: Context, persona_id: OptionalPersonaId = None, since: Since = None
+) -> Elicit[ApplyChanges] | None:
+    """Ask a client that can be asked whether to apply what reflection proposes for the persona."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.elicitation is None:
+        return None
+    plan = await core_of(ctx).reflector.plan(persona_id, active_persona(ctx), since)
+    if plan.proposal is None:
+        return None
+    changes = "\n".join(f"- {line}" for line in plan.proposal.summary)
+    return Elicit(
+        f"Reflecting on {plan.persona.name}'s memories suggests:\n{changes}\nApply them?", ApplyChanges
+    )
+
+
 async def reflect(
     ctx: Context,
     persona_id: OptionalPersonaId = None,
-    since: Annotated[
-        datetime | None, Field(description="Episodes from this time (ISO-8601); default: the last 7 days.")
-    ] = None,
+    since: Since = None,
+    answer: Annotated[ElicitationResult[ApplyChanges], Resolve(_ask)] = _NOT_ASKED,
 ) -> Annotated[CallToolResult, ReflectResult]:
-    """Turn a persona's recent episodes into standing facts: for each subject or name two or more
-    episodes share, its most specific sentence becomes a semantic memory with its sources. Known
-    facts are reinforced, not repeated; contradictions are reported."""
-    core = core_of(ctx)
-    result = await reflect_on(
-        core.db, core.personas, core.clock, core.memories, persona_id, active_persona(ctx), since
-    )
-    return respond(result)
+    """Turn a persona's recent episodes into standing facts with their sources (the belief model
+    when Ollama answers, else the most specific sentence per shared subject or name). Known facts
+    are reinforced, contradictions reported. Persona changes it suggests (interests, lore) come
+    back as a diff for persona_update, applied only if the user says yes when asked."""
+    apply = None
+    if isinstance(answer, AcceptedElicitation) and answer.data is not None:
+        apply = answer.data.apply
+    elif isinstance(answer, DeclinedElicitation):
+        apply = False
+    return respond(await core_of(ctx).reflector.reflect(persona_id, active_persona(ctx), since, apply))
 
 
 TOOLS = (
