@@ -309,6 +309,33 @@ async def test_without_a_model_reflection_proposes_from_the_persona_s_own_words(
     assert "pottery" not in persona["interests"]
 
 
+async def test_extractive_reflection_finds_what_someone_keeps_coming_back_to(settings: Settings) -> None:
+    now = datetime.now(UTC)
+    said = [
+        "Melanie: I finally signed up for a pottery class downtown on Thursdays.",
+        "Melanie: The weather turned cold and grey this morning.",
+        "Caroline: Your pottery sounds lovely, you should show me.",  # speaks to the listener
+        "Melanie: My pottery teacher says my bowls are getting much better.",
+        "Caroline: The adoption agency called back about the interview.",
+        "Melanie: We watched a documentary about whales last night.",
+    ]
+    ids = []
+    async with Client(build_server(settings), raise_exceptions=True) as client:
+        for n, content in enumerate(said):
+            created = (now - timedelta(hours=len(said) - n)).isoformat()
+            ids.append(
+                (await call(client, "memory_store", content=content, created_at=created))["memory"]["id"]
+            )
+        result = await call(client, "memory_reflect")
+    pottery = [fact for fact in result["facts"] if "pottery" in fact["content"]]
+    assert len(pottery) == 1
+    assert pottery[0]["subject"] == "Melanie"
+    assert sorted(pottery[0]["sources"]) == sorted([ids[0], ids[3]])
+    # The most specific of the two (more content words, a name, said in the first person).
+    assert pottery[0]["content"].endswith("I finally signed up for a pottery class downtown on Thursdays.")
+    assert not [fact for fact in result["facts"] if "whales" in fact["content"]]  # one mention: no pattern
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     lines=st.lists(

@@ -19,8 +19,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -55,6 +55,8 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|my|we|our)\b")
 _ADDRESSED = re.compile(r"(?:^|[.!?]\s+)(?:\w+,?\s+)?([A-Z][a-z]+)[,!]|,\s+([A-Z][a-z]+)\s*[.!?]")
 _SUBSTANCE = 4  # content words a sentence needs to state a fact
 _COMMON = 0.25  # a name in more than this share of the episodes is who is talking, not a topic
+_RARE = 0.03  # a word in at most this share of the episodes (or 3) can be what a group is about
+_LISTENER = re.compile(r"\b(?:you|your|you're|yours|yourself)\b", re.IGNORECASE)
 _LORE_SOURCES = 3  # episodes a name needs before reflection proposes a lorebook entry for it
 _PLANS_KEPT_S = 600.0  # a plan (asked about, then carried out) is kept this long
 
@@ -142,11 +144,10 @@ class Drawn:
     topic: str = ""  # the name its episodes share (extractive)
 
 
-def extract_facts(episodes: list[Episode]) -> list[Drawn]:
-    """Facts from (id, content, subject, created_at) episodes, newest first. Episodes are grouped by
-    what they are about: their subject together with each name they mention (Caroline and
-    Boston), else their subject alone, else each name; every group of two or more gives one
-    fact, its most specific sentence naming the group's topic."""
+def _name_groups(episodes: list[Episode]) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """(about, topic, members) groups of episodes by the names they share, largest first: their
+    subject together with each name they mention (Caroline and Boston), else their subject
+    alone, else each name."""
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     spelled: dict[tuple[str, str], tuple[str, str]] = {}
     lowercase = not_names([content for _, content, _, _ in episodes])
@@ -171,19 +172,58 @@ def extract_facts(episodes: list[Episode]) -> list[Drawn]:
             key = (pair[0].casefold(), pair[1].casefold())
             spelled.setdefault(key, pair)
             groups[key].append((memory_id, content, created_at))
-    facts = []
-    for key, members in sorted(groups.items(), key=lambda entry: (-len(entry[1]), entry[0])):
-        if len(members) < 2:
+    ordered = sorted(groups.items(), key=lambda entry: (-len(entry[1]), entry[0]))
+    return [(*spelled[key], members) for key, members in ordered if len(members) >= 2]
+
+
+def _term_groups(episodes: list[Episode]) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """(about, word, members) groups of episodes of one subject (or speaker) that share a rare
+    word (pottery, adoption, Perseids): in at least two episodes and at most 3% of them (or 3),
+    the rarest shared words first. Episodes that speak to the listener ("you", "your") are left
+    out: they tell more about the conversation than about anyone in it."""
+    words: dict[str, set[str]] = {}
+    spread: Counter[str] = Counter()
+    for memory_id, content, _, _ in episodes:
+        words[memory_id] = set(terms(_SPEAKER.sub("", content, count=1)))
+        spread.update(words[memory_id])
+    rare = max(3.0, _RARE * len(episodes))
+    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for memory_id, content, subject, created_at in episodes:
+        speaker = _SPEAKER.match(content)
+        if _LISTENER.search(content[speaker.end() :] if speaker else content):
             continue
-        about, topic = spelled[key]
+        about = (subject or "").strip() or (speaker.group(1) if speaker else "")
+        for word in words[memory_id]:
+            if 2 <= spread[word] <= rare:
+                groups[(about, word)].append((memory_id, content, created_at))
+    ordered = sorted(groups.items(), key=lambda entry: (spread[entry[0][1]], -len(entry[1]), entry[0]))
+    return [(about, word, members) for (about, word), members in ordered if len(members) >= 2]
+
+
+def extract_facts(episodes: list[Episode]) -> list[Drawn]:
+    """Facts from (id, content, subject, created_at) episodes, newest first: for each group of
+    two or more episodes about one name (_name_groups), then about one subject and rare word
+    (_term_groups), its most specific sentence naming the topic. Groups that choose the same
+    sentence make one fact, with all their episodes as sources."""
+    facts: dict[str, Drawn] = {}  # by the sentence chosen
+    named = [(about, topic, members, topic) for about, topic, members in _name_groups(episodes)]
+    worded = [(about, word, members, "") for about, word, members in _term_groups(episodes)]
+    for about, topic, members, name in [*named, *worded]:
         chosen = _best_sentence(topic, [(m, c) for m, c, _ in members])
-        if chosen is not None:
-            newest = max(at for _, _, at in members)
-            sources = [m for m, _, _ in members]
-            facts.append(Drawn(_dated(chosen[0], newest), about, sources, newest, topic=topic))
-        if len(facts) == _MAX_FACTS:
-            break
-    return facts
+        if chosen is None:
+            continue
+        newest = max(at for _, _, at in members)
+        sources = [m for m, _, _ in members]
+        if chosen[0] in facts:
+            known = facts[chosen[0]]
+            merged = [*known.sources, *(m for m in sources if m not in known.sources)]
+            newer = max(known.valid_from, newest)
+            facts[chosen[0]] = Drawn(known.content, known.subject, merged, newer, topic=known.topic)
+        elif len(facts) < _MAX_FACTS:
+            facts[chosen[0]] = Drawn(chosen[0], about, sources, newest, topic=name)
+    # Dated by the newest episode each rests on: it says when, and its words are never exactly
+    # an episode's (which would read as that episode again).
+    return [replace(fact, content=_dated(fact.content, fact.valid_from)) for fact in facts.values()]
 
 
 @dataclass
