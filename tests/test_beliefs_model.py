@@ -98,7 +98,9 @@ async def fact(client: Client, content: str, **arguments: Any) -> dict[str, Any]
 async def test_the_model_decides_contradictions_and_its_verdict_supersedes(
     client: Client, standin: OllamaStandIn
 ) -> None:
+    await call(client, "memory_store", content="Sam said he might move one day.", subject="Sam")
     paris = (await fact(client, "Sam lives in Paris."))["memory"]
+    assert standin.requests == []  # an episode, or a first fact, has nothing to check: Ollama is not asked
     veggie = (await fact(client, "Sam is vegetarian."))["memory"]
     cat = await fact(client, "Sam has a cat called Tom.")
     assert cat["possible_conflicts"] == []  # asked, and the model saw no contradiction

@@ -109,8 +109,7 @@ class ContradictionCheck:
 
     async def _pairs(self, facts: Sequence[NewFact], model_id: str | None) -> list[_Pair]:
         now, search = iso(self._clock.now()), SearchRepository(self._db)
-        asking = self._model is not None and await self._model.available()
-        pairs: list[_Pair] = []
+        candidates: list[list[_Pair]] = []  # per fact, the closest first
         for fact in facts:
             subject = fact.draft.subject
             if not subject or fact.draft.kind not in ("semantic", "reflective"):
@@ -127,13 +126,16 @@ class ContradictionCheck:
                 rule = None if proposal is None else (proposal.attribute, proposal.reason)
                 scored.append((close if close is not None else 0.0, _Pair(fact, row[0], row[1], rule)))
             scored.sort(key=lambda entry: -entry[0])
-            # The model sees the closest facts (and every one the rule flags); without it, the rule's.
-            pairs.extend(
-                pair
-                for rank, (_, pair) in enumerate(scored)
-                if pair.rule is not None or (asking and rank < _ASKED_PER_FACT)
-            )
-        return pairs
+            candidates.append([pair for _, pair in scored])
+        # Ollama is asked about only when there is something to ask: a store of episodes never waits.
+        asking = any(candidates) and self._model is not None and await self._model.available()
+        # The model sees the closest facts (and every one the rule flags); without it, the rule's.
+        return [
+            pair
+            for closest in candidates
+            for rank, pair in enumerate(closest)
+            if pair.rule is not None or (asking and rank < _ASKED_PER_FACT)
+        ]
 
     async def _ask(self, pairs: list[_Pair]) -> dict[int, _Verdict] | None:
         """The model's verdicts by pair index; None when it did not answer (the rule decides)."""
