@@ -78,7 +78,9 @@ def names_in(text: str) -> set[str]:
     """The names a text mentions: runs of capitalised words, less those that are not names."""
     found = set()
     for match in _NAME.finditer(text):
-        words = [w for w in re.split(r"[ -]", match.group(0)) if w not in _NOT_NAMES]
+        # "Caroline's" is Caroline; "They've" and "We're" are no one.
+        stems = (re.split(r"['’]", w)[0] for w in re.split(r"[ -]", match.group(0)))
+        words = [w for w in stems if w not in _NOT_NAMES]
         if words and len(" ".join(words)) > 1:
             found.add(" ".join(words))
     return found
