@@ -15,6 +15,7 @@ from core.access.policy import (
     persona_readable_sql,
     relationship_visible_sql,
 )
+from core.config import Settings
 from core.llm import OllamaProbe, probe_ollama
 
 if TYPE_CHECKING:
@@ -94,6 +95,18 @@ async def _counts(core: PersonaCore) -> dict[str, int]:
     return counts
 
 
+def _beliefs(settings: Settings, ollama: OllamaProbe) -> str:
+    """Who judges contradictions and reflects: the belief model, or the rules."""
+    name = {"off": None, "auto": settings.chat_model}.get(settings.belief_model, settings.belief_model)
+    every = settings.reflect_interval_minutes
+    when = f"; reflection every {every:g} min and after conversations" if every else ""
+    if name is None:
+        return f"contradiction rule and extractive reflection (belief model off){when}"
+    if ollama.reachable and any(model in (name, f"{name}:latest") for model in ollama.models):
+        return f"contradictions and reflection judged by {name} through Ollama{when}"
+    return f"contradiction rule and extractive reflection until Ollama answers with {name}{when}"
+
+
 async def system_status(core: PersonaCore) -> SystemStatus:
     """Gather the status; probes Ollama with a short timeout."""
     semantic = core.memories.semantic
@@ -103,6 +116,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
     stats = await core.memories.stats(None) if slot.loaded else None
     settings = core.settings
     admin = acting().admin
+    ollama = await probe_ollama(settings.ollama_host)
     return SystemStatus(
         version=__version__,
         uptime_seconds=round(time.monotonic() - core.started_monotonic, 3),
@@ -115,6 +129,7 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             "vector_index_sync": f"every {settings.index_sync_seconds:g}s and after each write"
             + ("" if semantic.owns_index else " (waiting: another process owns the index)"),
             "decay": core.maintenance.describe(),
+            "beliefs": _beliefs(settings, ollama),
         },
         embedder=EmbedderStatus(
             loaded=slot.loaded,
@@ -133,5 +148,5 @@ async def system_status(core: PersonaCore) -> SystemStatus:
             error=semantic.index_error,
             repaired=semantic.index_repaired,
         ),
-        llm=await probe_ollama(settings.ollama_host),
+        llm=ollama,
     )

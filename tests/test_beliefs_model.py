@@ -163,6 +163,18 @@ async def test_without_a_usable_answer_the_rule_decides(
     ]
 
 
+async def test_system_status_says_who_judges_beliefs(settings: Settings, standin: OllamaStandIn) -> None:
+    said = {}
+    for model, host in ((MODEL, standin.url), ("llama3.2", standin.url), ("off", standin.url)):
+        chosen = settings.model_copy(update={"ollama_host": host, "belief_model": model})
+        async with Client(build_server(chosen), raise_exceptions=True) as client:
+            said[model] = (await call(client, "system_status"))["background_tasks"]["beliefs"]
+    assert said[MODEL] == f"contradictions and reflection judged by {MODEL} through Ollama"
+    rules = "contradiction rule and extractive reflection"
+    assert said["llama3.2"] == f"{rules} until Ollama answers with llama3.2"  # not pulled
+    assert said["off"] == f"{rules} (belief model off)"
+
+
 async def test_belief_model_off_never_asks(settings: Settings, standin: OllamaStandIn) -> None:
     off = settings.model_copy(update={"ollama_host": standin.url, "belief_model": "off"})
     async with Client(build_server(off), raise_exceptions=True) as client:
