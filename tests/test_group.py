@@ -102,6 +102,10 @@ async def test_a_persona_that_left_does_not_know_what_was_said(client: Client, o
     )["memory"]
     assert secret_memory["id"] in told["memories_stored"]
     assert secret_memory["witnesses"] == ["kira"]  # present: Kira; Milo had left
+    transcript = (await call(client, "conversation_history", conversation_id=room))["messages"]
+    said = {m["content"]: m["witnesses"] for m in transcript}
+    assert said[SECRET] == ["aria", "kira"]  # the transcript shows who was in the room for each turn
+    assert "milo" in said["Hello everyone, lovely to see you all today."]
 
     kira = await call(client, "conversation_speak", conversation_id=room, persona_id="kira")
     assert "ZEBRA-42" in kira["response"]  # she heard it: it is the turn she answers

@@ -21,6 +21,9 @@ class Message(BaseModel):
     content: str
     tokens: int
     created_at: datetime
+    witnesses: list[str] = Field(
+        default_factory=list, description="Personas in the room when it was said (they remember it)."
+    )
 
 
 class Conversation(BaseModel):

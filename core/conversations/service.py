@@ -226,11 +226,18 @@ class ConversationService:
             "SELECT * FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
             (conversation_id, before if before is not None else 2**63 - 1, limit + 1),
         )
-        return History(
-            conversation_id=conversation_id,
-            messages=[_message(row) for row in reversed(rows[:limit])],
-            has_more=len(rows) > limit,
-        )
+        messages = [_message(row) for row in reversed(rows[:limit])]
+        if messages:
+            seen = await self._db.fetch_all(
+                "SELECT message_id, persona_id FROM message_witnesses WHERE message_id BETWEEN ? AND ? "
+                "ORDER BY persona_id",
+                (messages[0].id, messages[-1].id),
+            )
+            by_message: dict[int, list[str]] = {}
+            for row in seen:
+                by_message.setdefault(row[0], []).append(row[1])
+            messages = [m.model_copy(update={"witnesses": by_message.get(m.id, [])}) for m in messages]
+        return History(conversation_id=conversation_id, messages=messages, has_more=len(rows) > limit)
 
     async def turns(self, conversation_id: str, witness: str | None = None) -> list[TurnRow]:
         """Every message (that `witness` was present for, when given) as a light row, oldest
