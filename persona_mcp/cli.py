@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -18,10 +19,14 @@ from core.config import ConfigError, Settings, load_settings
 from core.errors import find_domain_error
 from core.redact import RedactingFilter, remember
 from persona_mcp.call_cli import add_call_command
+from persona_mcp.console_cli import add_console_command, console_settings
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
 from persona_mcp.token_cli import add_token_commands, run_token
 from persona_mcp.transfer_cli import add_commands, run_export, run_import
+
+if TYPE_CHECKING:
+    from persona_mcp.ui import ConsoleLogin
 
 __all__ = ["GC_THRESHOLDS", "main"]
 
@@ -70,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     add_state_commands(commands)
     add_call_command(commands)
     add_token_commands(commands)
+    add_console_command(commands)
     return parser
 
 
@@ -145,10 +151,13 @@ def _main(argv: Sequence[str] | None) -> int:
         from persona_mcp.doctor import run_doctor
 
         return anyio.run(run_doctor, settings)
+    if command == "console":
+        console, login, _ = console_settings(settings, args)
+        return _serve(console, "http", login)
     return _serve(settings, args.transport)
 
 
-def _serve(settings: Settings, transport: str) -> int:
+def _serve(settings: Settings, transport: str, login: ConsoleLogin | None = None) -> int:
     from persona_mcp.server import build_server
 
     server = build_server(settings)
@@ -157,7 +166,7 @@ def _serve(settings: Settings, transport: str) -> int:
         if transport == "http":
             from persona_mcp.http import serve_http
 
-            anyio.run(serve_http, server, settings)
+            anyio.run(serve_http, server, settings, login)
         else:
             anyio.run(server.run_stdio_async)
     except KeyboardInterrupt:

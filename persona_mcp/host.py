@@ -48,6 +48,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from core.errors import NotFound
 from core.models import Persona
 from persona_mcp.session import AppState
+from persona_mcp.ui import APP_MIME, CONSOLE_URI
 
 __all__ = ["SERVER_ICONS", "HostFeatures", "persona_icons"]
 
@@ -202,19 +203,30 @@ class HostFeatures:
     ) -> ListResourcesResult:
         personas = await ctx.lifespan_context.core.personas.list_personas()
         start = _offset(params.cursor)
-        page = personas[start : start + PAGE]
-        resources = [
-            Resource(
-                uri=f"persona://{persona.id}",
-                name=persona.id,
-                title=persona.name,
-                description=persona.description or None,
-                mime_type="application/json",
-                icons=persona_icons(persona),
-            )
-            for persona in page
+        # The console (an MCP App) comes first, then every persona the caller may see.
+        console = Resource(
+            uri=CONSOLE_URI,
+            name="console",
+            title="Persona console",
+            description="Browse and curate personas, memories, relationships and mood (an MCP App).",
+            mime_type=APP_MIME,
+        )
+        listed = [
+            console,
+            *(
+                Resource(
+                    uri=f"persona://{persona.id}",
+                    name=persona.id,
+                    title=persona.name,
+                    description=persona.description or None,
+                    mime_type="application/json",
+                    icons=persona_icons(persona),
+                )
+                for persona in personas
+            ),
         ]
-        more = start + PAGE < len(personas)
+        resources = listed[start : start + PAGE]
+        more = start + PAGE < len(listed)
         return ListResourcesResult(resources=resources, next_cursor=str(start + PAGE) if more else None)
 
     async def watch(self, fingerprint: Callable[[], Awaitable[object]]) -> None:

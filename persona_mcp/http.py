@@ -20,6 +20,7 @@ from core.config import ConfigError, Settings
 from persona_mcp.auth import AuthMiddleware, send_json
 from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
+from persona_mcp.ui import ConsoleLogin, with_console
 
 try:
     import resource
@@ -111,8 +112,9 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
-    """The ASGI app serving MCP at /mcp with every check above applied."""
+def build_http_app(server: PersonaServer, settings: Settings, login: ConsoleLogin | None = None) -> ASGIApp:
+    """The ASGI app serving MCP at /mcp with every check above applied, and the console at /ui/
+    (`login`: the one-time codes of `persona-mcp console`)."""
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(settings),
@@ -138,9 +140,10 @@ def build_http_app(server: PersonaServer, settings: Settings) -> ASGIApp:
             "who can reach this address can use the server",
             settings.http_host,
         )
-    return AuthMiddleware(
+    guarded = AuthMiddleware(
         app, settings, lambda: server.core, always=public and not settings.allow_unauthenticated
     )
+    return with_console(guarded, login)
 
 
 # asyncio accepts up to the listen backlog per loop pass, and a connection reaches the protocol
@@ -179,11 +182,11 @@ def _connection_limits(settings: Settings) -> tuple[int, int]:
     return cap, backlog
 
 
-async def serve_http(server: PersonaServer, settings: Settings) -> None:
+async def serve_http(server: PersonaServer, settings: Settings, login: ConsoleLogin | None = None) -> None:
     """Serve until interrupted."""
     cap, backlog = _connection_limits(settings)
     config = uvicorn.Config(
-        build_http_app(server, settings),
+        build_http_app(server, settings, login),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),

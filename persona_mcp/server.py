@@ -46,6 +46,7 @@ from persona_mcp.tools import (
     state,
     system,
 )
+from persona_mcp.ui import CONSOLE_TOOLS, CONSOLE_URI, register_console
 
 __all__ = ["PersonaServer", "ToolSpelling", "build_server"]
 
@@ -268,6 +269,7 @@ def build_server(settings: Settings) -> PersonaServer:
         spelling=spelling,
     )
     register_extras(server)
+    register_console(server)
     server._lowlevel_server.middleware.append(principal_middleware)
     host.install(server._lowlevel_server)
     for module in TOOL_MODULES:
@@ -275,11 +277,13 @@ def build_server(settings: Settings) -> PersonaServer:
             if not selects(settings.toolsets, module.NAMESPACE, tool.name) or not tool.enabled(settings):
                 continue
             annotations: ToolAnnotations = tool.annotations
+            shown = (module.NAMESPACE, tool.name) in CONSOLE_TOOLS  # a host with MCP Apps shows the console
             server.add_tool(
                 tool.fn,
                 name=settings.tool_name(module.NAMESPACE, tool.name),
                 description=inspect.cleandoc(tool.fn.__doc__ or ""),
                 annotations=annotations,
+                meta={"ui": {"resourceUri": CONSOLE_URI}} if shown else None,
                 published=tool.published,
             )
     return server

@@ -212,7 +212,8 @@ async def run_step(world: World, action: tuple[Any, ...]) -> None:
         assert sorted(p["id"] for p in listed["personas"]) == readable
         assert listed["total_count"] == len(readable)
         resources = await client.list_resources()
-        assert sorted(str(r.uri).removeprefix("persona://") for r in resources.resources) == readable
+        persona_resources = [str(r.uri) for r in resources.resources if str(r.uri).startswith("persona://")]
+        assert sorted(uri.removeprefix("persona://") for uri in persona_resources) == readable
         completed = await client.complete(
             ResourceTemplateReference(uri="persona://{persona_id}"), {"name": "persona_id", "value": ""}
         )

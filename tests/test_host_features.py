@@ -45,7 +45,8 @@ async def test_resources_list_every_persona_with_title_description_and_icon(clie
         assets=[{"type": "icon", "uri": AVATAR, "name": "main", "ext": "png"}],
     )
     listed = {str(r.uri): r for r in (await client.list_resources()).resources}
-    assert set(listed) == {f"persona://{p['id']}" for p in personas} | {"persona://maren"}
+    expected = {f"persona://{p['id']}" for p in personas} | {"persona://maren"}
+    assert set(listed) == expected | {"ui://persona-mcp/console"}  # and the console, an MCP App
     maren = listed["persona://maren"]
     assert (maren.title, maren.description, maren.mime_type) == (
         "Maren",
@@ -73,7 +74,9 @@ async def test_many_personas_come_in_pages(client: Client) -> None:
     assert first.next_cursor is not None
     second = await client.list_resources(cursor=first.next_cursor)
     assert second.next_cursor is None
+    assert str(first.resources[0].uri) == "ui://persona-mcp/console"  # the console first
     together = _ids(first.resources) + _ids(second.resources)
+    assert len(first.resources) + len(second.resources) == 1 + len(together)  # then every persona once
     assert len(together) == len(set(together)) == (await call(client, "persona_list"))["total_count"]
 
 
