@@ -26,7 +26,7 @@ export class HttpServer {
     this.token = token;
     this.session = null;
     this.nextId = 1;
-    this.names = null;
+    this.dotted = false;
   }
 
   async post(message) {
@@ -38,8 +38,8 @@ export class HttpServer {
     if (response.status === 401) throw new ToolFailure("login", "This server needs a token: sign in again.");
     if (response.status === 404 && this.session) {
       this.session = null; // the server forgot the session (idle, restarted): start a new one
-      await this.connect();
-      return this.post(message);
+      this.connecting = null;
+      return this.request(message.method, message.params);
     }
     if (!response.ok && response.status !== 202) {
       throw new ToolFailure("http", `The server answered ${response.status} ${response.statusText}`);
@@ -57,7 +57,10 @@ export class HttpServer {
   }
 
   async request(method, params) {
-    if (!this.session && method !== "initialize") await this.connect();
+    if (!this.session) {
+      this.connecting = this.connecting || this.connect(); // one session, however many calls start at once
+      await this.connecting;
+    }
     return this.post({ jsonrpc: "2.0", id: this.nextId++, method, params });
   }
 
@@ -71,20 +74,22 @@ export class HttpServer {
     await this.post({ jsonrpc: "2.0", method: "notifications/initialized" });
   }
 
-  async tools() {
-    if (!this.names) {
-      const listed = await this.request("tools/list", {});
-      this.names = new Map(listed.tools.map((tool) => [tool.name.replace(".", "_"), tool.name]));
-    }
-    return this.names;
-  }
-
   async call(tool, args = {}) {
-    const name = (await this.tools()).get(tool);
-    if (!name) {
+    // Tools are persona_get or persona.get, as the server spells them: learnt from the first
+    // "Unknown tool" (cheaper than listing every tool's schema on each page load).
+    const name = this.dotted ? tool.replace("_", ".") : tool;
+    const result = await this.request("tools/call", { name, arguments: args });
+    const text = result.isError ? (result.content || []).map((block) => block.text || "").join(" ") : "";
+    if (text.startsWith("Unknown tool")) {
+      if (!this.dotted) {
+        this.dotted = true;
+        const again = await this.call(tool, args);
+        return again;
+      }
+      this.dotted = false;
       throw new ToolFailure(tool, `This server does not offer ${tool}: start it with PERSONA_MCP_TOOLSETS=all.`);
     }
-    return resultOf(tool, await this.request("tools/call", { name, arguments: args }));
+    return resultOf(tool, result);
   }
 
   async read(uri) {
@@ -146,10 +151,6 @@ export class HostBridge {
     this.context = result.hostContext || {};
     this.notify("ui/notifications/initialized", {});
     return result;
-  }
-
-  async tools() {
-    return null; // the host decides what the app may call
   }
 
   async call(tool, args = {}) {

@@ -26,7 +26,7 @@ export async function relationshipsView(server, main, id, preset = null) {
       }),
     ),
     h("circle", { cx: centre, cy: centre, r: 28, class: "node self" }),
-    h("text", { x: centre, y: centre + 4, "text-anchor": "middle", class: "label self" }, id),
+    h("text", { x: centre, y: centre + 46, "text-anchor": "middle", class: "label strong" }, id),
     nodes.map(({ other, bond, x, y }) =>
       h(
         "g",
@@ -87,9 +87,13 @@ export async function moodView(server, main, id, preset = null) {
   const chart = h(
     "svg",
     { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "mood-title", class: "chart", id: "mood-chart" },
-    h("title", { id: "mood-title" }, `${id}'s mood over its last ${states.length} changes`),
+    h("title", { id: "mood-title" }, `${id}'s mood over its last ${states.length} changes (valence from -1 at the bottom)`),
     h("line", { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: "axis" }),
     h("line", { x1: pad, y1: pad, x2: pad, y2: height - pad, class: "axis" }),
+    h("text", { x: pad - 6, y: pad + 4, "text-anchor": "end", class: "value" }, "1"),
+    h("text", { x: pad - 6, y: height - pad + 4, "text-anchor": "end", class: "value" }, "0"),
+    h("text", { x: pad, y: height - 8, class: "value" }, states.length ? new Date(first).toLocaleString() : ""),
+    h("text", { x: width - pad, y: height - 8, "text-anchor": "end", class: "value" }, states.length ? new Date(first + span).toLocaleString() : ""),
     SERIES.map((name) =>
       h("polyline", {
         class: `series ${name}`,
