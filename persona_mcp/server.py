@@ -46,7 +46,7 @@ from persona_mcp.tools import (
     state,
     system,
 )
-from persona_mcp.ui import CONSOLE_TOOLS, CONSOLE_URI, register_console
+from persona_mcp.ui import CONSOLE_TOOLS, CONSOLE_URI, console_app
 
 __all__ = ["PersonaServer", "ToolSpelling", "build_server"]
 
@@ -267,9 +267,9 @@ def build_server(settings: Settings) -> PersonaServer:
         log_level="DEBUG" if settings.log_level == "DEBUG" else "WARNING",
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         spelling=spelling,
+        extensions=[console_app()],
     )
     register_extras(server)
-    register_console(server)
     server._lowlevel_server.middleware.append(principal_middleware)
     host.install(server._lowlevel_server)
     for module in TOOL_MODULES:

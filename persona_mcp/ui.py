@@ -13,10 +13,9 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import Any
 
 import orjson
-from mcp.server.mcpserver import MCPServer
+from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from persona_mcp.auth import send_json
@@ -27,12 +26,12 @@ __all__ = [
     "CONSOLE_URI",
     "ConsoleLogin",
     "app_html",
-    "register_console",
+    "console_app",
     "with_console",
 ]
 
 CONSOLE_URI = "ui://persona-mcp/console"
-APP_MIME = "text/html;profile=mcp-app"
+APP_MIME = APP_MIME_TYPE
 # Tools whose results the console can show: a host that renders MCP Apps opens it beside them.
 CONSOLE_TOOLS = frozenset(
     {("persona", "get"), ("memory", "search"), ("relationship", "list"), ("emotional", "history")}
@@ -86,20 +85,21 @@ def app_html() -> str:
     return page
 
 
-async def console_resource() -> str:
-    """The persona console (MCP App): personas, memories, relationships, mood, conversations."""
-    return app_html()
-
-
-def register_console(server: MCPServer[Any]) -> None:
-    server.resource(
+def console_app() -> Apps:
+    """The MCP Apps extension (the SDK's): the console as a `ui://` resource, and the extension
+    advertised in the server's capabilities. The tools that open it carry its URI in
+    `_meta.ui.resourceUri` (server.build_server)."""
+    apps = Apps()
+    apps.add_html_resource(
         CONSOLE_URI,
+        app_html(),
         name="console",
         title="Persona console",
         description="Browse and curate personas, memories, relationships and mood (an MCP App).",
-        mime_type=APP_MIME,
-        meta={"ui": {"csp": {"connectDomains": [], "resourceDomains": []}, "prefersBorder": True}},
-    )(console_resource)
+        csp=ResourceCsp(connect_domains=[], resource_domains=[]),  # it fetches nothing
+        prefers_border=True,
+    )
+    return apps
 
 
 @dataclass

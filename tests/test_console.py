@@ -19,7 +19,12 @@ pytestmark = pytest.mark.anyio
 SHOWN_BY = {"persona_get", "memory_search", "relationship_list", "emotional_history"}
 
 
-async def test_the_console_is_an_mcp_app_the_right_tools_open(client: Client) -> None:
+async def test_the_console_is_an_mcp_app_the_right_tools_open(client: Client, mode: str) -> None:
+    if mode == "auto":  # the protocol version whose capabilities carry extensions (SEP-2133)
+        # The MCP Apps extension (the SDK's) is advertised, so a host knows to look for ui:// views.
+        capabilities = client.server_capabilities
+        assert capabilities is not None
+        assert "io.modelcontextprotocol/ui" in (capabilities.extensions or {})
     listed = await client.list_resources()
     console = [r for r in listed.resources if str(r.uri) == CONSOLE_URI]
     assert len(console) == 1
