@@ -78,6 +78,7 @@ class Rpc:
 class Console:
     base: str  # http://127.0.0.1:port
     link: str  # the one-time login link it printed
+    data_dir: str
     token: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -110,7 +111,7 @@ def console_process(data_dir: Path, **env: str) -> Iterator[Console]:
             found = re.search(r"http://127\.0\.0\.1:\d+/ui/#login=[\w-]+", line)
             link = found.group(0) if found else ""
         wait_until_listening(process, port, None)
-        yield Console(f"http://127.0.0.1:{port}", link, process=process)
+        yield Console(f"http://127.0.0.1:{port}", link, str(data_dir), process=process)
     finally:
         process.terminate()
         process.wait(timeout=45)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,3 +309,52 @@ def test_png_cards_import_too(page: Any, rpc: Rpc) -> None:
     )
     page.wait_for_selector("text=Imported Thistle Down")
     page.wait_for_url("**/#/personas/thistle-down")
+
+
+def test_edit_a_memory_and_filter_by_kind(page: Any, rpc: Rpc) -> None:
+    told = rpc.call("memory_store", content="Kira keeps paper lanterns in the archive.", persona_id="kira")
+    rpc.call(
+        "memory_store", content="Lanterns are lit at the winter festival.", persona_id="kira", kind="semantic"
+    )
+    open_view(page, "#/personas/kira/memories?q=lanterns")
+    assert page.locator("#memory-results li.memory").count() == 2
+    page.locator("form.filters select[name=kind]").select_option("semantic")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/memories?q=lanterns&kind=semantic")
+    page.wait_for_selector("#main:not([aria-busy])")
+    assert page.locator("#memory-results li.memory").count() == 1
+    assert "winter festival" in page.inner_text("#memory-results")
+    open_view(page, "#/personas/kira/memories?q=lanterns&kind=episodic")
+    row = page.locator(f"li.memory[data-id='{told['memory']['id']}']")
+    row.get_by_role("button", name="Edit").click()
+    row.get_by_label("Memory text").fill("Kira keeps paper lanterns and a brass telescope in the archive.")
+    row.get_by_role("button", name="Save").click()
+    page.wait_for_selector("text=Memory saved.")
+    assert "brass telescope" in rpc.call("memory_get", memory_id=told["memory"]["id"])["content"]
+
+
+def test_another_principal_signs_in_with_its_token_and_sees_only_its_share(
+    browser: Any, console: Console, rpc: Rpc
+) -> None:
+    rpc.call("persona_create", name="Owner Only", description="Made by the console's owner.")
+    made = subprocess.run(
+        [sys.executable, "-m", "persona_mcp", "--data-dir", console.data_dir, "token", "add", "carol"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    carol = made.stdout.strip().splitlines()[-1]
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{console.base}/ui/#/personas")
+    tab.wait_for_selector("#sign-in")  # this server wants a token: the page asks for one
+    tab.get_by_label("Token").fill(carol)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_selector("#persona-list li")
+    listed = tab.inner_text("#persona-list")
+    assert "Aria" in listed  # shipped personas are open to every principal
+    assert "Owner Only" not in listed  # another principal's persona is not
+    tab.goto(f"{console.base}/ui/#/personas/owner-only")
+    tab.wait_for_selector("text=Could not show this page")
+    assert "No persona_id 'owner-only' exists" in tab.inner_text("#main")
+    context.close()
