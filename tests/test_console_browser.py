@@ -17,6 +17,7 @@ import pytest
 
 from tests.console_pages import CHROMIUM, Console, Rpc, chromium, console_process
 from tests.ollama_standin import echo_reply, run_standin
+from tests.processes import http_server
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("PERSONA_MCP_REQUIRE_BROWSER"):
@@ -358,3 +359,17 @@ def test_another_principal_signs_in_with_its_token_and_sees_only_its_share(
     tab.wait_for_selector("text=Could not show this page")
     assert "No persona_id 'owner-only' exists" in tab.inner_text("#main")
     context.close()
+
+
+def test_serve_http_offers_the_console_and_says_which_tools_a_profile_lacks(
+    browser: Any, tmp_path: Path
+) -> None:
+    with http_server(tmp_path / "data", PERSONA_MCP_TOOLSETS="chat") as server:  # no token: loopback
+        tab = browser.new_context().new_page()
+        tab.base = f"http://127.0.0.1:{server.port}"
+        open_view(tab, "#/personas")
+        assert "Aria" in tab.inner_text("#persona-list")
+        open_view(tab, "#/maintenance")
+        assert "This server does not offer memory_" in tab.inner_text("#main")  # decay or prune stats
+        assert "PERSONA_MCP_TOOLSETS=all" in tab.inner_text("#main")
+        tab.context.close()

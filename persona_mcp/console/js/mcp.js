@@ -12,6 +12,14 @@ export class ToolFailure extends Error {
   }
 }
 
+function unknownTool(result) {
+  return Boolean(result.isError) && (result.content || []).map((block) => block.text || "").join(" ").startsWith("Unknown tool");
+}
+
+function notOffered(tool) {
+  return new ToolFailure(tool, `This server does not offer ${tool}: start it with PERSONA_MCP_TOOLSETS=all.`);
+}
+
 function resultOf(tool, result) {
   if (result.isError) {
     const text = (result.content || []).map((block) => block.text || "").join(" ").trim();
@@ -79,15 +87,10 @@ export class HttpServer {
     // "Unknown tool" (cheaper than listing every tool's schema on each page load).
     const name = this.dotted ? tool.replace("_", ".") : tool;
     const result = await this.request("tools/call", { name, arguments: args });
-    const text = result.isError ? (result.content || []).map((block) => block.text || "").join(" ") : "";
-    if (text.startsWith("Unknown tool")) {
-      if (!this.dotted) {
-        this.dotted = true;
-        const again = await this.call(tool, args);
-        return again;
-      }
-      this.dotted = false;
-      throw new ToolFailure(tool, `This server does not offer ${tool}: start it with PERSONA_MCP_TOOLSETS=all.`);
+    if (unknownTool(result)) {
+      this.dotted = !this.dotted;
+      if (this.dotted) return this.call(tool, args); // try persona.get
+      throw notOffered(tool);
     }
     return resultOf(tool, result);
   }
@@ -157,7 +160,9 @@ export class HostBridge {
     // The host names tools as the server registered them: persona_get, or persona.get.
     const dotted = (this.context.toolInfo?.tool?.name || "").includes(".");
     const name = dotted ? tool.replace("_", ".") : tool;
-    return resultOf(tool, await this.request("tools/call", { name, arguments: args }));
+    const result = await this.request("tools/call", { name, arguments: args });
+    if (unknownTool(result)) throw notOffered(tool);
+    return resultOf(tool, result);
   }
 
   async read(uri) {
