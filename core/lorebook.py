@@ -58,7 +58,9 @@ class LoreEntry(BaseModel):
     role: LoreRole = Field("system", description="Role of the message inserted at `depth`.")
     case_sensitive: bool | None = Field(None, description="Match keys with case (default: ignore case).")
     whole_words: bool | None = Field(
-        None, description="Keys match whole words only (default true): 'art' does not match 'party'."
+        None,
+        description="Keys match whole words only: 'art' not in 'party'. Default: anywhere in the text, as "
+        "SillyTavern does ('Slime' in 'slimes'); Chinese, Japanese, Thai and Korean never need a boundary.",
     )
     use_regex: bool = Field(False, description="Keys are regular expressions.")
     scan_depth: int | None = Field(

@@ -239,3 +239,55 @@ async def test_merging_into_an_archived_persona_brings_it_back(client: Client) -
     await call(client, "persona_delete", persona_id="kira")
     merged = await call(client, "persona_import", content=content, merge=True)
     assert (merged["action"], merged["persona"]["archived_at"]) == ("merged", None)
+
+
+def _entry(key: str, content: str, **fields: Any) -> dict[str, Any]:
+    return {"keys": [key], "content": content, "enabled": True, "insertion_order": 100, **fields}
+
+
+async def test_keys_match_as_each_editor_s_authors_expect(client: Client) -> None:
+    """SillyTavern's null match_whole_words (its default: anywhere), RisuAI's
+    risu_fullWordMatching and chub's whole_words_only, and CJK keys inside sentences."""
+    entries = [
+        _entry("Slime", "ST-DEFAULT", extensions={"match_whole_words": None}),
+        _entry("art", "ST-WHOLE", extensions={"match_whole_words": True}),
+        _entry("dragon", "RISU-PARTIAL", extensions={"risu_fullWordMatching": False}),
+        _entry("wolf", "RISU-WHOLE", extensions={"risu_fullWordMatching": True}),
+        _entry("elf", "CHUB-PARTIAL", whole_words_only=False),
+        _entry("教堂", "CJK-CHURCH", extensions={"match_whole_words": True}),
+        _entry("하피", "KO-HARPY"),
+    ]
+    card = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {"name": "Wanderer", "description": "A wanderer.", "character_book": {"entries": entries}},
+    }
+    imported = await call(client, "persona_import", content=json.dumps(card))
+    book = imported["persona"]["lorebook"]["entries"]
+    assert [entry["whole_words"] for entry in book] == [None, True, False, True, False, True, None]
+    message = (
+        "Two slimes, a party, dragonflies, werewolves, a selfie. 我们去教堂看看吧. 하피가 하늘에서 내려왔어"
+    )
+    context = await call(client, "persona_context", persona_id="wanderer", message=message)
+    system = context["system_prompt"]
+    assert "ST-DEFAULT" in system  # Slime in slimes: SillyTavern's default is anywhere
+    assert "ST-WHOLE" not in system  # art in party: the author asked for whole words
+    assert "RISU-PARTIAL" in system
+    assert "RISU-WHOLE" not in system  # wolf in werewolves: whole words asked for
+    assert "CHUB-PARTIAL" in system
+    assert "CJK-CHURCH" in system  # whole words, but Chinese has no spaces to bound them
+    assert "KO-HARPY" in system  # 하피 + the particle 가
+    exported = json.loads(await _export(client, "wanderer", "card_v2"))
+    back = exported["data"]["character_book"]["entries"]
+    assert back[2]["extensions"]["risu_fullWordMatching"] is False  # the author's own field, kept
+    assert back[1]["extensions"]["match_whole_words"] is True
+    again = await call(
+        client,
+        "persona_import",
+        content=json.dumps(exported),
+        persona_id="wanderer-again",
+        name="Wanderer Again",
+    )
+    assert [entry["whole_words"] for entry in again["persona"]["lorebook"]["entries"]] == [
+        entry["whole_words"] for entry in book
+    ]

@@ -1,19 +1,19 @@
-"""Which lorebook entries go into a context, and where. Pure: a book and the recent messages in,
-the active entries out.
+"""Which lorebook entries go into a context, and where. Pure: a book and the recent messages in, the
+active entries out.
 
-Matching: an entry is active when one of its keys appears in the last `scan_depth` messages
-(default 4; keys match whole words and ignore case unless the entry says otherwise; `/regex/flags`
-keys and `use_regex` entries are regular expressions). Matching has a time budget: each regex
-search gives up after REGEX_SECONDS, and one selection after LORE_SECONDS in all, when the keys
-not yet searched are skipped and counted (a hostile card costs a bounded moment, never a hung
-chat; real cards finish in milliseconds). Secondary keys
-combine by the entry's logic (and_any, and_all, not_any, not_all). Constant entries are always
-active. Sticky and cooldown count messages: the conversation is replayed (four times sticky +
-cooldown messages back, at most REPLAY_MESSAGES) to know which entries are still stuck or cooling
-down. With recursive scanning, active entries' content can activate others. When the entries
-outgrow the token budget, the lowest priority (else the lowest insertion_order) give way; the
-rest are ordered by insertion_order.
-"""
+Matching: an entry is active when one of its keys appears in the last `scan_depth` messages (default
+4; keys match anywhere in the text and ignore case unless the entry says otherwise, as in
+SillyTavern; with `whole_words` a key must stand as a word, except at an edge written in a script
+without spaces between words (Chinese, Japanese, Thai...) or in Korean, whose particles join the
+word; `/regex/flags` keys and `use_regex` entries are regular expressions). Matching has a time
+budget: each regex search gives up after REGEX_SECONDS, and one selection after LORE_SECONDS in all,
+when the keys not yet searched are skipped and counted (a hostile card costs a bounded moment, never
+a hung chat; real cards finish in milliseconds). Secondary keys combine by the entry's logic
+(and_any, and_all, not_any, not_all). Constant entries are always active. Sticky and cooldown count
+messages: the conversation is replayed (four times sticky + cooldown messages back, at most
+REPLAY_MESSAGES) to know which entries are still stuck or cooling down. With recursive scanning,
+active entries' content can activate others. When the entries outgrow the token budget, the lowest
+priority (else the lowest insertion_order) give way; the rest are ordered by insertion_order."""
 
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ _RECURSION_ROUNDS = 3
 REGEX_SECONDS = 0.05  # one search of a hostile pattern gives up here
 # All the searches of one selection: 100 entries over 200 messages take ~4 ms (scripts/bench_lore.py).
 LORE_SECONDS = 0.5
-_WORD = regex.compile(r"\w")
+# A word character of a script that separates words with spaces: a key's edge needs a boundary
+# only there, and only such a neighbour breaks one (Korean too is left out: its particles attach to
+# the word, 하피가 is 하피 + 가).
+_SPACED = r"[^\W\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\p{Tibetan}]"
+_BOUNDED = regex.compile(_SPACED)
 
 Reason = Literal["key", "constant", "sticky", "decorator", "recursion"]
 
@@ -87,8 +91,8 @@ def _compiled(
     if pattern is None:
         pattern = key if use_regex else regex.escape(key)
         if whole_words:  # a boundary on each side that starts or ends with a word character
-            before = r"(?<!\w)" if _WORD.match(key[:1]) else ""
-            after = r"(?!\w)" if _WORD.match(key[-1:]) else ""
+            before = f"(?<!{_SPACED})" if _BOUNDED.match(key[:1]) else ""
+            after = f"(?!{_SPACED})" if _BOUNDED.match(key[-1:]) else ""
             pattern = f"{before}(?:{pattern}){after}"
     try:
         return regex.compile(pattern, flags)
@@ -108,7 +112,7 @@ class _Matcher:
         if left <= 0:
             self.skipped += 1
             return False
-        pattern = _compiled(key, entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
+        pattern = _compiled(key, entry.use_regex, bool(entry.case_sensitive), bool(entry.whole_words))
         if pattern is None:
             return False
         try:
@@ -135,7 +139,7 @@ class _Scanner:
 
     def window(self, entry: LoreEntry, start: int, end: int) -> Callable[[str], bool]:
         """Whether a key of `entry` appears in messages start..end-1."""
-        flags = (entry.use_regex, bool(entry.case_sensitive), entry.whole_words is not False)
+        flags = (entry.use_regex, bool(entry.case_sensitive), bool(entry.whole_words))
 
         def found(key: str) -> bool:
             for index in range(end - 1, start - 1, -1):

@@ -103,6 +103,16 @@ def _nonneg(ext: dict[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _whole_words(ext: dict[str, Any]) -> bool | None:
+    """Whether keys must be whole words, by whichever editor's field the card carries:
+    SillyTavern's match_whole_words (null: its default, substrings), RisuAI's
+    risu_fullWordMatching, chub's whole_words_only."""
+    for field in ("match_whole_words", "risu_fullWordMatching", "whole_words_only"):
+        if isinstance(ext.get(field), bool):
+            return bool(ext[field])
+    return None
+
+
 # typed field, read from kept extensions, write into them.
 _Codec = tuple[str, Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], LoreEntry], None]]
 _CODECS: tuple[_Codec, ...] = (
@@ -128,11 +138,7 @@ _CODECS: tuple[_Codec, ...] = (
         lambda ext: _nonneg(ext, "scan_depth"),
         lambda ext, e: ext.__setitem__("scan_depth", e.scan_depth),
     ),
-    (
-        "whole_words",
-        lambda ext: ext.get("match_whole_words") if isinstance(ext.get("match_whole_words"), bool) else None,
-        lambda ext, e: ext.__setitem__("match_whole_words", e.whole_words),
-    ),
+    ("whole_words", _whole_words, lambda ext, e: ext.__setitem__("match_whole_words", e.whole_words)),
 )
 
 
@@ -150,6 +156,8 @@ def _entry_from_card(raw: Any, where: str, reader: Reader) -> LoreEntry:
     if isinstance(st_position, int) and st_position not in (*_ST_PLACES, _ST_AT_DEPTH):
         reader.warn(f"{where}: SillyTavern position {st_position} is placed after the description here")
     fields: dict[str, Any] = {name: read(ext) for name, read, _ in _CODECS}
+    if fields["whole_words"] is None:  # chub writes its hint beside the card fields
+        fields["whole_words"] = _whole_words(data)
     case = reader.boolean(data.get("case_sensitive"), f"{where}.case_sensitive")
     if case is None and isinstance(ext.get("case_sensitive"), bool):
         case = ext["case_sensitive"]
