@@ -291,3 +291,24 @@ async def test_keys_match_as_each_editor_s_authors_expect(client: Client) -> Non
     assert [entry["whole_words"] for entry in again["persona"]["lorebook"]["entries"]] == [
         entry["whole_words"] for entry in book
     ]
+
+
+async def test_the_v2_copy_in_a_png_has_no_v3_decorators_and_mirrors_the_v1_fields(client: Client) -> None:
+    decorated = "@@depth 0\n@@@SYSTEM\nThe moon is made of glass here."
+    entries = [{"keys": ["moon"], "content": decorated, "enabled": True, "insertion_order": 100}]
+    lore = {"entries": entries}
+    await call(
+        client,
+        "persona_create",
+        name="Lunaria",
+        description="A moon priestess.",
+        first_message="Hush.",
+        lorebook=lore,
+    )
+    chunks = text_chunks(base64.b64decode(await _export(client, "lunaria", "png")))
+    v3 = json.loads(base64.b64decode(chunks["ccv3"]))
+    v2 = json.loads(base64.b64decode(chunks["chara"]))
+    assert v3["data"]["character_book"]["entries"][0]["content"] == decorated  # V3 readers get them
+    assert v2["data"]["character_book"]["entries"][0]["content"] == "The moon is made of glass here."
+    # V1-only readers find the card's fields where V1 put them.
+    assert (v2["name"], v2["description"], v2["first_mes"]) == ("Lunaria", "A moon priestess.", "Hush.")

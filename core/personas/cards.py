@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from core.models import Persona
 from core.personas.coerce import Reader
+from core.personas.decorators import parse_decorators
 from core.personas.lore_codec import (
     OWN_EXTENSION,
     book_from_card,
@@ -236,8 +237,22 @@ def card_document(
 
 
 def v2_backfill(card_v3: dict[str, Any]) -> dict[str, Any]:
-    """The V2 card written beside a V3 one in a PNG (`chara` chunk) for V2-only readers."""
+    """The V2 card written beside a V3 one in a PNG (`chara` chunk) for V2-only readers: lorebook
+    entries without V3 decorators (the V3 spec: a V2 reader would send `@@depth 0` to the model),
+    and the V1 fields mirrored at the top, as SillyTavern writes them, for V1-only readers."""
     data = {key: value for key, value in card_v3["data"].items() if key in _V2_DATA}
     notes = data.get("creator_notes") or ""
     data["creator_notes"] = f"{V3_BACKFILL_NOTE}\n\n{notes}".strip()
-    return {"spec": SPEC_NAMES["v2"], "spec_version": _VERSIONS["v2"], "data": data}
+    book = data.get("character_book")
+    if isinstance(book, dict) and isinstance(book.get("entries"), list):
+        data["character_book"] = {
+            **book,
+            "entries": [
+                {**entry, "content": parse_decorators(entry["content"])[1]}
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str)
+                else entry
+                for entry in book["entries"]
+            ],
+        }
+    mirror = {key: data[key] for key in _V1_BACKFILL if key in data}
+    return {"spec": SPEC_NAMES["v2"], "spec_version": _VERSIONS["v2"], "data": data, **mirror}
