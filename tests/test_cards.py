@@ -117,8 +117,11 @@ async def test_our_persona_survives_a_v2_card_and_a_png_card(client: Client) -> 
         for field in PersonaSpec.model_fields:
             if field not in ("name", "extensions", "creation_date"):
                 assert copy[field] == aria[field], (fmt, field)
-        # A V3 card carries the date the persona was made (the spec asks for it).
-        assert copy["creation_date"] in (None, int(datetime.fromisoformat(aria["created_at"]).timestamp()))
+        # A V3 card carries the date the persona was made (the spec asks for it); a V2 card has
+        # none, which reads back as 0 (unknown, as V3 says) rather than the day of the import.
+        made = int(datetime.fromisoformat(aria["created_at"]).timestamp())
+        dates = {"card_v2": 0, "card_v3": made, "png": made, "yaml": None, "json": None}
+        assert copy["creation_date"] == dates[fmt], fmt
 
 
 async def test_png_export_is_a_valid_png_carrying_both_cards(client: Client) -> None:
@@ -312,3 +315,37 @@ async def test_the_v2_copy_in_a_png_has_no_v3_decorators_and_mirrors_the_v1_fiel
     assert v2["data"]["character_book"]["entries"][0]["content"] == "The moon is made of glass here."
     # V1-only readers find the card's fields where V1 put them.
     assert (v2["name"], v2["description"], v2["first_mes"]) == ("Lunaria", "A moon priestess.", "Hush.")
+
+
+async def test_what_a_card_wrote_comes_back_as_it_was(client: Client) -> None:
+    """Values the persona keeps in a normalised form: tags that differ only in case, a key that
+    is empty, chub's empty position, a V3 card with no creation date (0: unknown)."""
+    entries = [
+        {"keys": [""], "content": "Never keyed.", "enabled": True, "insertion_order": 100, "constant": True},
+        {"keys": ["tavern"], "content": "Warm.", "enabled": True, "insertion_order": 100, "position": ""},
+    ]
+    card = {
+        "spec": "chara_card_v3",
+        "spec_version": "3.0",
+        "data": {
+            "name": "Quill",
+            "description": "A scribe.",
+            "tags": ["AnyPOV", "AnyPoV", "Fantasy"],
+            "creation_date": 0,
+            "character_book": {"entries": entries},
+        },
+    }
+    imported = await call(client, "persona_import", content=json.dumps(card))
+    assert imported["persona"]["tags"] == ["AnyPOV", "Fantasy"]
+    assert any("'AnyPoV' is 'AnyPOV' but for case" in warning for warning in imported["warnings"])
+    assert not any("position" in warning for warning in imported["warnings"])  # "" is just unset
+    exported = json.loads(await _export(client, "quill", "card_v3"))
+    assert exported["data"]["tags"] == ["AnyPOV", "AnyPoV", "Fantasy"]
+    assert exported["data"]["creation_date"] == 0
+    back = exported["data"]["character_book"]["entries"]
+    assert back[0]["keys"] == [""]
+    assert back[1]["position"] == ""
+    assert lost(card["data"], exported["data"]) == []
+    # Once the persona changes the value, the change wins.
+    await call(client, "persona_update", persona_id="quill", changes={"tags": ["Scribe"]})
+    assert json.loads(await _export(client, "quill", "card_v3"))["data"]["tags"] == ["Scribe"]

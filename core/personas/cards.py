@@ -18,6 +18,7 @@ from core.personas.coerce import Reader
 from core.personas.decorators import parse_decorators
 from core.personas.lore_codec import (
     OWN_EXTENSION,
+    WRITTEN,
     book_from_card,
     book_to_card,
     keep_unknown,
@@ -172,6 +173,15 @@ def read_card(document: dict[str, Any], spec: str, reader: Reader) -> CardImport
     if fields["creator_notes"].startswith(V3_BACKFILL_NOTE):
         fields["creator_notes"] = fields["creator_notes"].removeprefix(V3_BACKFILL_NOTE).lstrip("\n")
         reader.warn("creator_notes: removed the notice a V3 card carries in its V2 copy")
+    seen: dict[str, str] = {}
+    for tag in (tag.strip() for tag in fields["tags"]):
+        first = seen.setdefault(tag.casefold(), tag)
+        if first != tag:
+            reader.warn(f"data.tags: {tag!r} is {first!r} but for case: one tag here, both in exports")
+    if len(seen) < len(fields["tags"]):
+        keep_unknown({"tags": fields["tags"]}, (), extensions, slot=WRITTEN)
+    if fields.get("creation_date") is None:  # unknown (a V1 or V2 card has none): 0, as V3 says
+        fields["creation_date"] = 0
     own = extensions.get(OWN_EXTENSION)
     own = dict(own) if isinstance(own, dict) else {}
     persona = reader.mapping(own.pop("persona", None), f"data.extensions.{OWN_EXTENSION}.persona")
@@ -208,7 +218,9 @@ def card_document(
     if v3:
         data["nickname"] = persona.nickname
         data["group_only_greetings"] = list(persona.group_only_greetings)
-        data["creation_date"] = persona.creation_date or int(persona.created_at.timestamp())
+        # A card's own date (0: unknown, as imported cards without one say); ours when we made it.
+        made = persona.creation_date
+        data["creation_date"] = int(persona.created_at.timestamp()) if made is None else made
         data["modification_date"] = int(now.timestamp())
         if persona.creator_notes_multilingual:
             data["creator_notes_multilingual"] = dict(persona.creator_notes_multilingual)
@@ -218,7 +230,14 @@ def card_document(
             data["assets"] = [asset.model_dump() for asset in persona.assets]
     if persona.lorebook is not None:
         data["character_book"] = book_to_card(persona.lorebook, v3)
-    extensions = restore_unknown(data, dict(persona.extensions))
+    written: dict[str, Any] = {}
+    extensions = restore_unknown(written, dict(persona.extensions), slot=WRITTEN)
+    tags = written.get("tags")
+    if isinstance(tags, list) and list(dict.fromkeys(str(t).strip().casefold() for t in tags)) == [
+        tag.casefold() for tag in persona.tags
+    ]:
+        data["tags"] = tags  # as the card wrote them, case variants and all
+    extensions = restore_unknown(data, extensions)
     outside: dict[str, Any] = {}
     extensions = restore_unknown(outside, extensions, slot="unknown_card_fields")
     own = extensions.get(OWN_EXTENSION)

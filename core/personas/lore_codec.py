@@ -19,9 +19,20 @@ from core.errors import InvalidInput
 from core.lorebook import MAX_LORE_ENTRIES, Lorebook, LoreEntry
 from core.personas.coerce import Reader
 
-__all__ = ["OWN_EXTENSION", "book_from_card", "book_to_card", "keep_unknown", "restore_unknown"]
+__all__ = [
+    "OWN_EXTENSION",
+    "WRITTEN",
+    "book_from_card",
+    "book_to_card",
+    "keep_unknown",
+    "restore_unknown",
+]
 
 OWN_EXTENSION = "persona_mcp"  # our namespace inside any `extensions` object
+# Values as the card wrote them where the model keeps a normalised form (keys [""], position "",
+# tags that differ only in case), under extensions.persona_mcp.as_written: an export writes them
+# back while the normalised value is unchanged, so a card round-trips with every value it had.
+WRITTEN = "as_written"
 _UNKNOWN = "unknown_fields"
 _ENTRY_FIELDS = (
     "keys", "content", "extensions", "enabled", "insertion_order", "case_sensitive", "use_regex",
@@ -149,9 +160,12 @@ def _entry_from_card(raw: Any, where: str, reader: Reader) -> LoreEntry:
     if dropped:
         reader.warn(f"{where}: kept unknown field(s) {', '.join(dropped)} in extensions")
     position = reader.optional_text(data.get("position"), f"{where}.position")
+    written: dict[str, Any] = {}
     if position not in (None, "before_char", "after_char"):
-        reader.warn(f"{where}.position: {position!r} is not before_char or after_char; used after_char")
-        position = "after_char"
+        written["position"] = position
+        if position.strip():  # "" (chub's) is unset: the default place, said nowhere
+            reader.warn(f"{where}.position: {position!r} is not before_char or after_char; used after_char")
+        position = "after_char" if position.strip() else None
     st_position = ext.get("position")
     if isinstance(st_position, int) and st_position not in (*_ST_PLACES, _ST_AT_DEPTH):
         reader.warn(f"{where}: SillyTavern position {st_position} is placed after the description here")
@@ -165,8 +179,13 @@ def _entry_from_card(raw: Any, where: str, reader: Reader) -> LoreEntry:
     identifier = data.get("id")
     if (identifier is not None and not isinstance(identifier, int | str)) or isinstance(identifier, bool):
         identifier = reader.text(identifier, f"{where}.id")
+    keys = reader.texts(data.get("keys"), f"{where}.keys")
+    if isinstance(data.get("keys"), list) and data["keys"] != keys:
+        written["keys"] = data["keys"]  # [""]: a key that never matches, as written
+    if written:
+        keep_unknown(written, (), ext, slot=WRITTEN)
     fields.update(
-        keys=reader.texts(data.get("keys"), f"{where}.keys"),
+        keys=keys,
         content=reader.text(data.get("content"), f"{where}.content"),
         secondary_keys=reader.texts(data.get("secondary_keys"), f"{where}.secondary_keys"),
         selective=reader.boolean(data.get("selective"), f"{where}.selective"),
@@ -243,7 +262,14 @@ def _entry_to_card(entry: LoreEntry, v3: bool) -> dict[str, Any]:
         "position": entry.position,
     }
     card.update({key: value for key, value in optional.items() if value is not None})
-    ext = dict(entry.extensions)
+    written: dict[str, Any] = {}
+    ext = restore_unknown(written, dict(entry.extensions), slot=WRITTEN)
+    if isinstance(written.get("keys"), list) and [k for k in written["keys"] if str(k).strip()] == entry.keys:
+        card["keys"] = written["keys"]
+    if "position" in written and entry.position == (
+        "after_char" if str(written["position"]).strip() else None
+    ):
+        card["position"] = written["position"]
     for name, read, write in _CODECS:
         if read(ext) != getattr(entry, name):
             write(ext, entry)
