@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.world_info import as_lorebook
+
 __all__ = ["MAX_LORE_ENTRIES", "MAX_LORE_KEYS", "LoreEntry", "LoreLogic", "LoreRole", "Lorebook"]
 
 MAX_LORE_ENTRIES = 1_000
@@ -109,6 +111,12 @@ class Lorebook(BaseModel):
     )
     entries: list[LoreEntry] = Field(default_factory=list, max_length=MAX_LORE_ENTRIES)
     extensions: dict[str, Any] = Field(default_factory=dict, description="Kept and round-tripped as given.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _other_shapes(cls, data: Any) -> Any:
+        """A SillyTavern World Info file or a lorebook_v3 file, taken as it is (core/world_info.py)."""
+        return as_lorebook(data)
 
     @model_validator(mode="after")
     def _bounded_keys(self) -> Lorebook:

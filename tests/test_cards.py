@@ -349,3 +349,48 @@ async def test_what_a_card_wrote_comes_back_as_it_was(client: Client) -> None:
     # Once the persona changes the value, the change wins.
     await call(client, "persona_update", persona_id="quill", changes={"tags": ["Scribe"]})
     assert json.loads(await _export(client, "quill", "card_v3"))["data"]["tags"] == ["Scribe"]
+
+
+async def test_a_world_info_file_attaches_as_it_is(client: Client) -> None:
+    world = (DATA / "world_info_sillytavern.json").read_text()
+    refused = await call_error(client, "persona_import", content=world)
+    assert "This is a lorebook (SillyTavern World Info), not a persona" in refused
+    assert "persona_update" in refused
+    updated = await call(client, "persona_update", persona_id="kira", changes={"lorebook": json.loads(world)})
+    book = updated["lorebook"]
+    assert book["name"] == "Silverwood lore"
+    forest, festival, chapel = book["entries"]
+    assert (forest["keys"], forest["position"], forest["comment"]) == (
+        ["Silverwood", "the forest"],
+        "before_char",
+        "The Silverwood",
+    )
+    assert forest["extensions"]["world_info"]["probability"] == 100  # what has no typed field is kept
+    assert (festival["depth"], festival["role"], festival["secondary_keys"]) == (
+        2,
+        "user",
+        ["night", "winter"],
+    )
+    assert festival["insertion_order"] == 50
+    assert chapel["enabled"] is False
+    context = await call(
+        client,
+        "persona_context",
+        persona_id="kira",
+        message="Tell me about the Silverwood at the lantern festival tonight, at night.",
+    )
+    used = {lore["name"] for lore in context["lore_used"]}
+    assert {"The Silverwood", "Festival"} <= used
+    assert "Chapel" not in used  # disabled in the file
+    v3 = {
+        "spec": "lorebook_v3",
+        "data": {
+            "name": "Wrapped",
+            "entries": [{"keys": ["moon"], "content": "Glass moon.", "enabled": True, "insertion_order": 10}],
+        },
+    }
+    wrapped = await call(client, "persona_update", persona_id="kira", changes={"lorebook": v3})
+    assert wrapped["lorebook"]["name"] == "Wrapped"
+    assert wrapped["lorebook"]["entries"][0]["keys"] == ["moon"]
+    refused_v3 = await call_error(client, "persona_import", content=json.dumps(v3))
+    assert "This is a lorebook (lorebook_v3), not a persona" in refused_v3

@@ -7,6 +7,8 @@ from typing import Any
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mcp import Client
 from pydantic import ValidationError
 
@@ -302,3 +304,37 @@ async def test_hostile_lore_never_holds_up_other_calls(client: Client) -> None:
         group.start_soon(hostile)
         group.start_soon(quick)
     assert finished == ["quick", "hostile"]
+
+
+_LEAVES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=20)
+_JUNK = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+_WI_FIELDS = ["uid", "key", "keysecondary", "content", "comment", "order", "position", "depth", "role"]
+_WI_FIELDS += ["disable", "selectiveLogic", "caseSensitive", "matchWholeWords", "scanDepth", "sticky"]
+_WI_ENTRY = st.dictionaries(st.sampled_from(_WI_FIELDS), _JUNK)
+
+
+def _validated(document: Any) -> Lorebook | ValidationError:
+    try:
+        return Lorebook.model_validate(document)
+    except ValidationError as exc:
+        return exc
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.fixed_dictionaries({"entries": st.dictionaries(st.text(max_size=4), _WI_ENTRY)}),
+        st.fixed_dictionaries({"spec": st.just("lorebook_v3"), "data": _JUNK}),
+        _JUNK,
+    )
+)
+def test_any_world_info_or_lorebook_file_is_a_book_or_a_clear_refusal(document: Any) -> None:
+    outcome = _validated(document)  # nothing but a validation error escapes
+    if isinstance(outcome, ValidationError):
+        assert outcome.errors()  # and it says what is wrong
+    else:
+        assert all(isinstance(entry, LoreEntry) for entry in outcome.entries)

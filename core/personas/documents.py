@@ -86,11 +86,13 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
     document, container = _document(content, fmt)
     if not isinstance(document, dict):
         raise InvalidInput(_ARG, document, "a persona file holds one object (a card, or a persona's fields).")
-    if document.get("spec") == "lorebook_v3":
+    if document.get("spec") == "lorebook_v3" or isinstance(document.get("entries"), dict):
+        kind = "lorebook_v3" if document.get("spec") == "lorebook_v3" else "SillyTavern World Info"
         raise InvalidInput(
             _ARG,
-            "lorebook_v3",
-            "this is a lorebook, not a persona: attach it with persona_update(changes={lorebook: ...}).",
+            kind,
+            f"this is a lorebook ({kind}), not a persona: give the file as it is to "
+            "persona_update(persona_id, changes={lorebook: <the file>}) or persona_create(lorebook=...).",
         )
     spec = card_spec_of(document)
     wanted = {"card_v2": "v2", "card_v3": "v3"}.get(fmt)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from core.errors import InvalidInput
 from core.lorebook import MAX_LORE_ENTRIES, Lorebook, LoreEntry
 from core.personas.coerce import Reader
+from core.world_info import ST_AT_DEPTH, ST_LOGIC, ST_PLACES, ST_ROLES
 
 __all__ = [
     "OWN_EXTENSION",
@@ -48,10 +49,6 @@ _BOOK_FIELDS = (
     "entries",
 )
 # SillyTavern's numbering of selectiveLogic and role.
-_ST_LOGIC = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
-_ST_ROLES = {0: "system", 1: "user", 2: "assistant"}
-_ST_AT_DEPTH = 4  # SillyTavern's position number for "@ depth"
-_ST_PLACES = {0: "before_char", 1: "after_char"}
 
 
 def keep_unknown(
@@ -88,15 +85,15 @@ def restore_unknown(
 
 def _st_depth(ext: dict[str, Any]) -> int | None:
     depth = ext.get("depth")
-    if ext.get("position") == _ST_AT_DEPTH and isinstance(depth, int) and not isinstance(depth, bool):
+    if ext.get("position") == ST_AT_DEPTH and isinstance(depth, int) and not isinstance(depth, bool):
         return max(0, min(depth, 1_000))
     return None
 
 
 def _set_depth(ext: dict[str, Any], entry: LoreEntry) -> None:
     if entry.depth is not None:
-        ext["position"], ext["depth"] = _ST_AT_DEPTH, entry.depth
-    elif ext.get("position") == _ST_AT_DEPTH:
+        ext["position"], ext["depth"] = ST_AT_DEPTH, entry.depth
+    elif ext.get("position") == ST_AT_DEPTH:
         ext["position"] = 0 if entry.position == "before_char" else 1
 
 
@@ -129,13 +126,13 @@ _Codec = tuple[str, Callable[[dict[str, Any]], Any], Callable[[dict[str, Any], L
 _CODECS: tuple[_Codec, ...] = (
     (
         "logic",
-        lambda ext: _numbered(_ST_LOGIC, ext.get("selectiveLogic"), "and_any"),
-        lambda ext, e: ext.__setitem__("selectiveLogic", _inverse(_ST_LOGIC)[e.logic]),
+        lambda ext: _numbered(ST_LOGIC, ext.get("selectiveLogic"), "and_any"),
+        lambda ext, e: ext.__setitem__("selectiveLogic", _inverse(ST_LOGIC)[e.logic]),
     ),
     (
         "role",
-        lambda ext: _numbered(_ST_ROLES, ext.get("role"), "system"),
-        lambda ext, e: ext.__setitem__("role", _inverse(_ST_ROLES)[e.role]),
+        lambda ext: _numbered(ST_ROLES, ext.get("role"), "system"),
+        lambda ext, e: ext.__setitem__("role", _inverse(ST_ROLES)[e.role]),
     ),
     ("depth", _st_depth, _set_depth),
     ("sticky", lambda ext: _nonneg(ext, "sticky"), lambda ext, e: ext.__setitem__("sticky", e.sticky)),
@@ -167,7 +164,7 @@ def _entry_from_card(raw: Any, where: str, reader: Reader) -> LoreEntry:
             reader.warn(f"{where}.position: {position!r} is not before_char or after_char; used after_char")
         position = "after_char" if position.strip() else None
     st_position = ext.get("position")
-    if isinstance(st_position, int) and st_position not in (*_ST_PLACES, _ST_AT_DEPTH):
+    if isinstance(st_position, int) and st_position not in (*ST_PLACES, ST_AT_DEPTH):
         reader.warn(f"{where}: SillyTavern position {st_position} is placed after the description here")
     fields: dict[str, Any] = {name: read(ext) for name, read, _ in _CODECS}
     if fields["whole_words"] is None:  # chub writes its hint beside the card fields
