@@ -175,6 +175,11 @@ class PersonaSpec(_Strict):
         default_factory=dict, description="Free-form data kept and round-tripped as given."
     )
 
+    @property
+    def own_names(self) -> frozenset[str]:
+        """Its name and aliases, casefolded: the words that mean the persona itself."""
+        return frozenset({self.name.casefold(), *(alias.casefold() for alias in self.aliases)})
+
     @field_validator("name")
     @classmethod
     def _name_has_text(cls, value: str) -> str:

@@ -16,7 +16,7 @@ from core.access.policy import (
     relationship_visible_sql,
 )
 from core.config import Settings
-from core.llm import OllamaProbe, probe_ollama
+from core.llm import OllamaProbe, belief_model_name, probe_ollama
 
 if TYPE_CHECKING:
     from core.app import PersonaCore
@@ -97,7 +97,7 @@ async def _counts(core: PersonaCore) -> dict[str, int]:
 
 def _beliefs(settings: Settings, ollama: OllamaProbe) -> str:
     """Who judges contradictions and reflects: the belief model, or the rules."""
-    name = {"off": None, "auto": settings.chat_model}.get(settings.belief_model, settings.belief_model)
+    name = belief_model_name(settings.belief_model, settings.chat_model)
     every = settings.reflect_interval_minutes
     when = f"; reflection every {every:g} min and after conversations" if every else ""
     if name is None:

@@ -259,20 +259,26 @@ class AuthMiddleware:
         if self._oauth is not None:
             challenge += f', resource_metadata="{self._metadata_url}"'
         body = orjson.dumps({"error": error, "error_description": description})
-        await send_json(send, 401, body, [(b"www-authenticate", challenge.encode())])
+        await send_response(send, 401, body, [(b"www-authenticate", challenge.encode())])
 
 
-async def send_json(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+async def send_response(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    content_type: bytes = b"application/json",
+    length: int | None = None,
 ) -> None:
-    """Answer an HTTP request with a JSON body, below the app (a refusal of the auth or the limits)."""
+    """Answer an HTTP request below the app (a refusal of the auth or the limits, the console's
+    files). `length`: the Content-Length to state when it is not the body's (a HEAD answer)."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-type", content_type),
+                (b"content-length", str(len(body) if length is None else length).encode()),
                 *(headers or []),
             ],
         }

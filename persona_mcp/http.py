@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.access.repository import has_principals
 from core.config import ConfigError, Settings
-from persona_mcp.auth import AuthMiddleware, send_json
+from persona_mcp.auth import AuthMiddleware, send_response
 from persona_mcp.connections import guarded_protocol
 from persona_mcp.server import PersonaServer
 from persona_mcp.ui import ConsoleLogin, with_console
@@ -97,13 +97,13 @@ class BodyLimitMiddleware:
                 size += len(message.get("body", b""))
                 if size > self.max_bytes:
                     body = b'{"error": "too_large", "message": "The request body is larger than allowed."}'
-                    await send_json(send, 413, body)
+                    await send_response(send, 413, body)
                     return
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
         if waited.cancelled_caught:
             body = b'{"error": "request_timeout", "message": "The request body did not arrive in time."}'
-            await send_json(send, 408, body)
+            await send_response(send, 408, body)
             return
 
         async def replay() -> Message:

@@ -18,7 +18,7 @@ import orjson
 from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from persona_mcp.auth import send_json
+from persona_mcp.auth import send_response
 
 __all__ = [
     "APP_MIME",
@@ -120,14 +120,6 @@ class ConsoleLogin:
         return self.token if expires is not None and time.monotonic() < expires else None
 
 
-async def _send(
-    send: Send, status: int, body: bytes, content_type: str, extra: list[tuple[bytes, bytes]]
-) -> None:
-    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def _body(receive: Receive, limit: int = 4096) -> bytes:
     chunks, size = [], 0
     while True:
@@ -152,7 +144,7 @@ def with_console(app: ASGIApp, login: ConsoleLogin | None) -> ASGIApp:
             return
         name = path.removeprefix("/ui").removeprefix("/") or "index.html"
         if path == "/ui":
-            await _send(send, 308, b"", "text/plain", [(b"location", b"/ui/"), *_HEADERS])
+            await send_response(send, 308, b"", [(b"location", b"/ui/"), *_HEADERS], b"text/plain")
         elif name == "login" and scope["method"] == "POST":
             try:
                 code = orjson.loads(await _body(receive)).get("code", "")
@@ -161,15 +153,17 @@ def with_console(app: ASGIApp, login: ConsoleLogin | None) -> ASGIApp:
             token = login.redeem(str(code)) if login is not None else None
             if token is None:
                 refusal = {"error": "This login link was used already, or has expired."}
-                await send_json(send, 403, orjson.dumps(refusal), _HEADERS)
+                await send_response(send, 403, orjson.dumps(refusal), _HEADERS)
             else:
-                await send_json(send, 200, orjson.dumps({"token": token}), _HEADERS)
+                await send_response(send, 200, orjson.dumps({"token": token}), _HEADERS)
         elif name in _FILES and scope["method"] in ("GET", "HEAD"):
             body = _asset(name).encode()
-            length = [(b"content-length", str(len(body)).encode())] if scope["method"] == "HEAD" else []
-            kind = _TYPES[name[name.rindex(".") :]]
-            await _send(send, 200, b"" if length else body, kind, [*_HEADERS, *length])
+            kind = _TYPES[name[name.rindex(".") :]].encode()
+            if scope["method"] == "HEAD":  # the headers of the GET, without its body
+                await send_response(send, 200, b"", _HEADERS, kind, length=len(body))
+            else:
+                await send_response(send, 200, body, _HEADERS, kind)
         else:
-            await _send(send, 404, b"Not found", "text/plain", _HEADERS)
+            await send_response(send, 404, b"Not found", _HEADERS, b"text/plain")
 
     return serve

@@ -4,6 +4,7 @@ script share."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -59,8 +60,6 @@ class Rpc:
         )
         response.raise_for_status()
         data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
-        import json
-
         reply = next(item for item in map(json.loads, data or [response.text]) if item.get("id") == self._id)
         assert "error" not in reply, reply
         return reply["result"], response.headers.get("mcp-session-id", "")

@@ -90,7 +90,11 @@ def test_the_web_console_is_served_with_a_strict_policy(tmp_path: Path) -> None:
             assert "unsafe-inline" not in policy
             assert page.headers["x-content-type-options"] == "nosniff"
             assert "<script>" not in page.text  # no inline script: modules come as files
-            assert http.get("/ui/js/main.js").headers["content-type"].startswith("text/javascript")
+            script = http.get("/ui/js/main.js")
+            assert script.headers["content-type"].startswith("text/javascript")
+            head = http.head("/ui/js/main.js")  # the GET's headers, one length, no body
+            assert head.headers["content-length"] == str(len(script.content))
+            assert head.content == b""
             assert http.get("/ui/console.css").status_code == 200
             for missing in ("/ui/../pyproject.toml", "/ui/js/../../persona_mcp/ui.py", "/ui/nope.js"):
                 assert http.get(missing).status_code in (401, 404)  # never a file from outside

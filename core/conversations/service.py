@@ -228,16 +228,26 @@ class ConversationService:
         )
         messages = [_message(row) for row in reversed(rows[:limit])]
         if messages:
-            seen = await self._db.fetch_all(
-                "SELECT message_id, persona_id FROM message_witnesses WHERE message_id BETWEEN ? AND ? "
-                "ORDER BY persona_id",
-                (messages[0].id, messages[-1].id),
-            )
             by_message: dict[int, list[str]] = {}
-            for row in seen:
-                by_message.setdefault(row[0], []).append(row[1])
+            for persona_id, message_id in await self._witnesses(
+                conversation_id, messages[0].id, messages[-1].id
+            ):
+                by_message.setdefault(message_id, []).append(persona_id)
             messages = [m.model_copy(update={"witnesses": by_message.get(m.id, [])}) for m in messages]
         return History(conversation_id=conversation_id, messages=messages, has_more=len(rows) > limit)
+
+    async def _witnesses(
+        self, conversation_id: str, first: int = 0, last: int = 2**63 - 1
+    ) -> list[tuple[str, int]]:
+        """(persona, message) for each persona in the room when a message of the conversation
+        (with an id from `first` to `last`) was said, personas in order."""
+        rows = await self._db.fetch_all(
+            "SELECT w.persona_id, w.message_id FROM message_witnesses w "
+            "JOIN messages m ON m.id = w.message_id "
+            "WHERE m.conversation_id = ? AND m.id BETWEEN ? AND ? ORDER BY w.persona_id",
+            (conversation_id, first, last),
+        )
+        return [(row[0], row[1]) for row in rows]
 
     async def turns(self, conversation_id: str, witness: str | None = None) -> list[TurnRow]:
         """Every message (that `witness` was present for, when given) as a light row, oldest
@@ -309,15 +319,9 @@ class ConversationService:
         names = {p.id: p.name for p in await self._personas.list_personas(include_archived=True)}
         user = conversation.user_id or "User"
         messages = [m for m in await self.messages(conversation.id) if m.role != "system"]
-        rows = await self._db.fetch_all(
-            "SELECT w.persona_id, w.message_id FROM message_witnesses w "
-            "JOIN messages m ON m.id = w.message_id "
-            "WHERE m.conversation_id = ?",
-            (conversation.id,),
-        )
         seen: dict[str, set[int]] = {}
-        for row in rows:
-            seen.setdefault(row["persona_id"], set()).add(row["message_id"])
+        for persona_id, message_id in await self._witnesses(conversation.id):
+            seen.setdefault(persona_id, set()).add(message_id)
 
         def summary_of(ids: frozenset[int] | None) -> str:
             turns = [

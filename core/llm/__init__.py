@@ -2,7 +2,7 @@
 
 from core.llm.chat import ChatModel, Completion, OllamaChat, PromptMessage
 from core.llm.probe import OllamaProbe, probe_ollama
-from core.llm.structured import StructuredModel
+from core.llm.structured import StructuredModel, belief_model_name
 
 __all__ = [
     "ChatModel",
@@ -11,5 +11,6 @@ __all__ = [
     "OllamaProbe",
     "PromptMessage",
     "StructuredModel",
+    "belief_model_name",
     "probe_ollama",
 ]

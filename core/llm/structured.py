@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from core.errors import Unavailable
 from core.llm.chat import OllamaChat, PromptMessage
 
-__all__ = ["StructuredModel"]
+__all__ = ["StructuredModel", "belief_model_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,17 @@ M = TypeVar("M", bound=BaseModel)
 _REMEMBER_S = 60.0
 
 
+def belief_model_name(setting: str, chat_model: str) -> str | None:
+    """The model the belief_model setting names: 'auto' is the chat model, 'off' is none."""
+    return {"off": None, "auto": chat_model}.get(setting, setting)
+
+
 class StructuredModel:
     """The model named by the belief_model setting: 'auto' (the chat model), 'off', or a name."""
 
     def __init__(self, chat: OllamaChat, setting: str, chat_model: str) -> None:
         self._chat = chat
-        self.name: str | None = {"off": None, "auto": chat_model}.get(setting, setting)
+        self.name = belief_model_name(setting, chat_model)
         self._checked_at = -_REMEMBER_S
         self._up = False
 

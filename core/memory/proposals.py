@@ -95,8 +95,7 @@ def propose(persona: Persona, gains: Gains) -> PersonaProposal | None:
         changes["interests"] = [*persona.interests, *new_interests]
         summary.extend(f"interests: + {interest}" for interest in new_interests)
     book = persona.lorebook or Lorebook()
-    names = {persona.name.casefold(), *(alias.casefold() for alias in persona.aliases)}
-    taken = names | {key.casefold() for entry in book.entries for key in entry.keys}
+    taken = {*persona.own_names, *(key.casefold() for entry in book.entries for key in entry.keys)}
     entries: list[LoreEntry] = []
     for idea in gains.lore:
         keys = [key for key in dict.fromkeys(idea.keys) if key.casefold() not in taken]

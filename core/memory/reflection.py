@@ -279,7 +279,7 @@ class Reflector:
             facts.extend(drawn)
             methods.append("extractive")
             gains.lore.extend(_lore_ideas(persona, drawn))
-        own = {persona.name.casefold(), *(alias.casefold() for alias in persona.aliases)}
+        own = persona.own_names
         said = [
             row[1] for row in rows if row[4] or (row[2] or "").casefold() in own or _spoken_by(row[1], own)
         ]
@@ -363,16 +363,17 @@ class Reflector:
         )
 
 
-def _spoken_by(content: str, names: set[str]) -> bool:
+def _spoken_by(content: str, names: frozenset[str]) -> bool:
     speaker = _SPEAKER.match(content)
     return speaker is not None and speaker.group(1).casefold() in names
 
 
 def _lore_ideas(persona: Persona, facts: list[Drawn]) -> list[LoreIdea]:
     """Lorebook entries for the names many episodes come back to (not the persona's own)."""
-    own = {persona.name.casefold(), *(alias.casefold() for alias in persona.aliases)}
     return [
         LoreIdea(keys=[fact.topic], content=fact.content)
         for fact in facts
-        if fact.topic and fact.topic.casefold() not in own and len(fact.sources) >= _LORE_SOURCES
+        if fact.topic
+        and fact.topic.casefold() not in persona.own_names
+        and len(fact.sources) >= _LORE_SOURCES
     ]
