@@ -12,6 +12,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.conversations import ConversationService, Rooms
 from core.emotions import EmotionService
+from core.interop.transfer import PersonaTransfer
 from core.keys import KeyService
 from core.llm import OllamaChat, StructuredModel
 from core.maintenance import Maintenance
@@ -19,7 +20,6 @@ from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.memory.reflection import Reflector
 from core.onnx_bert import default_cache_dir
 from core.personas import PersonaLibrary, PersonaService
-from core.personas.transfer import PersonaTransfer
 from core.relationships import RelationshipService
 from core.state import StateService
 from core.store import Database, DatabaseError

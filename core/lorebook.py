@@ -2,7 +2,7 @@
 
 The fields follow the Character Card V2/V3 lorebook field by field. The behaviour SillyTavern keeps
 in each entry's `extensions` (selective logic, sticky, cooldown, depth, role, scan depth, whole-word
-matching) has typed fields here; cards map them both ways (core/personas/lore_codec.py) and the
+matching) has typed fields here; cards map them both ways (core/interop/lore_codec.py) and the
 matching itself lives in core/personas/lore.py.
 """
 

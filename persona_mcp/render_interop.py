@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.interop.transfer import ExportResult, ImportResult
 from core.keys import KeyInfo, KeyList, KeyRemoved, KeySet
-from core.personas.transfer import ExportResult, ImportResult
 from core.state import LoadResult, SaveResult
 from persona_mcp.render import register_renderer
 

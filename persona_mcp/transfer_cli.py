@@ -15,9 +15,9 @@ from core.app import PersonaCore
 from core.config import Settings
 from core.errors import InvalidInput, PersonaMCPError
 from core.files import read_limited
-from core.personas.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
-from core.personas.safe_load import MAX_CONTENT_BYTES
-from core.personas.transfer import ImportResult
+from core.interop.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
+from core.interop.safe_load import MAX_CONTENT_BYTES
+from core.interop.transfer import ImportResult
 from persona_mcp.render import render
 
 __all__ = ["add_commands", "run_async", "run_export", "run_import"]

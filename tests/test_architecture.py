@@ -37,3 +37,22 @@ def test_no_module_is_a_god_module() -> None:
         if (length := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert too_long == {}
+
+
+def _package_imports(package: str) -> set[str]:
+    """The core packages (first name below core.) that core/<package> imports."""
+    return {
+        name.split(".")[1]
+        for path in (ROOT / "core" / package).rglob("*.py")
+        for name in _imported_modules(path)
+        if name.startswith("core.") and name.split(".")[1] != package
+    }
+
+
+def test_personas_sit_below_memory_and_interop_above() -> None:
+    # memory and relationships read personas, so personas must not read them back (a package cycle);
+    # cards, bundles and importers (interop) use all three and nothing below uses interop.
+    above_personas = {"memory", "relationships", "conversations", "chat", "interop"}
+    assert _package_imports("personas") & above_personas == set()
+    for package in ("personas", "memory", "relationships", "conversations", "chat", "emotions", "store"):
+        assert "interop" not in _package_imports(package), package

@@ -20,10 +20,10 @@ from mcp import Client
 
 from core.config import Settings
 from core.errors import PersonaMCPError
-from core.personas.bundle import read_memories, read_state
-from core.personas.documents import parse
-from core.personas.png import blank_png, with_text_chunks
-from core.personas.safe_load import MAX_CONTENT_BYTES, load_json
+from core.interop.bundle import read_memories, read_state
+from core.interop.documents import parse
+from core.interop.png import blank_png, with_text_chunks
+from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
 from core.personas.service import validated_spec
 from tests.conftest import call, call_error
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from mcp import Client
 
+from core.interop.cards import CARD_FIELDS, OWN_FIELDS
+from core.interop.png import blank_png, text_chunks, with_text_chunks
 from core.models import PersonaSpec
-from core.personas.cards import CARD_FIELDS, OWN_FIELDS
-from core.personas.png import blank_png, text_chunks, with_text_chunks
 from tests.conftest import call, call_error
 
 pytestmark = pytest.mark.anyio

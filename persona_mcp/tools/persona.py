@@ -10,11 +10,11 @@ from mcp_types import CallToolResult, CreateMessageResult
 from pydantic import BaseModel, Field
 
 from core.chat import ChatRequest
+from core.interop.documents import ExportFormat, ImportFormat
+from core.interop.transfer import ExportResult, ImportResult
 from core.models import ChatContext, ChatReply, Persona, PersonaChanges, PersonaSpec, PlainName
 from core.personas import PersonaStatus
-from core.personas.documents import ExportFormat, ImportFormat
 from core.personas.service import DeleteResult
-from core.personas.transfer import ExportResult, ImportResult
 from persona_mcp.results import PersonaList, SwitchResult, TemplateList
 from persona_mcp.schemas import abridge, replace_property, without_descriptions
 from persona_mcp.session import active_persona, core_of, set_active_persona

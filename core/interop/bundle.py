@@ -15,10 +15,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InvalidInput
+from core.interop.safe_load import MAX_CONTENT_BYTES, check_shape
 from core.memory import Memory, MemoryDraft
 from core.memory.models import Content, Kind, Visibility
 from core.models import Mood
-from core.personas.safe_load import MAX_CONTENT_BYTES, check_shape
 from core.relationships.models import RelationshipType
 
 __all__ = [

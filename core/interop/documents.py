@@ -16,11 +16,11 @@ import orjson
 import yaml
 
 from core.errors import InvalidInput
+from core.interop.cards import CardSpec, card_document, card_spec_of, read_card, v2_backfill
+from core.interop.coerce import Reader
+from core.interop.png import blank_png, is_png, text_chunks, with_text_chunks
+from core.interop.safe_load import decode_base64, load_json, load_yaml
 from core.models import Persona, PersonaSpec
-from core.personas.cards import CardSpec, card_document, card_spec_of, read_card, v2_backfill
-from core.personas.coerce import Reader
-from core.personas.png import blank_png, is_png, text_chunks, with_text_chunks
-from core.personas.safe_load import decode_base64, load_json, load_yaml
 
 __all__ = [
     "EXPORT_FORMATS",

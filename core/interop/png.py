@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 
 from core.errors import InvalidInput
-from core.personas.safe_load import MAX_CONTENT_BYTES
+from core.interop.safe_load import MAX_CONTENT_BYTES
 
 __all__ = ["PNG_SIGNATURE", "blank_png", "is_png", "text_chunks", "with_text_chunks"]
 

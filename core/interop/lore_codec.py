@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.errors import InvalidInput
+from core.interop.coerce import Reader
 from core.lorebook import MAX_LORE_ENTRIES, Lorebook, LoreEntry
-from core.personas.coerce import Reader
 from core.world_info import ST_AT_DEPTH, ST_LOGIC, ST_PLACES, ST_ROLES
 
 __all__ = [

@@ -18,10 +18,7 @@ from core import __version__
 from core.access import acting
 from core.clock import Clock
 from core.errors import Conflict, InvalidInput
-from core.memory import MemoryPatch, MemoryService
-from core.memory.writer import checked_metadata
-from core.models import PERSONA_ID_PATTERN, Mood, Persona
-from core.personas.bundle import (
+from core.interop.bundle import (
     MAX_BUNDLE_MEMORIES,
     EmotionSnapshot,
     MemoryBundle,
@@ -32,9 +29,12 @@ from core.personas.bundle import (
     read_memories,
     read_state,
 )
-from core.personas.cards import CardSpec
-from core.personas.documents import ExportFormat, ImportFormat, ParsedPersona, parse, render
-from core.personas.safe_load import decode_base64
+from core.interop.cards import CardSpec
+from core.interop.documents import ExportFormat, ImportFormat, ParsedPersona, parse, render
+from core.interop.safe_load import decode_base64
+from core.memory import MemoryPatch, MemoryService
+from core.memory.writer import checked_metadata
+from core.models import PERSONA_ID_PATTERN, Mood, Persona
 from core.personas.service import PersonaService, slugify, validated_spec
 from core.relationships import RelationshipService
 

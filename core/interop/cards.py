@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from core.models import Persona
-from core.personas.coerce import Reader
-from core.personas.decorators import parse_decorators
-from core.personas.lore_codec import (
+from core.interop.coerce import Reader
+from core.interop.lore_codec import (
     OWN_EXTENSION,
     WRITTEN,
     book_from_card,
@@ -24,6 +22,8 @@ from core.personas.lore_codec import (
     keep_unknown,
     restore_unknown,
 )
+from core.models import Persona
+from core.personas.decorators import parse_decorators
 
 __all__ = [
     "CARD_FIELDS",
