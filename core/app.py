@@ -12,6 +12,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.conversations import ConversationService, Rooms
 from core.emotions import EmotionService
+from core.interop.lorebook_files import LorebookTransfer
 from core.interop.transfer import PersonaTransfer
 from core.keys import KeyService
 from core.llm import OllamaChat, StructuredModel
@@ -20,6 +21,7 @@ from core.memory import EmbedderSlot, Lifecycle, MemoryService, SemanticLayer
 from core.memory.reflection import Reflector
 from core.onnx_bert import default_cache_dir
 from core.personas import PersonaLibrary, PersonaService
+from core.personas.lorebooks import LorebookService
 from core.relationships import RelationshipService
 from core.state import StateService
 from core.store import Database, DatabaseError
@@ -59,6 +61,8 @@ class PersonaCore:
     contexts: ContextBuilder
     chats: ChatService
     transfer: PersonaTransfer
+    lorebooks: LorebookService
+    lorebook_files: LorebookTransfer
     state: StateService
     keys: KeyService
     access: AccessService
@@ -111,7 +115,10 @@ class PersonaCore:
         tokens = TokenCounter(settings.cache_dir or default_cache_dir())
         conversations = ConversationService(db, clock, personas, memories, tokens)
         relationships = RelationshipService(db, clock, personas)
-        contexts = ContextBuilder(db, personas, memories, conversations, tokens, settings.chat_token_budget)
+        lorebooks = LorebookService(db, personas, clock)
+        contexts = ContextBuilder(
+            db, personas, memories, conversations, lorebooks, tokens, settings.chat_token_budget
+        )
         chats = ChatService(settings, personas, memories, conversations, contexts, relationships, model)
         reflector = Reflector(db, personas, clock, memories, beliefs)
         maintenance = Maintenance(
@@ -136,6 +143,8 @@ class PersonaCore:
             contexts=contexts,
             chats=chats,
             transfer=PersonaTransfer(personas, memories, relationships, clock),
+            lorebooks=lorebooks,
+            lorebook_files=LorebookTransfer(lorebooks, personas),
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
             keys=keys,
             access=access,

@@ -346,8 +346,10 @@ class ChatMessage(BaseModel):
 class LoreUsed(BaseModel):
     """A lorebook entry placed in a context, and why."""
 
-    entry: int = Field(ge=0, description="Its index in the persona's lorebook.entries.")
+    entry: int = Field(ge=0, description="Its index in its book's entries.")
     name: str = Field(description="Its name, comment, or first key.")
+    book: str = Field("", description="The book it came from: \"<persona>'s card\" or a lorebook's name.")
+    lorebook_id: str | None = Field(None, description="The stored lorebook's id; null for a card's own book.")
     reason: Literal["key", "constant", "sticky", "decorator", "recursion"] = Field(
         description="key: a key matched; sticky: still active from an earlier match; constant; "
         "decorator (@@activate and the like); recursion: another entry's content matched."

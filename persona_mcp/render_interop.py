@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from core.interop.lorebook_files import LorebookExport
 from core.interop.transfer import ExportResult, ImportResult
 from core.keys import KeyInfo, KeyList, KeyRemoved, KeySet
+from core.personas.lorebooks import (
+    LorebookAttachment,
+    LorebookDeleted,
+    LorebookImported,
+    LorebookInfo,
+    LorebookList,
+)
 from core.state import LoadResult, SaveResult
 from persona_mcp.render import register_renderer
 
@@ -80,3 +88,45 @@ def _key_list(result: KeyList) -> str:
 @register_renderer
 def _key_removed(result: KeyRemoved) -> str:
     return f"Removed the provider key {result.name}."
+
+
+def _attached(info: LorebookInfo) -> str:
+    places = [*info.personas, *(f"conversation {c}" for c in info.conversations)]
+    return f"attached to {', '.join(places)}" if places else "not attached"
+
+
+@register_renderer
+def _book_imported(result: LorebookImported) -> str:
+    verb = "Replaced" if result.replaced else "Imported" if result.created else "Already stored:"
+    lines = [
+        f"{verb} lorebook {result.name} ({result.id}) from {result.format}: {result.entries} entries, "
+        f"{_attached(result)}."
+    ]
+    lines.extend(f"Warning: {warning}" for warning in result.warnings)
+    return "\n".join(lines)
+
+
+@register_renderer
+def _book_list(result: LorebookList) -> str:
+    if not result.lorebooks:
+        return "No lorebooks. lorebook_import stores one (SillyTavern World Info or lorebook_v3)."
+    return "\n".join(
+        f"{info.name} ({info.id}): {info.entries} entries, {_attached(info)}" for info in result.lorebooks
+    )
+
+
+@register_renderer
+def _book_export(result: LorebookExport) -> str:
+    head = f"{result.name} as {result.format} ({result.entries} entries; save as {result.filename}):"
+    return f"{head}\n{result.content}"
+
+
+@register_renderer
+def _book_attachment(result: LorebookAttachment) -> str:
+    target = f"persona {result.persona_id}" if result.persona_id else f"conversation {result.conversation_id}"
+    return f"Lorebook {result.lorebook_id}: {result.action.replace('_', ' ')} ({target})."
+
+
+@register_renderer
+def _book_deleted(result: LorebookDeleted) -> str:
+    return f"Deleted lorebook {result.name} ({result.lorebook_id}); detached from {result.detached} place(s)."

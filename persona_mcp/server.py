@@ -39,6 +39,7 @@ from persona_mcp.tools import (
     conversation,
     emotional,
     keys,
+    lorebook,
     memory,
     persona,
     relationship,
@@ -55,6 +56,7 @@ logger = logging.getLogger(__name__)
 # Namespace modules, each with NAMESPACE and a TOOLS table. Later namespaces join this tuple.
 TOOL_MODULES: tuple[ModuleType, ...] = (
     persona,
+    lorebook,
     memory,
     beliefs,
     relationship,

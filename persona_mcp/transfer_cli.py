@@ -16,7 +16,8 @@ from core.config import Settings
 from core.errors import InvalidInput, PersonaMCPError
 from core.files import read_limited
 from core.interop.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
-from core.interop.safe_load import MAX_CONTENT_BYTES
+from core.interop.lorebook_files import is_lorebook
+from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
 from core.interop.transfer import ImportResult
 from persona_mcp.render import render
 
@@ -27,8 +28,18 @@ _EXTENSIONS = {"card_v2": "json", "card_v3": "json", "json": "json", "yaml": "ya
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the import and export subcommands."""
-    imp = commands.add_parser("import", help="import a persona file (character card JSON or PNG, YAML, JSON)")
+    imp = commands.add_parser(
+        "import",
+        help="import a persona file (character card JSON or PNG, YAML, JSON) or a lorebook "
+        "(SillyTavern World Info, lorebook_v3)",
+    )
     imp.add_argument("file", type=Path, help="the file to import")
+    imp.add_argument(
+        "--attach",
+        action="append",
+        metavar="PERSONA",
+        help="a lorebook: attach it to this persona (repeat for several)",
+    )
     imp.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help="default: detect it")
     imp.add_argument("--id", dest="persona_id", help="store it under this id")
     imp.add_argument("--name", help="store it under this name")
@@ -54,8 +65,31 @@ def _content(path: Path) -> str:
         ) from None
 
 
+async def _import_lorebook(settings: Settings, args: argparse.Namespace, content: str) -> int:
+    core = await PersonaCore.open(settings)
+    try:
+        result = await core.lorebook_files.import_file(content, args.name, None, args.attach)
+    finally:
+        await core.close()
+    print(render(result))
+    return 0
+
+
+def _lorebook_shape(content: str) -> str | None:
+    if not content.lstrip().startswith("{"):
+        return None
+    try:
+        return is_lorebook(load_json(content, "FILE"))
+    except InvalidInput:
+        return None
+
+
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
     content = _content(args.file)
+    if args.format == "auto" and _lorebook_shape(content):
+        return await _import_lorebook(settings, args, content)
+    if args.attach:
+        raise InvalidInput("--attach", args.attach, "only a lorebook file is attached to personas.")
     parsed = parse(content, args.format)  # a bad file fails here, before the database opens
     core = await PersonaCore.open(settings)
     outcome: list[ImportResult | PersonaMCPError] = []

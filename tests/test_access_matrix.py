@@ -59,8 +59,9 @@ WRITE = {
     "memory_update",
     "memory_delete",
     "memory_restore",
+    "lorebook_attach",
 }
-OWN = {"persona_delete"}
+OWN = {"persona_delete", "lorebook_delete"}
 CONVERSATION = {
     "conversation_end",
     "conversation_status",
@@ -81,13 +82,17 @@ UNTARGETED = {
     "system_status",
     "system_models",
     "access_whoami",
+    "lorebook_import",
+    "lorebook_list",
 }
+# alice's lorebook, attached to her persona: those who may read the persona may read the book.
+BOOK = {"name": "Atelier lore", "entries": {"0": {"uid": 0, "key": ["north room"], "content": "Cold light."}}}
 
 
 def calls(ids: dict[str, str], row: str) -> list[tuple[str, dict[str, Any]]]:
     """One call per tool, in an order that keeps the targets alive (the destructive ones last;
     the test puts back what they change)."""
-    p, m, c = ids["persona"], ids["memory"], ids["conversation"]
+    p, m, c, b = ids["persona"], ids["memory"], ids["conversation"], ids["book"]
     slug = row.replace(" ", "-")
     card = orjson.dumps(
         {"spec": "chara_card_v2", "spec_version": "2.0", "data": {"name": f"Card {row}"}}
@@ -153,6 +158,12 @@ def calls(ids: dict[str, str], row: str) -> list[tuple[str, dict[str, Any]]]:
         ("access_grant", {"principal": "oauth:someone", "persona_id": p, "level": "read"}),
         ("access_principals", {}),
         ("access_audit", {}),
+        ("lorebook_import", {"content": {**BOOK, "name": f"Book {row}"}}),
+        ("lorebook_list", {}),
+        ("lorebook_get", {"lorebook_id": b}),
+        ("lorebook_export", {"lorebook_id": b}),
+        ("lorebook_attach", {"lorebook_id": b, "persona_id": p}),
+        ("lorebook_delete", {"lorebook_id": b}),
         ("memory_supersede", {"old_id": m, "new_id": ids["newer"]}),
         ("memory_update", {"memory_id": m, "importance": 0.6}),
         ("memory_delete", {"memory_id": m}),
@@ -245,7 +256,14 @@ async def run_rows(settings: Settings, admin: Client, seen: dict[str, dict[str, 
         registered = {tool.name for tool in (await admin.list_tools()).tools}
         for row, client in clients.items():
             conversation = (await call(alice, "conversation_start", persona_id=persona))["id"]
-            ids = {"persona": persona, "memory": memory, "conversation": conversation, "newer": newer}
+            book = (await call(alice, "lorebook_import", content=BOOK, attach=[persona]))["id"]
+            ids = {
+                "persona": persona,
+                "memory": memory,
+                "conversation": conversation,
+                "newer": newer,
+                "book": book,
+            }
             planned = calls(ids, row)
             assert {tool for tool, _ in planned} == registered  # every tool, no more
             seen[row] = {}
@@ -261,7 +279,8 @@ async def run_rows(settings: Settings, admin: Client, seen: dict[str, dict[str, 
 
 
 def check(seen: dict[str, dict[str, str]]) -> None:
-    tools = [tool for tool, _ in calls({"persona": "", "memory": "", "conversation": "", "newer": ""}, "")]
+    none = {"persona": "", "memory": "", "conversation": "", "newer": "", "book": ""}
+    tools = [tool for tool, _ in calls(none, "")]
     table = ["| tool | " + " | ".join(ROWS) + " |", "|---|" + "---|" * len(ROWS)]
     table += [f"| `{tool}` | " + " | ".join(seen[row][tool] for row in ROWS) + " |" for tool in tools]
     if os.environ.get("ACCESS_MATRIX_OUT"):

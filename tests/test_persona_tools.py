@@ -304,6 +304,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         | {"state_save", "state_load"}
         | {"keys_set", "keys_list", "keys_remove"}
         | {"access_whoami", "access_grant", "access_principals", "access_audit"}
+        | {f"lorebook_{name}" for name in ("import", "list", "get", "export", "delete", "attach")}
     )
     for tool in tools.values():
         assert tool.output_schema is not None, tool.name
@@ -312,6 +313,9 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         assert tool.annotations is not None
     read_only = {name for name, tool in tools.items() if tool.annotations and tool.annotations.read_only_hint}
     assert read_only == {
+        "lorebook_list",
+        "lorebook_get",
+        "lorebook_export",
         "persona_list",
         "persona_get",
         "persona_status",
@@ -360,6 +364,8 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "keys_set",
         "keys_remove",
         "access_grant",
+        "lorebook_import",
+        "lorebook_delete",
     }
     assert tools["persona_delete"].annotations.destructive_hint  # type: ignore[union-attr]
     assert not tools["persona_create"].annotations.destructive_hint  # type: ignore[union-attr]

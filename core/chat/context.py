@@ -15,7 +15,7 @@ a share of the budget. {{char}} and {{user}} (and V1's <BOT> and <USER>) are fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 
@@ -31,6 +31,7 @@ from core.memory.search_queries import SearchRepository
 from core.models import ChatContext, ChatMessage, EmotionalState, LoreUsed, Persona
 from core.personas import PersonaService
 from core.personas.lore import LoreHit, LoreSelection, Said, select_lore
+from core.personas.lorebooks import LorebookService
 from core.relationships import user_party
 from core.store import Database, StatusRepository
 
@@ -65,10 +66,12 @@ class ContextBuilder:
         personas: PersonaService,
         memories: MemoryService,
         conversations: ConversationService,
+        lorebooks: LorebookService,
         tokens: TokenCounter,
         default_budget: int,
     ) -> None:
         self._personas = personas
+        self._lorebooks = lorebooks
         self._memories = memories
         self._conversations = conversations
         self._tokens = tokens
@@ -155,7 +158,7 @@ class ContextBuilder:
             if query.strip()
             else []
         )
-        selection = await self._lore(persona, history, message, budget)
+        selection = await self._lore(persona, history, message, budget, conversation)
         lore = selection.hits
         user = user_id or "User"
         system = self._system_prompt(persona, mood, relationship, budget, lore, user)
@@ -187,6 +190,8 @@ class ContextBuilder:
             lore_used=[
                 LoreUsed(
                     entry=hit.index,
+                    book=hit.book,
+                    lorebook_id=hit.lorebook_id,
                     name=hit.entry.label(hit.index),
                     reason=hit.reason,
                     matched=hit.matched,
@@ -204,17 +209,43 @@ class ContextBuilder:
         )
 
     async def _lore(
-        self, persona: Persona, history: list[TurnRow], message: str | None, budget: _Budget
+        self,
+        persona: Persona,
+        history: list[TurnRow],
+        message: str | None,
+        budget: _Budget,
+        conversation: Conversation | None = None,
     ) -> LoreSelection:
-        """The lorebook entries the recent messages (the new one included) activate. Matching runs
-        on a worker thread: a card's regex keys never hold up other clients' calls."""
-        if persona.lorebook is None or not persona.lorebook.entries:
+        """The lorebook entries the recent messages (the new one included) activate, from every
+        book that applies (core/personas/lorebooks.py: the persona's own first), sharing one
+        budget in that order. Matching runs on a worker thread: a card's regex keys never hold
+        up other clients' calls."""
+        others: list[Persona] = []
+        if conversation is not None:
+            for pid in conversation.present:
+                other = await self._personas.find(pid) if pid != persona.id else None
+                if other is not None:
+                    others.append(other)
+        books = await self._lorebooks.for_context(
+            persona, conversation.id if conversation is not None else None, others
+        )
+        if not books:
             return LoreSelection([])
         said = [Said(turn.role, turn.content) for turn in history if turn.role != "system"]
         if message is not None:
             said.append(Said("user", message))
-        limit = max(0, min(int(budget.total * _LORE_SHARE), budget.left))
-        return await anyio.to_thread.run_sync(select_lore, persona.lorebook, said, limit, self._tokens.count)
+        left = max(0, min(int(budget.total * _LORE_SHARE), budget.left))
+        hits: list[LoreHit] = []
+        skipped = 0
+        for attached in books:
+            chosen = await anyio.to_thread.run_sync(
+                select_lore, attached.book, said, left, self._tokens.count
+            )
+            for hit in chosen.hits:
+                left -= self._tokens.count(hit.content)
+                hits.append(replace(hit, book=attached.name, lorebook_id=attached.lorebook_id))
+            skipped += chosen.skipped
+        return LoreSelection(hits, skipped)
 
     def _insert_at_depth(
         self, messages: list[ChatMessage], lore: list[LoreHit], persona: Persona, user: str

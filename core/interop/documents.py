@@ -91,8 +91,9 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
         raise InvalidInput(
             _ARG,
             kind,
-            f"this is a lorebook ({kind}), not a persona: give the file as it is to "
-            "persona_update(persona_id, changes={lorebook: <the file>}) or persona_create(lorebook=...).",
+            f"this is a lorebook ({kind}), not a persona: import it with lorebook_import (or "
+            "`persona-mcp import FILE`) to attach it to personas, or give it as a persona's own book: "
+            "persona_update(persona_id, changes={lorebook: <the file>}).",
         )
     spec = card_spec_of(document)
     wanted = {"card_v2": "v2", "card_v3": "v3"}.get(fmt)

@@ -73,6 +73,8 @@ class LoreHit:
     placement: Literal["before_char", "after_char", "depth"]
     depth: int | None
     role: str
+    book: str = ""  # the book's name ("<persona>'s card" for a persona's own)
+    lorebook_id: str | None = None  # a stored lorebook's id; None for a card's own book
 
 
 @functools.lru_cache(maxsize=4096)

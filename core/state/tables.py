@@ -38,6 +38,8 @@ TABLES = (
     "message_witnesses",
     "maintenance_runs",
     "provider_keys",
+    "lorebooks",
+    "lorebook_links",
 )
 COUNTED = ("personas", "memories", "relationships", "emotional_states", "conversations", "messages")
 _NEWER = {
@@ -48,9 +50,16 @@ _NEWER = {
     "emotional_states": ("persona_id",),
     "conversations": ("id",),
     "provider_keys": ("name",),
+    "lorebooks": ("id",),
 }
 # Rows kept as they are here when both sides have them (a principal's token is this server's).
-_JOINS = ("memory_witnesses", "conversation_participants", "principals", "persona_grants")
+_JOINS = (
+    "memory_witnesses",
+    "conversation_participants",
+    "principals",
+    "persona_grants",
+    "lorebook_links",
+)
 # History rows are the same row when these match (their integer ids differ between machines).
 _HISTORY = {
     "interactions": ("party_a", "party_b", "created_at", "kind"),
