@@ -25,6 +25,7 @@ from core.personas.lorebooks import LorebookService
 from core.relationships import RelationshipService
 from core.state import StateService
 from core.store import Database, DatabaseError
+from core.store.persona_files import PersonaFiles
 
 __all__ = ["PersonaCore"]
 
@@ -142,7 +143,7 @@ class PersonaCore:
             relationships=relationships,
             contexts=contexts,
             chats=chats,
-            transfer=PersonaTransfer(personas, memories, relationships, clock),
+            transfer=PersonaTransfer(personas, memories, relationships, clock, PersonaFiles(db)),
             lorebooks=lorebooks,
             lorebook_files=LorebookTransfer(lorebooks, personas),
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),

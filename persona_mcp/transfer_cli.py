@@ -23,14 +23,21 @@ from persona_mcp.render import render
 
 __all__ = ["add_commands", "run_async", "run_export", "run_import"]
 
-_EXTENSIONS = {"card_v2": "json", "card_v3": "json", "json": "json", "yaml": "yaml", "png": "png"}
+_EXTENSIONS = {
+    "card_v2": "json",
+    "card_v3": "json",
+    "json": "json",
+    "yaml": "yaml",
+    "png": "png",
+    "charx": "charx",
+}
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the import and export subcommands."""
     imp = commands.add_parser(
         "import",
-        help="import a persona file (character card JSON or PNG, YAML, JSON) or a lorebook "
+        help="import a persona file (character card JSON, PNG or CharX; YAML; JSON) or a lorebook "
         "(SillyTavern World Info, lorebook_v3)",
     )
     imp.add_argument("file", type=Path, help="the file to import")
@@ -44,7 +51,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     imp.add_argument("--id", dest="persona_id", help="store it under this id")
     imp.add_argument("--name", help="store it under this name")
     imp.add_argument("--merge", action="store_true", help="merge into an existing persona of that id or name")
-    exp = commands.add_parser("export", help="export a persona as a character card, PNG card, YAML or JSON")
+    exp = commands.add_parser(
+        "export", help="export a persona as a character card (JSON, PNG or CharX), YAML or JSON"
+    )
     exp.add_argument("persona_id", help="the persona to export")
     exp.add_argument("--format", choices=EXPORT_FORMATS, default="yaml")
     exp.add_argument("--state", action="store_true", help="include feelings, relationships and memories")
@@ -55,13 +64,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _content(path: Path) -> str:
     data = read_limited(path, MAX_CONTENT_BYTES, "FILE")
-    if data.startswith(b"\x89PNG"):
+    if data.startswith((b"\x89PNG", b"PK\x03\x04")):  # a PNG card, a CharX (zip)
         return base64.b64encode(data).decode("ascii")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(
-            "FILE", str(path), "It is neither UTF-8 text (a JSON or YAML card) nor a PNG card."
+            "FILE", str(path), "It is neither UTF-8 text (a JSON or YAML card) nor a PNG or CharX card."
         ) from None
 
 

@@ -73,9 +73,12 @@ def test_a_huge_file_is_refused_without_reading_it(data_dir: Path, tmp_path: Pat
     with huge.open("wb") as out:
         out.truncate(100 * 2**20)
     _one_clear_line(_cli(data_dir, "import", str(huge)), "104,857,600 bytes", "at most 32 MiB")
-    binary = tmp_path / "card.charx"
+    binary = tmp_path / "card.charx"  # a damaged zip: read as a CharX, refused as one
     binary.write_bytes(b"PK\x03\x04\xff\xfe" + bytes(range(256)))
-    _one_clear_line(_cli(data_dir, "import", str(binary)), "neither UTF-8 text")
+    _one_clear_line(_cli(data_dir, "import", str(binary)), "not a readable CharX")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)))
+    _one_clear_line(_cli(data_dir, "import", str(photo)), "neither UTF-8 text")
 
 
 def _bomb(size: int) -> bytes:

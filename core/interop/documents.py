@@ -17,6 +17,7 @@ import yaml
 
 from core.errors import InvalidInput
 from core.interop.cards import CardSpec, card_document, card_spec_of, read_card, v2_backfill
+from core.interop.charx import embedded_paths, is_charx, read_charx, write_charx
 from core.interop.coerce import Reader
 from core.interop.png import blank_png, is_png, text_chunks, with_text_chunks
 from core.interop.safe_load import decode_base64, load_json, load_yaml
@@ -32,11 +33,13 @@ __all__ = [
     "render",
 ]
 
-ImportFormat = Literal["auto", "card_v2", "card_v3", "yaml", "json", "png"]
-ExportFormat = Literal["card_v2", "card_v3", "yaml", "json", "png"]
+ImportFormat = Literal["auto", "card_v2", "card_v3", "yaml", "json", "png", "charx"]
+ExportFormat = Literal["card_v2", "card_v3", "yaml", "json", "png", "charx"]
 IMPORT_FORMATS: tuple[str, ...] = ImportFormat.__args__  # type: ignore[attr-defined]
 EXPORT_FORMATS: tuple[str, ...] = ExportFormat.__args__  # type: ignore[attr-defined]
 _PNG_BASE64 = "iVBORw0KGgo"  # how every base64-encoded PNG starts
+_ZIP_BASE64 = "UEsDB"  # and every zip (a CharX)
+PNG_FILE = "card.png"  # the name a PNG card's own image is kept under
 _DATA_URL = "data:image/png;base64,"
 _ARG = "content"
 
@@ -50,6 +53,7 @@ class ParsedPersona:
     persona_id: str | None = None
     state: Any = None
     warnings: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # what the container held besides the card
 
 
 def _png_card(png: bytes) -> Any:
@@ -67,7 +71,7 @@ def _png_card(png: bytes) -> Any:
     return load_json(text, _ARG, f"the card in the PNG's '{key}' chunk")
 
 
-def _document(content: str, fmt: ImportFormat) -> tuple[Any, str]:
+def _document(content: str, fmt: ImportFormat) -> tuple[Any, str, dict[str, bytes]]:
     text = content.strip()
     if not text:
         raise InvalidInput(_ARG, content, "it is empty: pass the card JSON, YAML, or a base64 PNG.")
@@ -75,15 +79,21 @@ def _document(content: str, fmt: ImportFormat) -> tuple[Any, str]:
         png = decode_base64(text.removeprefix(_DATA_URL), _ARG, "the PNG")
         if not is_png(png):
             raise InvalidInput(_ARG, text, "this is not a PNG file (its signature is wrong).")
-        return _png_card(png), "png"
+        return _png_card(png), "png", {PNG_FILE: png}
+    if fmt == "charx" or text.startswith(_ZIP_BASE64):
+        archive = decode_base64(text, _ARG, "the CharX")
+        if not is_charx(archive):
+            raise InvalidInput(_ARG, text, "this is not a CharX file (a zip archive).")
+        card, members = read_charx(archive, _ARG)
+        return card, "charx", members
     if fmt in ("json", "card_v2", "card_v3") or text.startswith(("{", "[")):
-        return load_json(text, _ARG), "json"
-    return load_yaml(text, _ARG), "yaml"
+        return load_json(text, _ARG), "json", {}
+    return load_yaml(text, _ARG), "yaml", {}
 
 
 def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
     """Read a persona file of any supported format (auto-detected unless `fmt` says)."""
-    document, container = _document(content, fmt)
+    document, container, files = _document(content, fmt)
     if not isinstance(document, dict):
         raise InvalidInput(_ARG, document, "a persona file holds one object (a card, or a persona's fields).")
     if document.get("spec") == "lorebook_v3" or isinstance(document.get("entries"), dict):
@@ -106,14 +116,18 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
         )
     if spec is not None:
         card = read_card(document, spec, Reader(_ARG))
-        detected = f"card_{spec}" + (" (png)" if container == "png" else "")
-        return ParsedPersona(card.fields, detected, card.persona_id, card.state, card.warnings)
+        detected = f"card_{spec}" + (f" ({container})" if container in ("png", "charx") else "")
+        warnings = list(card.warnings)
+        missing = [path for path in embedded_paths(document) if container == "charx" and path not in files]
+        if missing:
+            warnings.append(f"the CharX lacks asset file(s) its card names: {', '.join(missing[:5])}")
+        return ParsedPersona(card.fields, detected, card.persona_id, card.state, warnings, files)
     fields = dict(document)
     persona_id = fields.pop("id", None)
     state = fields.pop("state", None)
     if persona_id is not None and not isinstance(persona_id, str):
         raise InvalidInput(f"{_ARG}.id", persona_id, "an id is text, e.g. 'aria'.")
-    return ParsedPersona(fields, container, persona_id, state)
+    return ParsedPersona(fields, container, persona_id, state, files=files)
 
 
 def _native(persona: Persona, state: dict[str, Any] | None) -> dict[str, Any]:
@@ -131,8 +145,11 @@ def render(
     state: dict[str, Any] | None = None,
     card_spec: CardSpec = "v3",
     image: bytes | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> str:
-    """The persona as a file of format `fmt` (text; base64 for png)."""
+    """The persona as a file of format `fmt` (text; base64 for png and charx). `files` are what
+    its card came with (a PNG's image, a CharX's members): written back as they were."""
+    files = files or {}
     if fmt == "yaml":
         return yaml.safe_dump(_native(persona, state), sort_keys=False, allow_unicode=True, width=100)
     if fmt == "json":
@@ -140,7 +157,12 @@ def render(
     if fmt in ("card_v2", "card_v3"):
         card = card_document(persona, "v2" if fmt == "card_v2" else "v3", now, state)
         return orjson.dumps(card, option=orjson.OPT_INDENT_2).decode()
+    if fmt == "charx":
+        card = card_document(persona, "v3", now, state)
+        members = {path: data for path, data in files.items() if path != PNG_FILE}
+        return base64.b64encode(write_charx(card, members, files.get(PNG_FILE) or image)).decode("ascii")
     card = card_document(persona, card_spec, now, state)
+    image = image if image is not None else files.get(PNG_FILE)
     chunks = (
         {"ccv3": _b64(card), "chara": _b64(v2_backfill(card))} if card_spec == "v3" else {"chara": _b64(card)}
     )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from core import __version__
 from core.access import acting
-from core.clock import Clock
+from core.clock import Clock, iso
 from core.errors import Conflict, InvalidInput
 from core.interop.bundle import (
     MAX_BUNDLE_MEMORIES,
@@ -37,6 +37,7 @@ from core.memory.writer import checked_metadata
 from core.models import PERSONA_ID_PATTERN, Mood, Persona
 from core.personas.service import PersonaService, slugify, validated_spec
 from core.relationships import RelationshipService
+from core.store.persona_files import PersonaFiles
 
 __all__ = ["ExportResult", "ImportResult", "PersonaTransfer", "StateImport"]
 
@@ -92,8 +93,10 @@ class PersonaTransfer:
         memories: MemoryService,
         relationships: RelationshipService,
         clock: Clock,
+        files: PersonaFiles,
     ) -> None:
         self._personas = personas
+        self._files = files
         self._memories = memories
         self._relationships = relationships
         self._clock = clock
@@ -152,6 +155,8 @@ class PersonaTransfer:
             changes = spec.model_dump(include=set(parsed.fields))
             # Importing into an archived persona brings it back: the file says it is wanted.
             persona = await self._personas.update(target, changes, restore=True)
+        if parsed.files:  # the image and assets the card came in, for exports to write back
+            await self._files.replace(persona.id, parsed.files, iso(self._clock.now()))
         applied = None
         if state is not None:
             applied = await self._apply_state(persona, state, records, parsed.persona_id, existing is None)
@@ -226,11 +231,12 @@ class PersonaTransfer:
         persona = await self._personas.get(persona_id)
         picture = None if image is None else decode_base64(image, "image", "the image")
         state = await self._state(persona) if include_state else None
-        content = render(persona, fmt, self._clock.now(), state, card_spec, picture)
-        binary = fmt == "png"
+        files = await self._files.of(persona.id) if fmt in ("png", "charx") else {}
+        content = render(persona, fmt, self._clock.now(), state, card_spec, picture, files)
+        binary = fmt in ("png", "charx")
         return ExportResult(
             persona_id=persona.id,
-            format=fmt if not binary else f"png ({card_spec})",
+            format=f"png ({card_spec})" if fmt == "png" else fmt,
             encoding="base64" if binary else "text",
             content=content,
             size=len(content) * 3 // 4 - content[-2:].count("=") if binary else len(content.encode()),

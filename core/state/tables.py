@@ -40,6 +40,7 @@ TABLES = (
     "provider_keys",
     "lorebooks",
     "lorebook_links",
+    "persona_files",
 )
 COUNTED = ("personas", "memories", "relationships", "emotional_states", "conversations", "messages")
 _NEWER = {
@@ -59,6 +60,7 @@ _JOINS = (
     "principals",
     "persona_grants",
     "lorebook_links",
+    "persona_files",
 )
 # History rows are the same row when these match (their integer ids differ between machines).
 _HISTORY = {

@@ -204,12 +204,10 @@ async def import_persona(
         Field(
             min_length=1,
             max_length=48_000_000,
-            description="The file: Character Card V2/V3 JSON, our YAML or JSON, or a PNG card as base64.",
+            description="The file: a card (V1-V3 JSON; PNG or CharX as base64), or our YAML or JSON.",
         ),
     ],
-    format: Annotated[
-        ImportFormat, Field(description="auto (detect), card_v2, card_v3, yaml, json or png.")
-    ] = "auto",
+    format: Annotated[ImportFormat, Field(description="Default auto: detect it.")] = "auto",
     persona_id: Annotated[
         str | None,
         Field(max_length=64, description="Id to store it under; default: the file's, else from the name."),
@@ -225,7 +223,7 @@ async def import_persona(
         str | None, Field(min_length=1, max_length=100, description="Store it under this name instead.")
     ] = None,
 ) -> Annotated[CallToolResult, ImportResult]:
-    """Import a persona from a character card (V1-V3; JSON or PNG) or our YAML/JSON, with its
+    """Import a persona from a character card (V1-V3; JSON, PNG or CharX) or our YAML/JSON, with its
     lorebook and, from a stateful export, its feelings, relationships and memories. The file is
     validated whole first: on any error nothing is stored. `warnings` lists what was coerced,
     kept in extensions or dropped."""
@@ -235,9 +233,7 @@ async def import_persona(
 async def export(
     ctx: Context,
     persona_id: PersonaId,
-    format: Annotated[
-        ExportFormat, Field(description="card_v2, card_v3, yaml, json, or png (a card in a PNG).")
-    ],
+    format: Annotated[ExportFormat, Field(description="png and charx come as base64.")],
     include_state: Annotated[
         bool,
         Field(description="Also carry its mood, relationships and memories, which persona_import restores."),
@@ -249,12 +245,13 @@ async def export(
         str | None,
         Field(
             max_length=48_000_000,
-            description="For png: a PNG (base64) to put the card in; default: a small generated one.",
+            description="For png: a PNG (base64) to hold the card; default: the card's own, or a plain one.",
         ),
     ] = None,
 ) -> Annotated[CallToolResult, ExportResult]:
-    """Export a persona: a Character Card V2/V3 (JSON, or PNG as base64) for SillyTavern and other
-    card readers, or our YAML/JSON. Fields cards lack ride in extensions.persona_mcp."""
+    """Export a persona: a Character Card V2/V3 (JSON; PNG or CharX as base64) for SillyTavern,
+    RisuAI and other card readers, or our YAML/JSON. The image and assets a card came with are
+    written back as they were; fields cards lack ride in extensions.persona_mcp."""
     result = await core_of(ctx).transfer.export_persona(persona_id, format, include_state, card_spec, image)
     return respond(result)
 
