@@ -12,6 +12,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.conversations import ConversationService, Rooms
 from core.emotions import EmotionService
+from core.interop.history_import import HistoryImporter
 from core.interop.lorebook_files import LorebookTransfer
 from core.interop.transfer import PersonaTransfer
 from core.keys import KeyService
@@ -64,6 +65,7 @@ class PersonaCore:
     transfer: PersonaTransfer
     lorebooks: LorebookService
     lorebook_files: LorebookTransfer
+    histories: HistoryImporter
     state: StateService
     keys: KeyService
     access: AccessService
@@ -146,6 +148,7 @@ class PersonaCore:
             transfer=PersonaTransfer(personas, memories, relationships, clock, PersonaFiles(db)),
             lorebooks=lorebooks,
             lorebook_files=LorebookTransfer(lorebooks, personas),
+            histories=HistoryImporter(db, clock, personas, memories, tokens),
             state=StateService(db, settings, clock, after_load=lambda: _rebuild_vectors(memories)),
             keys=keys,
             access=access,

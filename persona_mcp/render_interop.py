@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.interop.history_import import HistoryImport
 from core.interop.lorebook_files import LorebookExport
 from core.interop.transfer import ExportResult, ImportResult
 from core.keys import KeyInfo, KeyList, KeyRemoved, KeySet
@@ -130,3 +131,23 @@ def _book_attachment(result: LorebookAttachment) -> str:
 @register_renderer
 def _book_deleted(result: LorebookDeleted) -> str:
     return f"Deleted lorebook {result.name} ({result.lorebook_id}); detached from {result.detached} place(s)."
+
+
+@register_renderer
+def _history(result: HistoryImport) -> str:
+    verb = "Would import" if result.dry_run else "Imported"
+    made = []
+    if result.conversations:
+        made.append(f"{result.conversations} conversation(s) with {result.messages} messages")
+    made.append(f"{result.memories} {'memories to store' if result.dry_run else 'new memories'}")
+    if result.merged:
+        made.append(f"{result.merged} repeats merged into existing memories")
+    lines = [f"{verb} {result.format} history into {result.persona_id}: {', '.join(made)}."]
+    if result.already_imported:
+        lines.append(f"Already imported earlier (nothing added): {result.already_imported} item(s).")
+    passed = "; ".join(f"{count} {reason}" for reason, count in result.passed_over.items())
+    if passed:
+        lines.append(f"Passed over by the write gate: {passed}.")
+    lines.extend(f"e.g. {text}" for text in result.sample[:3])
+    lines.extend(f"Warning: {warning}" for warning in result.warnings)
+    return "\n".join(lines)

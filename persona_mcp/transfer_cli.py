@@ -16,6 +16,8 @@ from core.config import Settings
 from core.errors import InvalidInput, PersonaMCPError
 from core.files import read_limited
 from core.interop.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
+from core.interop.histories import HISTORY_FORMATS, detect_history, read_history
+from core.interop.history_import import HistoryImport
 from core.interop.lorebook_files import is_lorebook
 from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
 from core.interop.transfer import ImportResult
@@ -47,7 +49,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="PERSONA",
         help="a lorebook: attach it to this persona (repeat for several)",
     )
-    imp.add_argument("--format", choices=IMPORT_FORMATS, default="auto", help="default: detect it")
+    imp.add_argument(
+        "--format", choices=(*IMPORT_FORMATS, *HISTORY_FORMATS), default="auto", help="default: detect it"
+    )
+    imp.add_argument(
+        "--persona",
+        metavar="PERSONA",
+        help="history (a SillyTavern chat, a ChatGPT or Claude export, memory.jsonl): the persona it goes to",
+    )
+    imp.add_argument(
+        "--dry-run", action="store_true", help="history: report what would be created, change nothing"
+    )
     imp.add_argument("--id", dest="persona_id", help="store it under this id")
     imp.add_argument("--name", help="store it under this name")
     imp.add_argument("--merge", action="store_true", help="merge into an existing persona of that id or name")
@@ -93,8 +105,41 @@ def _lorebook_shape(content: str) -> str | None:
         return None
 
 
+async def _import_history(settings: Settings, args: argparse.Namespace, content: str) -> int:
+    if not args.persona:
+        raise InvalidInput("--persona", None, "name the persona this history goes to, e.g. --persona aria.")
+    fmt = args.format if args.format in HISTORY_FORMATS else None
+    read_history(content, fmt)  # a bad file fails here, before the database opens
+    core = await PersonaCore.open(settings)
+    outcome: list[HistoryImport | PersonaMCPError] = []
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(core.run_background)  # storing memories needs the embedder it loads
+            try:
+                outcome.append(await core.histories.run(content, args.persona, fmt, args.dry_run))
+            except PersonaMCPError as exc:
+                outcome.append(exc)
+            finally:
+                group.cancel_scope.cancel()
+    finally:
+        await core.close()
+    result = outcome[0]
+    if isinstance(result, PersonaMCPError):
+        raise result
+    print(render(result))
+    return 0
+
+
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
     content = _content(args.file)
+    if args.format in HISTORY_FORMATS or (args.format == "auto" and detect_history(content)):
+        return await _import_history(settings, args, content)
+    if args.dry_run or args.persona:
+        raise InvalidInput(
+            "--dry-run" if args.dry_run else "--persona",
+            str(args.file),
+            "only history files (a SillyTavern chat, a ChatGPT or Claude export, memory.jsonl) take it.",
+        )
     if args.format == "auto" and _lorebook_shape(content):
         return await _import_lorebook(settings, args, content)
     if args.attach:

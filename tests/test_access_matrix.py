@@ -112,6 +112,10 @@ def calls(ids: dict[str, str], row: str) -> list[tuple[str, dict[str, Any]]]:
         ("persona_blend", {"persona_ids": [p, "aria"], "name": f"Blend {row}"}),
         ("memory_store", {"content": f"A note from {row}.", "persona_id": p}),
         ("memory_store_batch", {"items": [{"content": f"A batch note from {row}.", "persona_id": p}]}),
+        (
+            "memory_import",
+            {"content": f'{{"type":"entity","name":"{slug}","observations":["Paints."]}}', "persona_id": p},
+        ),
         ("memory_search", {"query": "window light", "persona_id": p}),
         ("memory_get", {"memory_id": m}),
         ("memory_stats", {"persona_id": p}),

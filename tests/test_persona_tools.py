@@ -269,6 +269,7 @@ async def test_every_tool_publishes_schemas_and_true_annotations(client: Client)
         "supersede",
         "entities",
         "reflect",
+        "import",
         "stats",
         "search_cross_persona",
         "shared_stats",

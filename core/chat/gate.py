@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from core.memory.importance import ImportanceContext, score_importance
 from core.memory.text import terms
 
-__all__ = ["Candidate", "gate", "told"]
+__all__ = ["Candidate", "gate", "judge", "told"]
 
 PERSONA_WEIGHT = 0.6
 _ECHO_OVERLAP = 0.6
@@ -111,20 +111,22 @@ def gate(
 ) -> list[Candidate]:
     """Decide for the user's turn (None when the persona spoke without one) and the persona's
     reply. `injected`: (id, content) of the memories the context carried."""
-    decisions = []
     turns = [(reply, "persona")] if user_message is None else [(user_message, "user"), (reply, "persona")]
-    for text, source in turns:
-        if _trivial(text):
-            decisions.append(Candidate(text, source, False, "trivial: a greeting, thanks or acknowledgement"))
-            continue
-        echo = _echo(text, injected)
-        if echo is not None:
-            decisions.append(Candidate(text, source, False, f"echo of memory {echo} placed in the context"))
-            continue
-        if source == "user":
-            decisions.append(Candidate(text, source, True, "stated by the user"))
-        else:
-            scored = score_importance(text, ImportanceContext(interests=interests)).importance
-            importance = round(PERSONA_WEIGHT * scored, 4)
-            decisions.append(Candidate(text, source, True, "said by the persona (weighted 0.6)", importance))
-    return decisions
+    return [judge(text, source, injected, interests) for text, source in turns]
+
+
+def judge(
+    text: str, source: str, injected: Sequence[tuple[str, str]] = (), interests: Sequence[str] = ()
+) -> Candidate:
+    """The gate's decision for one turn: `source` "user" (what the user states) or "persona"."""
+    if _trivial(text):
+        return Candidate(text, source, False, "trivial: a greeting, thanks or acknowledgement")
+    echo = _echo(text, injected)
+    if echo is not None:
+        return Candidate(text, source, False, f"echo of memory {echo} placed in the context")
+    if source == "user":
+        return Candidate(text, source, True, "stated by the user")
+    scored = score_importance(text, ImportanceContext(interests=interests)).importance
+    return Candidate(
+        text, source, True, "said by the persona (weighted 0.6)", round(PERSONA_WEIGHT * scored, 4)
+    )

@@ -41,6 +41,7 @@ TABLES = (
     "lorebooks",
     "lorebook_links",
     "persona_files",
+    "imported_items",
 )
 COUNTED = ("personas", "memories", "relationships", "emotional_states", "conversations", "messages")
 _NEWER = {
@@ -61,6 +62,7 @@ _JOINS = (
     "persona_grants",
     "lorebook_links",
     "persona_files",
+    "imported_items",
 )
 # History rows are the same row when these match (their integer ids differ between machines).
 _HISTORY = {

@@ -86,9 +86,8 @@ async def reflect(
     answer: Annotated[ElicitationResult[ApplyChanges], Resolve(_ask)] = _NOT_ASKED,
 ) -> Annotated[CallToolResult, ReflectResult]:
     """Turn a persona's recent episodes into standing facts with their sources (the belief model
-    when Ollama answers, else the most specific sentence per shared subject or name). Known facts
-    are reinforced, contradictions reported. Persona changes it suggests (interests, lore) come
-    back as a diff for persona_update, applied only if the user says yes when asked."""
+    when Ollama answers, else rules). Known facts are reinforced, contradictions reported;
+    persona changes it suggests are applied only if the user agrees when asked."""
     apply = None
     if isinstance(answer, AcceptedElicitation) and answer.data is not None:
         apply = answer.data.apply

@@ -117,9 +117,8 @@ async def next_speaker(
     ] = None,
     seed: Seed = None,
 ) -> Annotated[CallToolResult, NextSpeaker]:
-    """Which persona in the room speaks next: one named in the message (name or alias) wins; else a
-    draw weighted by talkativeness and interest in the topic, favouring those who waited longest.
-    The same state and seed give the same choice."""
+    """Which persona in the room speaks next: one named in the message wins; else a draw
+    weighted by talkativeness, interest in the topic and waiting time (seedable)."""
     return respond(await core_of(ctx).rooms.next_speaker(conversation_id, message, seed))
 
 
@@ -168,9 +167,8 @@ async def speak(
     temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Sampling temperature.")] = None,
     sampled: Annotated[CreateMessageResult | None, Resolve(_client_model)] = None,
 ) -> Annotated[CallToolResult, ChatReply]:
-    """A persona in the room speaks without a new user message (personas answering each other): it
-    answers the newest turn it witnessed, as persona_chat would; the reply is stored and
-    streamed, and its mood and relationships move."""
+    """A persona in the room speaks without a new user message, answering the newest turn it
+    witnessed as persona_chat would."""
     request = await _speak_request(ctx, conversation_id, persona_id, token_budget, temperature)
     return await run_chat(ctx, request, sampled)
 

@@ -47,9 +47,8 @@ async def set_key(
         Field(max_length=500, description="The provider's API address, for OpenAI-compatible servers."),
     ] = None,
 ) -> Annotated[CallToolResult, KeySet]:
-    """Store a provider's API key, encrypted (AES-256-GCM) under the master key
-    (PERSONA_MCP_MASTER_KEY, or a 0600 key file in the data folder); a key of the same name is
-    replaced. No tool ever returns the key, only a masked hint."""
+    """Store a provider's API key, encrypted under the master key; one of the same name is
+    replaced. No tool returns it again, only a masked hint."""
     keys = core_of(ctx).keys
     return respond(await keys.set(name, value.get_secret_value(), provider, base_url))
 

@@ -268,9 +268,8 @@ async def prune(
     ] = None,
     limit: ListLimit = 100,
 ) -> Annotated[CallToolResult, PruneResult]:
-    """Archive a persona's weakest, least important memories within safety limits: never pinned
-    ones, only below the thresholds, never below the minimum count, at most `max_fraction` per
-    run. memory_restore brings one back."""
+    """Archive a persona's weakest memories within safety limits: never pinned ones, never below
+    the minimum count, at most `max_fraction` per run. memory_restore brings one back."""
     return respond((await core_of(ctx).lifecycle.prune(persona_id, dry_run, max_fraction)).listing(limit))
 
 

@@ -61,9 +61,8 @@ async def update(
         ),
     ] = None,
 ) -> Annotated[CallToolResult, Relationship]:
-    """Apply one interaction: affinity moves with its quality (with diminishing returns), trust
-    rises slowly and falls fast, familiarity grows, and the type follows the values unless set
-    explicitly. Recorded in the pair's history."""
+    """Apply one interaction: affinity follows its quality, trust rises slowly and falls fast,
+    familiarity grows; recorded in the pair's history."""
     result = await core_of(ctx).relationships.update(persona_a, persona_b, interaction, type)
     return respond(result)
 

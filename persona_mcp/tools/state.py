@@ -48,9 +48,8 @@ async def save(
     ] = None,
     passphrase: Passphrase = None,
 ) -> Annotated[CallToolResult, SaveResult]:
-    """Save everything (personas, memories and their archive, relationships, emotions,
-    conversations, settings) to one versioned archive: a consistent snapshot taken while serving,
-    with a sha256 per part; encrypted when given a passphrase."""
+    """Save everything to one versioned archive: a consistent snapshot taken while serving, a
+    sha256 per part, encrypted when given a passphrase."""
     secret = passphrase.get_secret_value() if passphrase else None
     target = None if path is None else _inside(ctx, path, "path")
     return respond(await core_of(ctx).state.save(target, secret))
@@ -67,9 +66,8 @@ async def load(
         ),
     ] = "merge",
 ) -> Annotated[CallToolResult, LoadResult]:
-    """Load a state_save archive. Everything is checked first (passphrase, each part's sha256,
-    format and schema versions, SQLite's integrity check): on any problem nothing changes. Then
-    one transaction merges or replaces, and the vector index is rebuilt."""
+    """Load a state_save archive: all is checked first (passphrase, checksums, versions,
+    integrity), then merged or replaced in one transaction."""
     target = _inside(ctx, path, "path")
     secret = passphrase.get_secret_value() if passphrase else None
     return respond(await core_of(ctx).state.load(target, secret, mode))
