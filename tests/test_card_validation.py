@@ -30,7 +30,7 @@ from tests.conftest import call, call_error
 pytestmark = pytest.mark.anyio
 
 DATA = Path(__file__).parent / "data"
-V2 = json.loads((DATA / "card_v2_sillytavern.json").read_text())
+V2 = json.loads((DATA / "cards" / "sillytavern_v2.json").read_text())
 
 
 def _b64(data: bytes) -> str:

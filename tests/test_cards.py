@@ -66,7 +66,7 @@ def test_every_persona_field_has_a_place_in_a_card() -> None:
 
 
 async def test_sillytavern_v2_card_round_trips_with_nothing_lost(client: Client) -> None:
-    original = _card("card_v2_sillytavern.json")
+    original = _card("cards/sillytavern_v2.json")
     imported = await call(client, "persona_import", content=json.dumps(original))
     assert imported["format"] == "card_v2"
     persona = imported["persona"]
@@ -88,7 +88,7 @@ async def test_sillytavern_v2_card_round_trips_with_nothing_lost(client: Client)
 
 
 async def test_v3_card_round_trips_with_nothing_lost(client: Client) -> None:
-    original = _card("card_v3_risu.json")
+    original = _card("cards/risu_v3_decorators.json")
     imported = await call(client, "persona_import", content=json.dumps(original))
     persona = imported["persona"]
     assert (persona["nickname"], persona["creation_date"]) == ("Captain", 1718000000)
@@ -151,7 +151,7 @@ async def test_png_export_into_a_given_image_keeps_its_pixels_and_chunks(client:
 
 
 async def test_a_card_inside_someone_elses_png_imports(client: Client) -> None:
-    card = _card("card_v3_risu.json")
+    card = _card("cards/risu_v3_decorators.json")
     png = with_text_chunks(blank_png("x"), {"ccv3": base64.b64encode(json.dumps(card).encode()).decode()})
     imported = await call(
         client, "persona_import", content="data:image/png;base64," + base64.b64encode(png).decode()
@@ -210,7 +210,7 @@ async def test_import_of_an_existing_persona_needs_merge(client: Client) -> None
 
 
 async def test_lorebook_entries_reach_the_context_and_chat(client: Client) -> None:
-    await call(client, "persona_import", content=json.dumps(_card("card_v2_sillytavern.json")))
+    await call(client, "persona_import", content=json.dumps(_card("cards/sillytavern_v2.json")))
     context = await call(
         client, "persona_context", persona_id="seraphina", message="I dreamt of the clearing"
     )

@@ -30,7 +30,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def _card() -> dict[str, Any]:
-    card: dict[str, Any] = json.loads((DATA / "card_v3_risu.json").read_text())
+    card: dict[str, Any] = json.loads((DATA / "cards" / "risu_v3_decorators.json").read_text())
     card["data"]["assets"] = [
         {"type": "icon", "uri": "embeded://assets/icon/image/1.png", "name": "main", "ext": "png"},
         {

@@ -80,7 +80,7 @@ def test_demo_keep_can_be_run_again_and_never_replaces_a_persona_it_did_not_make
     # A folder where the user made a persona of one of the demo's ids: the demo stops, and
     # changes nothing.
     other = tmp_path / "other"
-    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    card = Path(__file__).parent / "data" / "cards" / "sillytavern_v2.json"
     assert _run("import", str(card), "--id", "wren", env={"PERSONA_MCP_DATA_DIR": str(other)}).returncode == 0
     refused = _run("--data-dir", str(other), "demo", "--keep")
     assert refused.returncode == 1
@@ -96,7 +96,7 @@ def test_demo_keep_can_be_run_again_and_never_replaces_a_persona_it_did_not_make
 
 def test_import_and_export_a_png_card_from_the_command_line(tmp_path: Path) -> None:
     env = {"PERSONA_MCP_DATA_DIR": str(tmp_path / "data")}
-    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    card = Path(__file__).parent / "data" / "cards" / "sillytavern_v2.json"
     imported = _run("import", str(card), env=env)
     assert imported.returncode == 0, imported.stderr
     assert "Created Seraphina (seraphina) from card_v2." in imported.stdout
@@ -119,7 +119,7 @@ def test_backup_and_restore_from_the_command_line(tmp_path: Path) -> None:
         "PERSONA_MCP_BACKUP_PASSPHRASE": "a long passphrase",
     }
     archive = tmp_path / "everything.pmstate"
-    card = Path(__file__).parent / "data" / "card_v2_sillytavern.json"
+    card = Path(__file__).parent / "data" / "cards" / "sillytavern_v2.json"
     assert _run("import", str(card), env=here).returncode == 0
     saved = _run("backup", "-o", str(archive), env=here)
     assert saved.returncode == 0, saved.stderr

@@ -66,7 +66,7 @@ ODD_WORLD: dict[str, Any] = {
 
 
 def _v3_book() -> dict[str, Any]:
-    card = json.loads((DATA / "card_v3_risu.json").read_text())
+    card = json.loads((DATA / "cards" / "risu_v3_decorators.json").read_text())
     return {"spec": "lorebook_v3", "data": card["data"]["character_book"]}
 
 

@@ -149,7 +149,7 @@ async def test_blend_refuses_bad_input_and_creates_nothing(
 
 async def test_chat_sends_matching_lore_to_the_model(settings: Settings, ollama: OllamaStandIn) -> None:
     chat_settings = settings.model_copy(update={"ollama_host": ollama.url, "chat_timeout_seconds": 5.0})
-    card = (Path(__file__).parent / "data" / "card_v2_sillytavern.json").read_text()
+    card = (Path(__file__).parent / "data" / "cards" / "sillytavern_v2.json").read_text()
     async with Client(build_server(chat_settings)) as client:
         await call(client, "persona_import", content=card)
         reply = await call(

@@ -35,6 +35,7 @@ __all__ = [
     "card_spec_of",
     "read_card",
     "v2_backfill",
+    "with_v1_mirror",
 ]
 
 CardSpec = Literal["v2", "v3"]
@@ -273,5 +274,12 @@ def v2_backfill(card_v3: dict[str, Any]) -> dict[str, Any]:
                 for entry in book["entries"]
             ],
         }
-    mirror = {key: data[key] for key in _V1_BACKFILL if key in data}
-    return {"spec": SPEC_NAMES["v2"], "spec_version": _VERSIONS["v2"], "data": data, **mirror}
+    return with_v1_mirror({"spec": SPEC_NAMES["v2"], "spec_version": _VERSIONS["v2"], "data": data})
+
+
+def with_v1_mirror(card_v2: dict[str, Any]) -> dict[str, Any]:
+    """A V2 card with the V1 fields mirrored at its top (name, description, first_mes...), as
+    SillyTavern writes a PNG's `chara` chunk, so V1-only readers find them; fields the card
+    already has at its top stay."""
+    mirror = {key: card_v2["data"][key] for key in _V1_BACKFILL if key in card_v2.get("data", {})}
+    return {**mirror, **card_v2}

@@ -16,7 +16,14 @@ import orjson
 import yaml
 
 from core.errors import InvalidInput
-from core.interop.cards import CardSpec, card_document, card_spec_of, read_card, v2_backfill
+from core.interop.cards import (
+    CardSpec,
+    card_document,
+    card_spec_of,
+    read_card,
+    v2_backfill,
+    with_v1_mirror,
+)
 from core.interop.charx import embedded_paths, is_charx, read_charx, write_charx
 from core.interop.coerce import Reader
 from core.interop.png import blank_png, is_png, text_chunks, with_text_chunks
@@ -164,7 +171,9 @@ def render(
     card = card_document(persona, card_spec, now, state)
     image = image if image is not None else files.get(PNG_FILE)
     chunks = (
-        {"ccv3": _b64(card), "chara": _b64(v2_backfill(card))} if card_spec == "v3" else {"chara": _b64(card)}
+        {"ccv3": _b64(card), "chara": _b64(v2_backfill(card))}
+        if card_spec == "v3"
+        else {"chara": _b64(with_v1_mirror(card))}
     )
     png = with_text_chunks(image if image is not None else blank_png(persona.name), chunks, "image")
     return base64.b64encode(png).decode("ascii")
