@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
+from pydantic import BaseModel
 
 from core.app import PersonaCore
 from core.config import Settings
@@ -17,10 +19,8 @@ from core.errors import InvalidInput, PersonaMCPError
 from core.files import read_limited
 from core.interop.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
 from core.interop.histories import HISTORY_FORMATS, detect_history, read_history
-from core.interop.history_import import HistoryImport
 from core.interop.lorebook_files import is_lorebook
 from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
-from core.interop.transfer import ImportResult
 from persona_mcp.render import render
 
 __all__ = ["add_commands", "run_async", "run_export", "run_import"]
@@ -87,12 +87,8 @@ def _content(path: Path) -> str:
 
 
 async def _import_lorebook(settings: Settings, args: argparse.Namespace, content: str) -> int:
-    core = await PersonaCore.open(settings)
-    try:
-        result = await core.lorebook_files.import_file(content, args.name, None, args.attach)
-    finally:
-        await core.close()
-    print(render(result))
+    work = lambda core: core.lorebook_files.import_file(content, args.name, None, args.attach)  # noqa: E731
+    print(render(await _on_core(settings, work, background=False)))
     return 0
 
 
@@ -110,13 +106,29 @@ async def _import_history(settings: Settings, args: argparse.Namespace, content:
         raise InvalidInput("--persona", None, "name the persona this history goes to, e.g. --persona aria.")
     fmt = args.format if args.format in HISTORY_FORMATS else None
     read_history(content, fmt)  # a bad file fails here, before the database opens
+    print(
+        render(
+            await _on_core(
+                settings, lambda core: core.histories.run(content, args.persona, fmt, args.dry_run)
+            )
+        )
+    )
+    return 0
+
+
+async def _on_core(
+    settings: Settings, work: Callable[[PersonaCore], Awaitable[BaseModel]], background: bool = True
+) -> BaseModel:
+    """Open the data folder, do `work` (with the background loading the embedder that storing
+    memories needs), close it; a refused input is raised as itself, not in an ExceptionGroup."""
     core = await PersonaCore.open(settings)
-    outcome: list[HistoryImport | PersonaMCPError] = []
+    outcome: list[BaseModel | PersonaMCPError] = []
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(core.run_background)  # storing memories needs the embedder it loads
+            if background:
+                group.start_soon(core.run_background)
             try:
-                outcome.append(await core.histories.run(content, args.persona, fmt, args.dry_run))
+                outcome.append(await work(core))
             except PersonaMCPError as exc:
                 outcome.append(exc)
             finally:
@@ -126,8 +138,7 @@ async def _import_history(settings: Settings, args: argparse.Namespace, content:
     result = outcome[0]
     if isinstance(result, PersonaMCPError):
         raise result
-    print(render(result))
-    return 0
+    return result
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,25 +156,11 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     if args.attach:
         raise InvalidInput("--attach", args.attach, "only a lorebook file is attached to personas.")
     parsed = parse(content, args.format)  # a bad file fails here, before the database opens
-    core = await PersonaCore.open(settings)
-    outcome: list[ImportResult | PersonaMCPError] = []
-    try:
-        async with anyio.create_task_group() as group:
-            if parsed.state is not None:  # storing its memories needs the embedder the background loads
-                group.start_soon(core.run_background)
-            try:
-                outcome.append(
-                    await core.transfer.import_parsed(parsed, args.persona_id, args.merge, args.name)
-                )
-            except PersonaMCPError as exc:  # raised here, not wrapped in the task group's ExceptionGroup
-                outcome.append(exc)
-            finally:
-                group.cancel_scope.cancel()
-    finally:
-        await core.close()
-    result = outcome[0]
-    if isinstance(result, PersonaMCPError):
-        raise result
+    result = await _on_core(
+        settings,
+        lambda core: core.transfer.import_parsed(parsed, args.persona_id, args.merge, args.name),
+        background=parsed.state is not None,  # only a file with memories needs the embedder
+    )
     print(render(result))
     return 0
 
