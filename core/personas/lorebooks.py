@@ -311,7 +311,5 @@ class LorebookService:
             for _, _, row in sorted(item for item in ranked if item[0] == rank):
                 if row["id"] not in seen:
                     seen.add(row["id"])
-                    full = await self._repo.get(row["id"], visible_only=False)
-                    if full is not None:
-                        books.append(AttachedBook(row["id"], row["name"], self._parse(full)))
+                    books.append(AttachedBook(row["id"], row["name"], self._parse(row)))
         return books

@@ -40,8 +40,9 @@ class LorebookRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def get(self, lorebook_id: str, visible_only: bool = True) -> aiosqlite.Row | None:
-        where, params = lorebook_visible_sql("b") if visible_only else ("", [])
+    async def get(self, lorebook_id: str) -> aiosqlite.Row | None:
+        """The book, if the acting principal may see it."""
+        where, params = lorebook_visible_sql("b")
         return await self._db.fetch_one(
             f"SELECT * FROM lorebooks b WHERE b.id = ?{_and(where)}", [lorebook_id, *params]
         )
@@ -99,8 +100,9 @@ class LorebookRepository:
         if conversation_id is not None:
             where, params = f"{where} OR l.conversation_id = ?", [*params, conversation_id]
         return await self._db.fetch_all(
-            "SELECT b.id, b.name, b.book, l.persona_id, l.conversation_id FROM lorebook_links l "
-            f"JOIN lorebooks b ON b.id = l.lorebook_id WHERE {where} ORDER BY l.attached_at, l.rowid",
+            "SELECT b.id, b.name, b.book, b.updated_at, l.persona_id, l.conversation_id "
+            f"FROM lorebook_links l JOIN lorebooks b ON b.id = l.lorebook_id WHERE {where} "
+            "ORDER BY l.attached_at, l.rowid",
             params,
         )
 
