@@ -14,7 +14,6 @@ from typing import Any
 import aiosqlite
 
 from core.access import acting
-from core.access.policy import relationship_visible_sql
 from core.clock import Clock, iso, parse_iso
 from core.errors import InvalidInput, NotFound
 from core.models import Persona
@@ -31,6 +30,7 @@ from core.relationships.models import (
     RelationshipList,
     RelationshipStats,
 )
+from core.relationships.repository import RelationshipRepository, pair_key
 from core.store import Database, StatusRepository
 
 __all__ = ["USER_PREFIX", "RelationshipService", "user_party"]
@@ -47,13 +47,6 @@ _Row = aiosqlite.Row | Mapping[str, Any]  # a relationships row, as read in a tr
 def user_party(user_id: str | None) -> str:
     """The party naming a user (the unnamed user is `user:default`)."""
     return f"{USER_PREFIX}{user_id or 'default'}"
-
-
-def _seen() -> tuple[str, list[Any]]:
-    """`AND` the condition that both parties of a row are ones the acting principal may see
-    (policy.py), or nothing for an admin."""
-    seen, params = relationship_visible_sql()
-    return (f" AND {seen}", params) if seen else ("", [])
 
 
 def _bond(row: _Row | None) -> Bond | None:
@@ -95,6 +88,7 @@ class RelationshipService:
         self._clock = clock
         self._personas = personas
         self._status = StatusRepository(db)
+        self._repo = RelationshipRepository(db)
 
     async def party(self, value: str, argument: str) -> str:
         """A checked party: a live persona's id, or `user:<id>`."""
@@ -129,15 +123,6 @@ class RelationshipService:
             )
         return first, second
 
-    @staticmethod
-    async def _row_in(tx: aiosqlite.Connection, a: str, b: str) -> aiosqlite.Row | None:
-        """The pair's row as the write transaction sees it (reads outside one use
-        StatusRepository.relationship, the lookup context assembly and importance scoring share)."""
-        async with tx.execute(
-            "SELECT * FROM relationships WHERE party_a = ? AND party_b = ?", tuple(sorted((a, b)))
-        ) as cursor:
-            return await cursor.fetchone()
-
     async def bond(self, a: str, b: str) -> Bond | None:
         """The stored values of a pair (no checks), or None when they never met."""
         return _bond(await self._status.relationship(a, b))
@@ -166,9 +151,9 @@ class RelationshipService:
     ) -> Relationship:
         """`update` for parties already checked (persona_chat's path)."""
         now = iso(self._clock.now())
-        low, high = sorted((a, b))
+        low, high = pair_key(a, b)
         async with self._db.transaction() as tx:
-            row = await self._row_in(tx, a, b)
+            row = await RelationshipRepository.row_in(tx, a, b)
             bond = _bond(row) or NEUTRAL
             if type_ == "auto":
                 bond = replace(bond, type_locked=False)
@@ -186,21 +171,9 @@ class RelationshipService:
                 "count": bond.interaction_count,
                 "now": now,
             }
-            await tx.execute(
-                "INSERT INTO relationships (party_a, party_b, type, type_locked, affinity, trust,"
-                " familiarity, interaction_count, last_interaction_at, created_at, updated_at, updated_by)"
-                " VALUES (:a, :b, :type,"
-                " :locked, :affinity, :trust, :familiarity, :count, :now, :now, :now, :by)"
-                " ON CONFLICT (party_a, party_b) DO UPDATE SET type = :type, type_locked = :locked,"
-                " affinity = :affinity, trust = :trust, familiarity = :familiarity,"
-                " interaction_count = :count, last_interaction_at = :now, updated_at = :now,"
-                " updated_by = :by",
-                {**values, "by": acting().name},
-            )
-            await tx.execute(
-                "INSERT INTO interactions (party_a, party_b, kind, quality, summary, created_at, type_after,"
-                " affinity_after, trust_after, familiarity_after, created_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            await RelationshipRepository.upsert(tx, values)
+            await RelationshipRepository.add_interaction(
+                tx,
                 (
                     low,
                     high,
@@ -212,32 +185,26 @@ class RelationshipService:
                     bond.affinity,
                     bond.trust,
                     bond.familiarity,
-                    acting().name,
                 ),
             )
-            row = await self._row_in(tx, a, b)
+            row = await RelationshipRepository.row_in(tx, a, b)
         return _relationship(a, b, row)
 
     async def merge_in(self, a: str, b: str, values: Mapping[str, Any]) -> bool:
         """Write a relationship brought from another machine (type, type_locked, affinity, trust,
         familiarity, interaction_count, last_interaction_at) unless the pair's relationship here
         saw an interaction at least as recent. Returns whether it was written."""
-        low, high = sorted((a, b))
+        low, high = pair_key(a, b)
         now = iso(self._clock.now())
         last = values.get("last_interaction_at")
         async with self._db.transaction() as tx:
-            row = await self._row_in(tx, a, b)
+            row = await RelationshipRepository.row_in(tx, a, b)
             if row is not None:
                 here = parse_iso(row["last_interaction_at"]) if row["last_interaction_at"] else None
                 if last is None or (here is not None and here >= last):
                     return False
-            await tx.execute(
-                "INSERT INTO relationships (party_a, party_b, type, type_locked, affinity, trust,"
-                " familiarity, interaction_count, last_interaction_at, created_at, updated_at)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
-                " ON CONFLICT (party_a, party_b) DO UPDATE SET type = ?3, type_locked = ?4,"
-                " affinity = ?5, trust = ?6, familiarity = ?7, interaction_count = ?8,"
-                " last_interaction_at = ?9, updated_at = ?10",
+            await RelationshipRepository.replace(
+                tx,
                 (
                     low,
                     high,
@@ -256,11 +223,7 @@ class RelationshipService:
     async def all_of(self, persona_id: str) -> list[Relationship]:
         """Every stored relationship of a persona the acting principal may see (for export), other
         party as persona_b."""
-        seen, params = _seen()
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM relationships WHERE (party_a = ? OR party_b = ?){seen} ORDER BY party_a, party_b",
-            (persona_id, persona_id, *params),
-        )
+        rows, _ = await self._repo.of_party(persona_id)
         return [
             _relationship(persona_id, row["party_b"] if row["party_a"] == persona_id else row["party_a"], row)
             for row in rows
@@ -269,31 +232,17 @@ class RelationshipService:
     async def list(self, persona_id: str, limit: int = 50) -> RelationshipList:
         """A party's relationships, strongest (|affinity| x familiarity) first."""
         party = await self.party(persona_id, "persona_id")
-        seen, params = _seen()
-        where = f"WHERE (party_a = ? OR party_b = ?){seen}"
-        rows = await self._db.fetch_all(
-            f"SELECT * FROM relationships {where} "
-            "ORDER BY abs(affinity) * familiarity DESC, interaction_count DESC, party_a, party_b LIMIT ?",
-            (party, party, *params, limit),
-        )
-        total = await self._db.scalar(f"SELECT count(*) FROM relationships {where}", (party, party, *params))
+        rows, total = await self._repo.of_party(party, limit)
         items = [
             _relationship(party, row["party_b"] if row["party_a"] == party else row["party_a"], row)
             for row in rows
         ]
-        return RelationshipList(persona_id=party, relationships=items, total_count=int(total))
+        return RelationshipList(persona_id=party, relationships=items, total_count=total)
 
     async def history(self, a: str, b: str, limit: int = 20) -> HistoryResult:
         """The pair's interactions, newest first."""
         a, b = await self.pair(a, b)
-        key = tuple(sorted((a, b)))
-        rows = await self._db.fetch_all(
-            "SELECT * FROM interactions WHERE party_a = ? AND party_b = ? ORDER BY id DESC LIMIT ?",
-            (*key, limit),
-        )
-        total = await self._db.scalar(
-            "SELECT count(*) FROM interactions WHERE party_a = ? AND party_b = ?", key
-        )
+        rows, total = await self._repo.interactions(a, b, limit)
         return HistoryResult(
             persona_a=a,
             persona_b=b,
@@ -310,16 +259,8 @@ class RelationshipService:
                 )
                 for row in rows
             ],
-            total_count=int(total),
+            total_count=total,
         )
-
-    async def _last_summary(self, a: str, b: str) -> str | None:
-        value = await self._db.scalar(
-            "SELECT summary FROM interactions WHERE party_a = ? AND party_b = ? AND summary IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1",
-            tuple(sorted((a, b))),
-        )
-        return str(value) if value is not None else None
 
     async def _persona(self, value: str, argument: str) -> Persona:
         if value.startswith(USER_PREFIX):
@@ -336,31 +277,14 @@ class RelationshipService:
         if first.id == second.id:
             raise InvalidInput("persona_b", b, "Compare two different personas.")
         bond = await self.bond(first.id, second.id)
-        return compatibility(first, second, bond, await self._last_summary(first.id, second.id))
+        return compatibility(first, second, bond, await self._repo.last_summary(first.id, second.id))
 
     async def stats(self) -> RelationshipStats:
         """Counts by type, interactions, and the most and least compatible persona pairs (of the
         relationships and personas the acting principal may see)."""
-        seen, params = _seen()
-        by_type = {
-            row["type"]: int(row["n"])
-            for row in await self._db.fetch_all(
-                f"SELECT type, count(*) AS n FROM relationships WHERE 1{seen} GROUP BY type "
-                "ORDER BY n DESC, type",
-                params,
-            )
-        }
-        with_users = await self._db.scalar(
-            "SELECT count(*) FROM relationships WHERE (party_a LIKE 'user:%' OR party_b LIKE 'user:%')"
-            f"{seen}",
-            params,
-        )
-        interactions = await self._db.scalar(f"SELECT count(*) FROM interactions WHERE 1{seen}", params)
+        by_type, with_users, interactions = await self._repo.counts()
         personas = (await self._personas.list_personas())[:_MAX_COMPARED]
-        bonds = {
-            (row["party_a"], row["party_b"]): _bond(row)
-            for row in await self._db.fetch_all(f"SELECT * FROM relationships WHERE 1{seen}", params)
-        }
+        bonds = {(row["party_a"], row["party_b"]): _bond(row) for row in await self._repo.visible()}
         scores = []
         for first, second in itertools.combinations(personas, 2):
             key = (first.id, second.id) if first.id < second.id else (second.id, first.id)
@@ -370,8 +294,8 @@ class RelationshipService:
         return RelationshipStats(
             relationships=sum(by_type.values()),
             by_type=by_type,
-            with_users=int(with_users),
-            interactions_total=int(interactions),
+            with_users=with_users,
+            interactions_total=interactions,
             most_compatible=scores[:_SHOWN_PAIRS],
             least_compatible=list(reversed(scores[-_SHOWN_PAIRS:])) if len(scores) > _SHOWN_PAIRS else [],
             personas_compared=len(personas),
