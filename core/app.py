@@ -141,7 +141,7 @@ class PersonaCore:
             lifecycle=lifecycle,
             maintenance=maintenance,
             conversations=conversations,
-            rooms=Rooms(db, clock, personas, conversations),
+            rooms=Rooms(clock, personas, conversations),
             relationships=relationships,
             contexts=contexts,
             chats=chats,

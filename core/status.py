@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from core import __version__
 from core.access import acting
-from core.access.policy import (
-    conversation_visible_sql,
-    memory_visible_sql,
-    persona_readable_sql,
-    relationship_visible_sql,
-)
 from core.config import Settings
 from core.llm import OllamaProbe, belief_model_name, probe_ollama
+from core.store import StatusRepository
 
 if TYPE_CHECKING:
     from core.app import PersonaCore
@@ -82,17 +77,7 @@ _ADMINS_ONLY = "(shown to admins)"
 
 async def _counts(core: PersonaCore) -> dict[str, int]:
     """How many personas, memories, conversations and relationships the acting principal may see."""
-    counts = {}
-    rules: tuple[tuple[str, str, tuple[str, list[Any]]], ...] = (
-        ("personas", "p", persona_readable_sql("p.id")),
-        ("memories", "m", memory_visible_sql("m")),
-        ("conversations", "c", conversation_visible_sql("c")),
-        ("relationships", "r", relationship_visible_sql("r.")),
-    )
-    for table, alias, (seen, params) in rules:
-        where = f" WHERE {seen}" if seen else ""
-        counts[table] = int(await core.db.scalar(f"SELECT count(*) FROM {table} {alias}{where}", params))
-    return counts
+    return await StatusRepository(core.db).visible_counts()
 
 
 def _beliefs(settings: Settings, ollama: OllamaProbe) -> str:

@@ -14,7 +14,6 @@ from core.conversations.service import MAX_PARTICIPANTS, ConversationService
 from core.conversations.speakers import choose_speaker
 from core.errors import InvalidInput
 from core.personas import PersonaService
-from core.store import Database
 
 __all__ = ["Rooms"]
 
@@ -22,10 +21,7 @@ __all__ = ["Rooms"]
 class Rooms:
     """conversation_join, conversation_leave and conversation_next_speaker."""
 
-    def __init__(
-        self, db: Database, clock: Clock, personas: PersonaService, conversations: ConversationService
-    ) -> None:
-        self._db = db
+    def __init__(self, clock: Clock, personas: PersonaService, conversations: ConversationService) -> None:
         self._clock = clock
         self._personas = personas
         self._conversations = conversations
@@ -41,15 +37,7 @@ class Rooms:
             raise InvalidInput(
                 "persona_id", persona_id, f"A conversation holds at most {MAX_PARTICIPANTS} personas."
             )
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO conversation_participants (conversation_id, persona_id, joined_at) "
-                "VALUES (?, ?, ?) "
-                "ON CONFLICT (conversation_id, persona_id) DO UPDATE SET left_at = NULL",
-                (conversation_id, persona.id, now),
-            )
-            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        await self._conversations.repo.join(conversation_id, persona.id, iso(self._clock.now()))
         return await self._conversations.get(conversation_id)
 
     async def leave(self, conversation_id: str, persona_id: str) -> Conversation:
@@ -61,14 +49,7 @@ class Rooms:
                 persona_id,
                 f"It is not in the room (present: {', '.join(conversation.present) or 'nobody'}).",
             )
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE conversation_participants SET left_at = ? "
-                "WHERE conversation_id = ? AND persona_id = ?",
-                (now, conversation_id, persona_id),
-            )
-            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        await self._conversations.repo.leave(conversation_id, persona_id, iso(self._clock.now()))
         return await self._conversations.get(conversation_id)
 
     async def next_speaker(self, conversation_id: str, message: str | None, seed: int | None) -> NextSpeaker:
@@ -79,11 +60,7 @@ class Rooms:
                 "conversation_id", conversation_id, "Nobody is in the room; conversation_join someone."
             )
         present = [await self._personas.get(pid) for pid in conversation.present]
-        rows = await self._db.fetch_all(
-            "SELECT role, persona_id, content FROM messages WHERE conversation_id = ? "
-            "ORDER BY id DESC LIMIT 50",
-            (conversation_id,),
-        )
+        rows = await self._conversations.repo.recent_speakers(conversation_id, 50)
         speakers = [row["persona_id"] if row["role"] == "assistant" else None for row in reversed(rows)]
         text = message if message is not None else (rows[0]["content"] if rows else None)
         if seed is None:

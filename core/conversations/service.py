@@ -9,7 +9,6 @@ from typing import NamedTuple
 import aiosqlite
 
 from core.access import acting
-from core.access.policy import conversation_visible_sql
 from core.chat.summary import Turn, summarize
 from core.chat.tokens import TokenCounter
 from core.clock import Clock, iso, parse_iso
@@ -21,6 +20,7 @@ from core.conversations.models import (
     Message,
     Role,
 )
+from core.conversations.repository import ConversationRepository
 from core.errors import InvalidInput, MissingInput, NotFound
 from core.memory import MemoryDraft, MemoryService
 from core.personas import PersonaService
@@ -30,21 +30,6 @@ __all__ = ["ConversationService", "TurnRow"]
 
 MAX_PARTICIPANTS = 8
 SUMMARY_TOKENS = 200
-
-_SELECT = (
-    "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns, "
-    "(SELECT coalesce(sum(tokens), 0) FROM messages m WHERE m.conversation_id = c.id) AS tokens, "
-    "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
-    "WHERE p.conversation_id = c.id ORDER BY p.joined_at, p.rowid)) AS participants, "
-    "(SELECT group_concat(persona_id, ',') FROM (SELECT persona_id FROM conversation_participants p "
-    "WHERE p.conversation_id = c.id AND p.left_at IS NULL ORDER BY p.joined_at, p.rowid)) AS present "
-    "FROM conversations c"
-)
-_WITNESS = (
-    "INSERT OR IGNORE INTO message_witnesses (persona_id, message_id) SELECT persona_id, ? "
-    "FROM conversation_participants WHERE conversation_id = ? AND left_at IS NULL"
-)
-
 
 _Drafts = list[MemoryDraft]  # spelled here: inside the class, `list` is ConversationService.list
 
@@ -98,7 +83,7 @@ class ConversationService:
         memories: MemoryService,
         tokens: TokenCounter,
     ) -> None:
-        self._db = db
+        self.repo = ConversationRepository(db)
         self._clock = clock
         self._personas = personas
         self._memories = memories
@@ -130,29 +115,13 @@ class ConversationService:
         else:
             ids = [(await self._personas.resolve(persona_id, active)).id]
         conversation_id = uuid.uuid4().hex
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO conversations (id, title, user_id, status, created_at, updated_at, created_by) "
-                "VALUES (?, ?, ?, 'open', ?, ?, ?)",
-                (conversation_id, title, user_id, now, now, acting().name),
-            )
-            await tx.executemany(
-                "INSERT INTO conversation_participants (conversation_id, persona_id, joined_at) "
-                "VALUES (?, ?, ?)",
-                [(conversation_id, pid, now) for pid in ids],
-            )
+        await self.repo.create(conversation_id, title, user_id, ids, iso(self._clock.now()))
         return await self.get(conversation_id)
 
     async def get(self, conversation_id: str, argument: str = "conversation_id") -> Conversation:
-        seen, params = conversation_visible_sql("c")
-        row = await self._db.fetch_one(
-            f"{_SELECT} WHERE c.id = ?{' AND ' + seen if seen else ''}", (conversation_id, *params)
-        )
+        row = await self.repo.get(conversation_id)
         if row is None:
-            if seen and await self._db.fetch_one(
-                "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
-            ):
+            if not acting().admin and await self.repo.exists(conversation_id):
                 self._personas.access.denied("conversation", conversation_id)
             raise NotFound(argument, conversation_id, "Use an id that conversation_start returned.")
         return _conversation(row)
@@ -164,13 +133,7 @@ class ConversationService:
         if conversation_id is not None:
             return await self.get(conversation_id)
         persona = await self._personas.resolve(persona_id, active)
-        seen, params = conversation_visible_sql("c")
-        row = await self._db.fetch_one(
-            f"{_SELECT} WHERE c.status = 'open' AND c.id IN "
-            "(SELECT conversation_id FROM conversation_participants WHERE persona_id = ?) "
-            f"{'AND ' + seen if seen else ''} ORDER BY c.updated_at DESC LIMIT 1",
-            (persona.id, *params),
-        )
+        row = await self.repo.latest_open(persona.id)
         if row is None:
             raise MissingInput(
                 "conversation_id", f"{persona.id} has no open conversation; conversation_start opens one."
@@ -183,7 +146,7 @@ class ConversationService:
         """Add a turn to an open conversation."""
         await self.require_open(conversation_id)
         message_id = await self._add(conversation_id, [(role, persona_id, content)])
-        row = await self._db.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,))
+        row = await self.repo.message(message_id)
         assert row is not None
         return _message(row)
 
@@ -208,110 +171,47 @@ class ConversationService:
     async def _add(self, conversation_id: str, turns: list[tuple[Role, str | None, str]]) -> int:
         """Insert (role, persona_id, content) turns in one transaction; the id of the last."""
         now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            for role, persona_id, content in turns:
-                cursor = await tx.execute(
-                    "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (conversation_id, role, persona_id, content, self.tokens.message(content), now),
-                )
-                await tx.execute(_WITNESS, (cursor.lastrowid, conversation_id))
-            await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-        return int(cursor.lastrowid or 0)
+        rows = [(role, pid, content, self.tokens.message(content), now) for role, pid, content in turns]
+        return await self.repo.add_turns(conversation_id, rows, now)
 
     async def history(self, conversation_id: str, limit: int = 50, before: int | None = None) -> History:
         """Up to `limit` messages before message `before` (default: the newest), oldest first."""
         await self.get(conversation_id)
-        rows = await self._db.fetch_all(
-            "SELECT * FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (conversation_id, before if before is not None else 2**63 - 1, limit + 1),
-        )
+        rows = await self.repo.messages(conversation_id, limit, before)
         messages = [_message(row) for row in reversed(rows[:limit])]
         if messages:
             by_message: dict[int, list[str]] = {}
-            for persona_id, message_id in await self._witnesses(
+            for persona_id, message_id in await self.repo.witnesses(
                 conversation_id, messages[0].id, messages[-1].id
             ):
                 by_message.setdefault(message_id, []).append(persona_id)
             messages = [m.model_copy(update={"witnesses": by_message.get(m.id, [])}) for m in messages]
         return History(conversation_id=conversation_id, messages=messages, has_more=len(rows) > limit)
 
-    async def _witnesses(
-        self, conversation_id: str, first: int = 0, last: int = 2**63 - 1
-    ) -> list[tuple[str, int]]:
-        """(persona, message) for each persona in the room when a message of the conversation
-        (with an id from `first` to `last`) was said, personas in order."""
-        rows = await self._db.fetch_all(
-            "SELECT w.persona_id, w.message_id FROM message_witnesses w "
-            "JOIN messages m ON m.id = w.message_id "
-            "WHERE m.conversation_id = ? AND m.id BETWEEN ? AND ? ORDER BY w.persona_id",
-            (conversation_id, first, last),
-        )
-        return [(row[0], row[1]) for row in rows]
-
     async def turns(self, conversation_id: str, witness: str | None = None) -> list[TurnRow]:
         """Every message (that `witness` was present for, when given) as a light row, oldest
         first, for context assembly."""
-        if witness is None:
-            rows = await self._db.fetch_all(
-                "SELECT id, role, persona_id, content, tokens FROM messages WHERE conversation_id = ? "
-                "ORDER BY id",
-                (conversation_id,),
-            )
-        else:
-            rows = await self._db.fetch_all(
-                "SELECT m.id, m.role, m.persona_id, m.content, m.tokens FROM message_witnesses w "
-                "JOIN messages m ON m.id = w.message_id WHERE w.persona_id = ? AND m.conversation_id = ? "
-                "ORDER BY m.id",
-                (witness, conversation_id),
-            )
-        return [TurnRow(*row) for row in rows]
+        return [TurnRow(*row) for row in await self.repo.turns(conversation_id, witness)]
 
     async def last_turn(self, conversation_id: str, witness: str) -> TurnRow | None:
         """The newest message `witness` was present for and did not say itself."""
-        row = await self._db.fetch_one(
-            "SELECT m.id, m.role, m.persona_id, m.content, m.tokens FROM message_witnesses w "
-            "JOIN messages m ON m.id = w.message_id WHERE w.persona_id = ?1 AND m.conversation_id = ?2 "
-            "AND m.persona_id IS NOT ?1 ORDER BY m.id DESC LIMIT 1",
-            (witness, conversation_id),
-        )
+        row = await self.repo.last_turn(conversation_id, witness)
         return TurnRow(*row) if row else None
 
     async def turns_of(self, conversation_id: str, persona_id: str) -> int:
         """How many turns the persona has spoken in the conversation."""
-        return int(
-            await self._db.scalar(
-                "SELECT count(*) FROM messages WHERE conversation_id = ? AND persona_id = ?",
-                (conversation_id, persona_id),
-            )
-        )
+        return await self.repo.turns_of(conversation_id, persona_id)
 
     async def messages(self, conversation_id: str) -> list[Message]:
         """Every message, oldest first."""
-        rows = await self._db.fetch_all(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
-        )
-        return [_message(row) for row in rows]
+        return [_message(row) for row in await self.repo.messages(conversation_id)]
 
     async def list(self, persona_id: str | None, status: str | None, limit: int) -> ConversationList:
         """Conversations (of one persona, or all), newest activity first."""
-        seen, params = conversation_visible_sql("c")
-        clauses = [seen or "1"]
         if persona_id is not None:
             await self._personas.get(persona_id)
-            clauses.append(
-                "c.id IN (SELECT conversation_id FROM conversation_participants WHERE persona_id = ?)"
-            )
-            params.append(persona_id)
-        if status is not None:
-            clauses.append("c.status = ?")
-            params.append(status)
-        where = " AND ".join(clauses)
-        rows = await self._db.fetch_all(
-            f"{_SELECT} WHERE {where} ORDER BY c.updated_at DESC, c.id LIMIT ?", (*params, limit)
-        )
-        total = await self._db.scalar(f"SELECT count(*) FROM conversations c WHERE {where}", params)
-        return ConversationList(conversations=[_conversation(row) for row in rows], total_count=int(total))
+        rows, total = await self.repo.listed(persona_id, status, limit)
+        return ConversationList(conversations=[_conversation(row) for row in rows], total_count=total)
 
     async def _summaries(self, conversation: Conversation) -> tuple[str, _Drafts]:
         """The whole conversation's summary, and for each participant a reflective memory of the
@@ -320,7 +220,7 @@ class ConversationService:
         user = conversation.user_id or "User"
         messages = [m for m in await self.messages(conversation.id) if m.role != "system"]
         seen: dict[str, set[int]] = {}
-        for persona_id, message_id in await self._witnesses(conversation.id):
+        for persona_id, message_id in await self.repo.witnesses(conversation.id):
             seen.setdefault(persona_id, set()).add(message_id)
 
         def summary_of(ids: frozenset[int] | None) -> str:
@@ -364,13 +264,7 @@ class ConversationService:
             summary, drafts = await self._summaries(conversation)
             if drafts:
                 created = (await self._memories.store_batch(drafts)).ids
-        now = iso(self._clock.now())
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE conversations SET status = 'closed', summary = ?, closed_at = ?, updated_at = ? "
-                "WHERE id = ?",
-                (summary or None, now, now, conversation_id),
-            )
+        await self.repo.close(conversation_id, summary or None, iso(self._clock.now()))
         for hook in self.ended:  # e.g. background reflection (core/maintenance.py)
             hook(conversation.participants)
         return EndResult(

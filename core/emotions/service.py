@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from core.access import AccessService, acting
 from core.clock import Clock, iso, parse_iso
+from core.emotions.repository import EmotionRepository
 from core.emotions.state import DIMENSIONS, label, state_from_row
 from core.errors import InvalidInput, MissingInput
 from core.models import EmotionalState, Persona
@@ -56,7 +57,7 @@ class EmotionService:
         energy_half_life_seconds: float,
         access: AccessService,
     ):
-        self._db = db
+        self._repo = EmotionRepository(db)
         self._access = access
         self._clock = clock
         self._half_lives = (mood_half_life_seconds, energy_half_life_seconds)
@@ -64,30 +65,15 @@ class EmotionService:
     async def state(self, persona: Persona, at: datetime | None = None) -> EmotionalState:
         """How the persona feels now: its last state drawn back toward its baseline by the time
         since (its baseline until something has moved it)."""
-        row = await self._db.fetch_one("SELECT * FROM emotional_states WHERE persona_id = ?", (persona.id,))
-        return state_from_row(
-            dict(row) if row else None, persona.emotional_baseline, at or self._clock.now(), self._half_lives
-        )
+        row = await self._repo.last(persona.id)
+        return state_from_row(row, persona.emotional_baseline, at or self._clock.now(), self._half_lives)
 
     async def save(self, persona: Persona, values: Mapping[str, float], reason: str) -> EmotionalState:
         """Store a new state (clamped to range) and add it to the history, in one transaction."""
         now = self._clock.now()
         clean = {name: _clip(name, values[name]) for name in DIMENSIONS}
         params = {"persona_id": persona.id, **clean, "reason": reason, "at": iso(now)}
-        async with self._db.transaction() as tx:
-            await tx.execute(
-                "INSERT INTO emotional_states (persona_id, valence, arousal, dominance, energy, stress, "
-                "updated_at) VALUES (:persona_id, :valence, :arousal, :dominance, :energy, :stress, :at) "
-                "ON CONFLICT (persona_id) DO UPDATE SET valence = :valence, arousal = :arousal, "
-                "dominance = :dominance, energy = :energy, stress = :stress, updated_at = :at",
-                params,
-            )
-            await tx.execute(
-                "INSERT INTO emotional_history (persona_id, valence, arousal, dominance, energy, stress, "
-                "reason, created_at, created_by) VALUES (:persona_id, :valence, :arousal, :dominance, "
-                ":energy, :stress, :reason, :at, :by)",
-                {**params, "by": acting().name},
-            )
+        await self._repo.save(params)
         return state_from_row({**clean, "updated_at": iso(now)}, persona.emotional_baseline)
 
     async def update(
@@ -122,13 +108,7 @@ class EmotionService:
 
     async def history(self, persona: Persona, limit: int = 20) -> EmotionHistory:
         """The persona's recorded states with their reasons, newest first."""
-        rows = await self._db.fetch_all(
-            "SELECT * FROM emotional_history WHERE persona_id = ? ORDER BY id DESC LIMIT ?",
-            (persona.id, limit),
-        )
-        total = await self._db.scalar(
-            "SELECT count(*) FROM emotional_history WHERE persona_id = ?", (persona.id,)
-        )
+        rows, total = await self._repo.history(persona.id, limit)
         states = []
         # Why the mood moved in another principal's conversation is not this one's to read.
         everything = await self._access.level(persona) == "own"

@@ -14,6 +14,7 @@ import of the same file adds nothing. `dry_run` reports what would be created an
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field
 from core.chat.gate import judge
 from core.chat.tokens import TokenCounter
 from core.clock import Clock, iso
-from core.conversations.imported import ImportedTurn, insert_conversation
+from core.conversations.repository import ConversationRepository, NewTurn
 from core.interop.histories import HistoryFormat, Thread, read_history
 from core.memory import MemoryDraft, MemoryService
 from core.models import Persona
@@ -64,12 +65,12 @@ class HistoryImporter:
         memories: MemoryService,
         tokens: TokenCounter,
     ) -> None:
-        self._db = db
         self._clock = clock
         self._personas = personas
         self._memories = memories
         self._tokens = tokens
         self._ledger = ImportLedger(db)
+        self._conversations = ConversationRepository(db)
 
     async def run(
         self,
@@ -172,7 +173,7 @@ class HistoryImporter:
         if thread.character_name:
             own.add(thread.character_name.casefold())
         others: dict[str, str] = {}
-        turns: list[ImportedTurn] = []
+        turns: list[tuple[str, str | None, str, datetime]] = []
         started = thread.started or (thread.turns[0].at if thread.turns else None) or self._clock.now()
         for turn in thread.turns:
             at = turn.at or started
@@ -194,8 +195,13 @@ class HistoryImporter:
         if not dry_run:
             participants = [persona.id, *dict.fromkeys(others.values())]
             user_id = self._personas.access.user_id(None)
-            await insert_conversation(
-                self._db, self._tokens, conversation_id, thread.title, user_id, participants, started, turns
+            rows: list[NewTurn] = [
+                (role, speaker, text, self._tokens.message(text), iso(at))
+                for role, speaker, text, at in turns
+            ]
+            last = iso(turns[-1][3]) if turns else iso(started)
+            await self._conversations.create(
+                conversation_id, thread.title, user_id, participants, iso(started), rows, updated_at=last
             )
             now = iso(self._clock.now())
             await self._ledger.record(persona.id, report.format, [(item, None, conversation_id)], now)

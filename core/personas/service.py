@@ -103,20 +103,15 @@ class PersonaService:
         now = self._clock.now()
         added = 0
         async with self._db.transaction() as tx:
-            async with tx.execute("SELECT 1 FROM settings WHERE key = ?", (_SEEDED_KEY,)) as cursor:
-                if await cursor.fetchone():
-                    return 0
+            if await PersonaRepository.setting_in_tx(tx, _SEEDED_KEY) is not None:
+                return 0
             for persona_id, spec in self._library.personas().items():
-                async with tx.execute("SELECT 1 FROM personas WHERE id = ?", (persona_id,)) as cursor:
-                    if await cursor.fetchone():
-                        continue
+                if await PersonaRepository.get_in_tx(tx, persona_id) is not None:
+                    continue
                 persona = Persona(**spec.model_dump(), id=persona_id, created_at=now, updated_at=now)
                 await PersonaRepository.insert(tx, persona)
                 added += 1
-            await tx.execute(
-                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
-                (_SEEDED_KEY, iso(now), iso(now)),
-            )
+            await PersonaRepository.put_setting_in_tx(tx, _SEEDED_KEY, iso(now), iso(now))
         return added
 
     async def _unknown(self, persona_id: str, argument: str = "persona_id") -> NotFound:

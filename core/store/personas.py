@@ -143,3 +143,14 @@ class PersonaRepository:
         await tx.execute("DELETE FROM relationships WHERE party_a = ?1 OR party_b = ?1", (persona_id,))
         await tx.execute("DELETE FROM messages WHERE persona_id = ?", (persona_id,))
         await tx.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
+
+    @staticmethod
+    async def setting_in_tx(tx: aiosqlite.Connection, key: str) -> str | None:
+        """A value of the settings table, read inside a write transaction."""
+        async with tx.execute("SELECT value FROM settings WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    @staticmethod
+    async def put_setting_in_tx(tx: aiosqlite.Connection, key: str, value: str, now: str) -> None:
+        await tx.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)", (key, value, now))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.access.policy import conversation_visible_sql, memory_visible_sql, relationship_visible_sql
+from core.access.policy import (
+    conversation_visible_sql,
+    memory_visible_sql,
+    persona_readable_sql,
+    relationship_visible_sql,
+)
 from core.store.database import Database
 
 __all__ = ["StatusRepository"]
@@ -71,3 +76,17 @@ class StatusRepository:
             (persona_id, *params),
         )
         return dict(row) if row else None
+
+    async def visible_counts(self) -> dict[str, int]:
+        """How many personas, memories, conversations and relationships the acting principal may see."""
+        counts = {}
+        rules: tuple[tuple[str, str, tuple[str, list[Any]]], ...] = (
+            ("personas", "p", persona_readable_sql("p.id")),
+            ("memories", "m", memory_visible_sql("m")),
+            ("conversations", "c", conversation_visible_sql("c")),
+            ("relationships", "r", relationship_visible_sql("r.")),
+        )
+        for table, alias, (seen, params) in rules:
+            where = f" WHERE {seen}" if seen else ""
+            counts[table] = int(await self._db.scalar(f"SELECT count(*) FROM {table} {alias}{where}", params))
+        return counts
