@@ -64,7 +64,6 @@ _SQL_CALL = re.compile(r"\.(execute|executemany|fetch_one|fetch_all|scalar)\(")
 # second storage adapter is one place per table group); this list only shrinks, and must name
 # exactly the modules that remain.
 STILL_TO_GATHER = {
-    "core/keys/service.py",
     "core/memory/lifecycle.py",
     "core/memory/neighbours.py",
     "core/memory/runs.py",

@@ -21,6 +21,7 @@ from core.access import require_admin
 from core.clock import Clock, iso
 from core.errors import Hidden, InvalidInput, NotFound, Unavailable
 from core.keys.master import MasterKey, from_env_text, key_file
+from core.keys.repository import KeyRepository
 from core.redact import remember
 from core.store import Database
 
@@ -88,7 +89,7 @@ class KeyService:
     """keys_set / keys_list / keys_remove, and `reveal` for the code that calls a provider."""
 
     def __init__(self, db: Database, clock: Clock, master_env: str | None, master_file: Path) -> None:
-        self._db = db
+        self._repo = KeyRepository(db)
         self._clock = clock
         self._master_env = master_env
         self._master_file = master_file
@@ -143,19 +144,8 @@ class KeyService:
         assert master is not None
         nonce, sealed = _seal(master, name, provider, value)
         now = iso(self._clock.now())
-        async with self._db.transaction() as con:
-            cursor = await con.execute("SELECT created_at FROM provider_keys WHERE name = ?", (name,))
-            existing = await cursor.fetchone()
-            await con.execute(
-                "INSERT INTO provider_keys (name, provider, base_url, hint, master_key_id, nonce, "
-                "ciphertext, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET "
-                "provider = excluded.provider, base_url = excluded.base_url, hint = excluded.hint, "
-                "master_key_id = excluded.master_key_id, nonce = excluded.nonce, "
-                "ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
-                (name, provider, base_url, hint, master.key_id, nonce, sealed, now, now),
-            )
-        created = existing[0] if existing else now
+        existing = await self._repo.put((name, provider, base_url, hint, master.key_id, nonce, sealed), now)
+        created = existing or now
         return KeySet(
             name=name,
             provider=provider,
@@ -170,10 +160,7 @@ class KeyService:
     async def list(self) -> KeyList:
         """Every stored key, masked, with whether the current master key opens it."""
         require_admin("keys_list")
-        rows = await self._db.fetch_all(
-            "SELECT name, provider, base_url, hint, master_key_id, created_at, updated_at "
-            "FROM provider_keys ORDER BY name"
-        )
+        rows = await self._repo.listed()
         master = await self._master_key(create=False) if rows else None
         keys = [
             KeyInfo(
@@ -192,23 +179,15 @@ class KeyService:
     async def remove(self, name: str) -> KeyRemoved:
         """Delete the key `name` for good."""
         require_admin("keys_remove")
-        async with self._db.transaction() as con:
-            cursor = await con.execute("DELETE FROM provider_keys WHERE name = ?", (name,))
-            removed = cursor.rowcount > 0
-        if not removed:
-            known = [
-                row["name"]
-                for row in await self._db.fetch_all("SELECT name FROM provider_keys ORDER BY name")
-            ]
+        if not await self._repo.remove(name):
+            known = await self._repo.names()
             listed = f"stored: {', '.join(known)}" if known else "none are stored"
             raise NotFound("provider key", _hidden(name), f"Give one keys_list shows ({listed}).")
         return KeyRemoved(name=name, removed=True)
 
     async def reveal(self, name: str) -> str | None:
         """The key `name` in the clear, for a provider call; None when no such key is stored."""
-        row = await self._db.fetch_one(
-            "SELECT provider, master_key_id, nonce, ciphertext FROM provider_keys WHERE name = ?", (name,)
-        )
+        row = await self._repo.sealed(name)
         if row is None:
             return None
         master = await self._master_key(create=False)
@@ -233,8 +212,4 @@ class KeyService:
 
     async def _reseal(self, name: str, provider: str, value: str, master: MasterKey) -> None:
         nonce, sealed = _seal(master, name, provider, value)
-        async with self._db.transaction() as con:
-            await con.execute(
-                "UPDATE provider_keys SET master_key_id = ?, nonce = ?, ciphertext = ? WHERE name = ?",
-                (master.key_id, nonce, sealed, name),
-            )
+        await self._repo.reseal(name, master.key_id, nonce, sealed)
