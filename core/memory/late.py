@@ -9,7 +9,7 @@ speaks of it, and the mean over the query's pieces is how much of the question t
 
 Two components of the search score come from it (ranking.py):
   tokens   the memory's own pieces
-  passage  the memory's pieces together with its neighbours' (neighbours.py): the reply and the
+  passage  the memory's pieces together with its neighbours' (neighbour_queries.py): the reply and the
            question it answers, or two halves of an exchange, cover the query together
 
 Storage: only content pieces are kept (not function words or punctuation, which the query drops

@@ -35,7 +35,7 @@ from core.memory.lifecycle_models import (
     RunRecord,
     StrengthSummary,
 )
-from core.memory.runs import RunLog, Task
+from core.memory.run_repository import RunLog, Task
 from core.memory.semantic import Progress, SemanticLayer
 from core.personas import PersonaService
 from core.store import Database

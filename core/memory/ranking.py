@@ -6,7 +6,7 @@ Components, each in 0-1:
   importance  importance x strength
   recency     0.5 ** (age / half-life)
   context     the best relevance (semantic and lexical, weighted as above) among the memory's
-              neighbours in its conversation, or in store order within a sitting (neighbours.py):
+              neighbours in its conversation, or in store order within a sitting (neighbour_queries.py):
               a turn that answers a question is often the reply to the turn that matches it, and
               a conversation turn rarely makes sense alone.
   mood        mood congruence: 1 - |valence now - valence when stored| / 2 (0.5 when unknown);

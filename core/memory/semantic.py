@@ -22,7 +22,7 @@ from core.access.principal import acting
 from core.clock import Clock, iso
 from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
-from core.memory import witnesses
+from core.memory import witness_repository as witnesses
 from core.memory.embedding import Embedding, top_similar
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.index_owner import IndexOwner

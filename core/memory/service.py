@@ -13,7 +13,8 @@ import anyio
 from core.access import acting, audit, require_admin
 from core.clock import iso
 from core.errors import InvalidInput, NotFound
-from core.memory import late, witnesses
+from core.memory import late
+from core.memory import witness_repository as witnesses
 from core.memory.embedding import Query
 from core.memory.filters import LEXICAL_ROWS, MemoryFilter, SearchOptions, search_filter
 from core.memory.models import (
@@ -26,7 +27,7 @@ from core.memory.models import (
     SearchResult,
     SharedStats,
 )
-from core.memory.neighbours import neighbours
+from core.memory.neighbour_queries import neighbours
 from core.memory.ranking import Candidates, Evidence, rank
 from core.memory.repository import MemoryRepository, decode_vector, to_memory
 from core.memory.search_queries import SearchRepository

@@ -20,7 +20,7 @@ from core.clock import Clock, aware, iso
 from core.config import Settings
 from core.errors import InvalidInput
 from core.llm import StructuredModel
-from core.memory import witnesses
+from core.memory import witness_repository as witnesses
 from core.memory.contradictions import ContradictionCheck, NewFact
 from core.memory.decay import DecayPolicy
 from core.memory.encoding import Encoder, Encoding
