@@ -66,9 +66,7 @@ _SQL_CALL = re.compile(r"\.(execute|executemany|fetch_one|fetch_all|scalar)\(")
 STILL_TO_GATHER = {
     "core/memory/lifecycle.py",
     "core/memory/semantic.py",
-    "core/memory/service.py",
     "core/memory/stats.py",
-    "core/memory/writer.py",
     "core/state/service.py",
     "core/state/tables.py",
 }

@@ -15,6 +15,7 @@ from core.clock import iso
 from core.errors import InvalidInput, NotFound
 from core.memory import late
 from core.memory import witness_repository as witnesses
+from core.memory.change_repository import MemoryChanges
 from core.memory.embedding import Query
 from core.memory.filters import LEXICAL_ROWS, MemoryFilter, SearchOptions, search_filter
 from core.memory.models import (
@@ -137,10 +138,7 @@ class MemoryService(MemoryWriter):
         async with self._db.transaction() as tx:
             await witnesses.tell(tx, memory_id, told, now)
             if sets:
-                assignments = ", ".join(f"{column} = ?" for column in sets)
-                await tx.execute(
-                    f"UPDATE memories SET {assignments} WHERE id = ?", (*sets.values(), memory_id)
-                )
+                await MemoryChanges.set_columns(tx, memory_id, sets)
             if encoded is not None and model_id is not None:
                 await MemoryRepository.put_vectors(tx, model_id, {memory_id: encoded.vectors[0]})
                 if encoded.pieces is not None:
@@ -165,13 +163,9 @@ class MemoryService(MemoryWriter):
             now = iso(self._clock.now())
             await audit(tx, now, acting().name, "purge" if hard else "archive", "memory", memory_id)
             if hard:
-                await tx.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+                await MemoryChanges.purge(tx, memory_id)
             elif memory.archived_at is None:
-                await tx.execute(
-                    "UPDATE memories SET archived_at = ?, updated_at = ?, indexed_at = NULL, updated_by = ? "
-                    "WHERE id = ?",
-                    (now, now, acting().name, memory_id),
-                )
+                await MemoryChanges.archive(tx, memory_id, now)
         await self.semantic.forget(memory.persona_id, [memory_id])
         if hard:
             return DeleteOutcome(memory_id=memory_id, action="purged")
@@ -185,12 +179,7 @@ class MemoryService(MemoryWriter):
         if memory.archived_at is None:
             return memory
         async with self._db.transaction() as tx:
-            # Decay resumes from the strength it had when archived (the archive does not age it).
-            await tx.execute(
-                "UPDATE memories SET archived_at = NULL, indexed_at = NULL, updated_at = ?1, "
-                "anchor_at = ?1, anchor_strength = strength, decayed_at = ?1, updated_by = ?3 WHERE id = ?2",
-                (iso(self._clock.now()), memory_id, acting().name),
-            )
+            await MemoryChanges.restore(tx, memory_id, iso(self._clock.now()))
         self.written.set()
         return await self.get(memory_id)
 

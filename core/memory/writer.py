@@ -21,6 +21,7 @@ from core.config import Settings
 from core.errors import InvalidInput
 from core.llm import StructuredModel
 from core.memory import witness_repository as witnesses
+from core.memory.change_repository import MemoryChanges
 from core.memory.contradictions import ContradictionCheck, NewFact
 from core.memory.decay import DecayPolicy
 from core.memory.encoding import Encoder, Encoding
@@ -268,11 +269,7 @@ class MemoryWriter:
         targets = {i.duplicate_of for i in items if i.duplicate_of and not i.duplicate_of.startswith("#")}
         if not targets:
             return
-        marks = ", ".join("?" * len(targets))
-        async with tx.execute(
-            f"SELECT id FROM memories WHERE id IN ({marks}) AND archived_at IS NULL", tuple(targets)
-        ) as cursor:
-            live = {row[0] for row in await cursor.fetchall()}
+        live = await MemoryChanges.live_among(tx, targets)
         for item in items:
             if item.duplicate_of in targets - live:
                 logger.warning("memory %s vanished before its duplicate was stored", item.duplicate_of)
