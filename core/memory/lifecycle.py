@@ -23,7 +23,7 @@ from core.access import require_admin
 from core.clock import Clock, iso, parse_iso
 from core.config import Settings
 from core.errors import InvalidInput
-from core.memory.decay import DECAY_COLUMNS, DecayMode, DecayPolicy, strength_at
+from core.memory.decay import DecayMode, DecayPolicy, strength_at
 from core.memory.lifecycle_models import (
     DecayResult,
     PruneAllResult,
@@ -35,6 +35,7 @@ from core.memory.lifecycle_models import (
     RunRecord,
     StrengthSummary,
 )
+from core.memory.lifecycle_repository import LifecycleRepository
 from core.memory.run_repository import RunLog, Task
 from core.memory.semantic import Progress, SemanticLayer
 from core.personas import PersonaService
@@ -195,11 +196,7 @@ class Lifecycle:
     ) -> tuple[list[float], list[float], int]:
         stamp = iso(at)
         async with self._db.transaction() as tx:
-            async with tx.execute(
-                f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE persona_id = ? AND archived_at IS NULL",
-                (persona_id,),
-            ) as cursor:
-                rows = list(await cursor.fetchall())
+            rows = await LifecycleRepository.decay_rows(tx, persona_id)
             before, after, updates = [], [], []
             for row in rows:
                 value = strength_at(policy, row, at)
@@ -209,15 +206,7 @@ class Lifecycle:
                 after.append(value if write or reanchor else old)
                 if write or reanchor:
                     updates.append((value, stamp, row["id"]))
-            if reanchor:
-                await tx.executemany(
-                    "UPDATE memories SET strength = ?1, anchor_strength = ?1, anchor_at = ?2, "
-                    "decayed_at = ?2 "
-                    "WHERE id = ?3",
-                    updates,
-                )
-            else:
-                await tx.executemany("UPDATE memories SET strength = ?, decayed_at = ? WHERE id = ?", updates)
+            await LifecycleRepository.write_strengths(tx, updates, reanchor)
         changed = sum(1 for old, new in zip(before, after, strict=True) if abs(new - old) > _CHANGE)
         return before, after, changed
 
@@ -260,12 +249,10 @@ class Lifecycle:
         self, persona_id: str, limits: PruneLimits, dry_run: bool, now: datetime
     ) -> PruneResult:
         async with self._db.transaction() as tx:
-            async with tx.execute(
-                "SELECT count(*) FROM memories WHERE persona_id = ? AND archived_at IS NULL", (persona_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            live = int(row[0]) if row else 0
-            eligible = await _eligible(tx, persona_id, limits)
+            live = await LifecycleRepository.live_count(tx, persona_id)
+            eligible = await LifecycleRepository.prunable(
+                tx, persona_id, limits.importance_below, limits.strength_below
+            )
             by_fraction = math.floor(live * limits.max_fraction)
             by_minimum = max(0, live - limits.min_keep)
             cap = min(by_fraction, by_minimum)
@@ -278,12 +265,7 @@ class Lifecycle:
             chosen = eligible[:cap]
             candidates = [_candidate(row, limits, now) for row in chosen]
             if not dry_run and chosen:
-                stamp = iso(now)
-                await tx.executemany(
-                    "UPDATE memories SET archived_at = ?, indexed_at = NULL "
-                    "WHERE id = ? AND archived_at IS NULL",
-                    [(stamp, row["id"]) for row in chosen],
-                )
+                await LifecycleRepository.archive(tx, [row["id"] for row in chosen], iso(now))
         return PruneResult(
             persona_id=persona_id,
             dry_run=dry_run,
@@ -332,17 +314,12 @@ class Lifecycle:
         """Personas with more live memories than the background prune size."""
         if self._settings.prune_over <= 0:
             return []
-        rows = await self._db.fetch_all(
-            "SELECT persona_id FROM memories WHERE archived_at IS NULL "
-            "GROUP BY persona_id HAVING count(*) > ?",
-            (self._settings.prune_over,),
-        )
-        return [row[0] for row in rows]
+        return await LifecycleRepository(self._db).personas_over(self._settings.prune_over)
 
     async def prune_stats(self) -> PruneStats:
         require_admin("prune statistics")
         totals = await self.runs.totals("prune")
-        archived = await self._db.scalar("SELECT count(*) FROM memories WHERE archived_at IS NOT NULL")
+        archived = await LifecycleRepository(self._db).archived_total()
         return PruneStats(
             runs=totals.runs,
             dry_runs=totals.dry_runs,
@@ -353,18 +330,6 @@ class Lifecycle:
             last_run=totals.last_run,
             auto_prune_over=self._settings.prune_over,
         )
-
-
-async def _eligible(tx: aiosqlite.Connection, persona_id: str, limits: PruneLimits) -> list[aiosqlite.Row]:
-    """Prunable memories, the ones to go first first: least importance x strength, least recalled,
-    oldest."""
-    async with tx.execute(
-        "SELECT id, persona_id, content, kind, importance, strength, access_count, created_at FROM memories "
-        "WHERE persona_id = ? AND archived_at IS NULL AND pinned = 0 AND importance < ? AND strength < ? "
-        "ORDER BY importance * strength, access_count, created_at, id",
-        (persona_id, limits.importance_below, limits.strength_below),
-    ) as cursor:
-        return list(await cursor.fetchall())
 
 
 def _candidate(row: aiosqlite.Row, limits: PruneLimits, now: datetime) -> PruneCandidate:

@@ -33,7 +33,7 @@ from core.memory.ranking import Candidates, Evidence, rank
 from core.memory.repository import MemoryRepository, decode_vector, to_memory
 from core.memory.search_queries import SearchRepository
 from core.memory.semantic import Progress
-from core.memory.stats import memory_stats, shared_stats
+from core.memory.stats_queries import memory_stats, shared_stats
 from core.memory.text import content_hash, terms
 from core.memory.timewords import find_when
 from core.memory.validity import supersede_stored, valid_to_columns
