@@ -24,8 +24,9 @@ from core.embeddings import EmbedderSlot
 from core.errors import Unavailable
 from core.memory import witness_repository as witnesses
 from core.memory.embedding import Embedding, top_similar
-from core.memory.filters import MemoryFilter, persona_clause
+from core.memory.filters import MemoryFilter
 from core.memory.index_owner import IndexOwner
+from core.memory.index_repository import IndexRepository, Missing
 from core.memory.repository import MemoryRepository
 from core.store import Database
 from core.vector_index import COMMONS, IndexEntry, VectorIndex, call_index
@@ -37,15 +38,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 _DEDUP_HITS = 5  # index neighbours a near-duplicate check considers (the first allowed wins)
 _CATCH_UP_BATCH = 512
-# Live memories without a vector of the current model (bound twice to the model id), written so
-# SQLite answers from memories_embedding instead of reading every row after each write.
-_UNEMBEDDED = (
-    "(embedding_model IS NULL OR embedding_model < ? OR embedding_model > ?) AND archived_at IS NULL"
-)
-# The same for word-piece signs (late.py), when the model gives them.
-# (A separate condition: OR-ing both into one made SQLite scan every memory, 80 ms at 100k, after
-# every write.)
-_UNPIECED = "(token_model IS NULL OR token_model < ? OR token_model > ?) AND archived_at IS NULL"
 # Index entries fetched per scope before SQL filters; generous so filters rarely starve a query.
 _MIN_FETCH = 100
 
@@ -74,6 +66,7 @@ class SemanticLayer(Embedding):
         super().__init__(slot)
         self._db = db
         self._repo = MemoryRepository(db)
+        self._index_rows = IndexRepository(db)
         self._clock = clock
         self._owner = IndexOwner(index_path, lock_path, chroma_host, clock)
         self._sync_lock = anyio.Lock()
@@ -243,10 +236,7 @@ class SemanticLayer(Embedding):
             report.orphans_removed = await self._reconcile(index, persona_id)
             report.indexed = await self._catch_up(index, model_id, persona_id, progress)
         if progress:
-            extra, params = persona_clause(persona_id)
-            live = await self._db.scalar(
-                f"SELECT count(*) FROM memories WHERE archived_at IS NULL {extra}", params
-            )
+            live = await self._index_rows.live_count(persona_id)
             await progress(live, live, f"index holds all {live} live memories")
         return report
 
@@ -265,25 +255,19 @@ class SemanticLayer(Embedding):
         (written before version 6, or while another model was loaded). Returns how many got a new
         vector."""
         embedder = await self.slot.get()
-        conditions = [_UNEMBEDDED, _UNPIECED] if embedder and embedder.word_pieces else [_UNEMBEDDED]
+        conditions: list[Missing] = ["vector", "pieces"] if embedder and embedder.word_pieces else ["vector"]
         embedded = 0
         for missing in conditions:
             embedded += await self._embed_where(missing, model_id, persona_id, progress)
         return embedded
 
     async def _embed_where(
-        self, missing: str, model_id: str, persona_id: str | None, progress: Progress | None
+        self, missing: Missing, model_id: str, persona_id: str | None, progress: Progress | None
     ) -> int:
-        extra, params = persona_clause(persona_id)
-        keys = (model_id, model_id, *params)
-        total = await self._db.scalar(f"SELECT count(*) FROM memories WHERE {missing} {extra}", keys)
+        total = await self._index_rows.missing_count(missing, model_id, persona_id)
         done = embedded = 0
         while done < total:
-            rows = await self._db.fetch_all(
-                f"SELECT id, content, embedding_model FROM memories WHERE {missing} {extra} "
-                "ORDER BY rowid LIMIT ?",
-                (*keys, _CATCH_UP_BATCH),
-            )
+            rows = await self._index_rows.missing_batch(missing, model_id, persona_id, _CATCH_UP_BATCH)
             if not rows:
                 break
             encoded = await self.encode([row[1] for row in rows])
@@ -311,10 +295,7 @@ class SemanticLayer(Embedding):
     async def _catch_up(
         self, index: VectorIndex, model_id: str, persona_id: str | None, progress: Progress | None
     ) -> int:
-        extra, params = persona_clause(persona_id)
-        total = await self._db.scalar(
-            f"SELECT count(*) FROM memories WHERE indexed_at IS NULL AND archived_at IS NULL {extra}", params
-        )
+        total = await self._index_rows.pending_count(persona_id)
         done = 0
         while True:
             rows = [
@@ -360,28 +341,14 @@ class SemanticLayer(Embedding):
         await call_index(index.delete, scope, orphans)
         missing = sorted(live - held)
         if missing:
-            async with self._db.transaction() as tx:
-                await tx.executemany(
-                    "UPDATE memories SET indexed_at = NULL WHERE id = ?", [(i,) for i in missing]
-                )
+            await self._index_rows.mark_unindexed(missing)
         return len(orphans)
 
     async def _mark_unindexed_missing(self, index: VectorIndex) -> None:
         """On taking the index: where a collection's size differs from what SQLite says was indexed
         (the folder was deleted, restored from an older copy, or another process deleted memories),
         reconcile that collection."""
-        expected = {
-            row[0]: row[1]
-            for row in await self._db.fetch_all(
-                "SELECT persona_id, count(*) FROM memories "
-                "WHERE archived_at IS NULL AND indexed_at IS NOT NULL "
-                "GROUP BY persona_id"
-            )
-        }
-        expected[COMMONS] = await self._db.scalar(
-            "SELECT count(*) FROM memories WHERE archived_at IS NULL AND indexed_at IS NOT NULL "
-            "AND visibility != 'private'"
-        )
+        expected = await self._index_rows.indexed_counts(COMMONS)
         for scope in set(expected) | set(await call_index(index.scopes)):
             held = await call_index(index.count, scope)
             if held != expected.get(scope, 0):
