@@ -60,16 +60,11 @@ def test_personas_sit_below_memory_and_interop_above() -> None:
 
 
 _SQL_CALL = re.compile(r"\.(execute|executemany|fetch_one|fetch_all|scalar)\(")
-# Modules that still run SQL outside a repository. Issue 27 gathers them behind repositories (so a
-# second storage adapter is one place per table group); this list only shrinks, and must name
-# exactly the modules that remain.
-STILL_TO_GATHER = {
-    "core/state/service.py",
-    "core/state/tables.py",
-}
 
 
 def test_sql_lives_in_the_store_and_repositories() -> None:
+    """SQL runs only in core/store and in each package's repositories (*repository.py,
+    *_queries.py): a second storage adapter replaces those, never a service."""
     outside = {
         str(path.relative_to(ROOT))
         for path in (ROOT / "core").rglob("*.py")
@@ -77,4 +72,4 @@ def test_sql_lives_in_the_store_and_repositories() -> None:
         and "store" not in path.relative_to(ROOT / "core").parts[:1]
         and not path.name.endswith(("repository.py", "_queries.py"))
     }
-    assert outside == STILL_TO_GATHER
+    assert outside == set()

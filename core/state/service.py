@@ -5,7 +5,7 @@ save: SQLite's online backup API copies the live database (a consistent snapshot
 others write), and the archive carries it with the effective settings (secrets left out).
 load: everything is checked before anything changes (decryption, every part's sha256, the
 format and schema versions, SQLite's integrity and foreign-key checks on the snapshot); then one
-transaction merges or replaces (tables.py). Memories it wrote are marked for re-indexing.
+transaction merges or replaces (core/store/snapshot.py). Memories it wrote are marked for re-indexing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import hashlib
 import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
-from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -30,8 +29,8 @@ from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
 from core.files import write_atomically
 from core.state.archive import FORMAT_VERSION, pack, unpack
-from core.state.tables import apply_snapshot, count_rows
 from core.store import Database
+from core.store.snapshot import apply_snapshot, check_snapshot, live_counts, take_snapshot
 
 __all__ = ["LoadResult", "SaveResult", "StateService"]
 
@@ -64,39 +63,6 @@ class LoadResult(BaseModel):
     vectors: str = Field(description="What happens to the vector index.")
 
 
-def _snapshot(source: Path, target: Path) -> tuple[dict[str, int], bytes]:
-    """A consistent copy of the live database (SQLite's online backup): its row counts and bytes."""
-    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
-        counts = count_rows(dst)
-    return counts, target.read_bytes()
-
-
-def _check_snapshot(path: Path, newest: int) -> int:
-    """The snapshot's schema version, after SQLite's own integrity and foreign-key checks."""
-    try:
-        with closing(sqlite3.connect(path)) as con:
-            integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-            version = int(con.execute("PRAGMA user_version").fetchone()[0])
-            broken = con.execute("PRAGMA foreign_key_check").fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise InvalidInput(
-            "path", "<archive>", f"Its database part is not a usable SQLite file ({exc})."
-        ) from None
-    if integrity != "ok":
-        raise InvalidInput("path", "<archive>", f"Its database fails SQLite's integrity check: {integrity}.")
-    if broken:
-        raise InvalidInput("path", "<archive>", f"Its database has {len(broken)} broken references.")
-    if version > newest:
-        raise InvalidInput(
-            "path",
-            f"<schema {version}>",
-            f"The archive comes from a newer persona-mcp (schema {version}; this one knows {newest}). "
-            "Upgrade to load it.",
-        )
-    return version
-
-
 class StateService:
     """Save the whole state to an archive file, and load one back."""
 
@@ -126,7 +92,7 @@ class StateService:
         with tempfile.TemporaryDirectory(prefix="persona-mcp-save-") as scratch:
             snapshot = Path(scratch) / _DB_PART
             counts, database = await anyio.to_thread.run_sync(
-                _snapshot, self._settings.database_path, snapshot
+                take_snapshot, self._settings.database_path, snapshot
             )
             settings = self._settings.model_dump(mode="json", exclude=set(SECRET_FIELDS))
             manifest = {
@@ -160,7 +126,7 @@ class StateService:
             if _DB_PART not in archive.parts:
                 raise InvalidInput("path", str(path), "The archive holds no database.")
             snapshot = archive.parts[_DB_PART]
-            version = await anyio.to_thread.run_sync(_check_snapshot, snapshot, newest)
+            version = await anyio.to_thread.run_sync(check_snapshot, snapshot, newest)
             if version < newest:  # an older schema: bring the copy up to date first
                 await (await Database.open(snapshot)).close()
             try:
@@ -174,7 +140,7 @@ class StateService:
         async with self._db.transaction() as tx:
             await audit(tx, iso(self._clock.now()), acting().name, f"state_load_{mode}", "archive", path.name)
         vectors = await self._after_load() if self._after_load else "rebuilt when the server next starts"
-        counts = await anyio.to_thread.run_sync(_live_counts, self._settings.database_path)
+        counts = await anyio.to_thread.run_sync(live_counts, self._settings.database_path)
         return LoadResult(
             path=str(path),
             mode=mode,
@@ -185,8 +151,3 @@ class StateService:
             written={table: rows for table, rows in written.items() if rows},
             vectors=vectors,
         )
-
-
-def _live_counts(path: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(path, timeout=60)) as con:
-        return count_rows(con)

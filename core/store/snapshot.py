@@ -1,4 +1,6 @@
-"""Copying a validated snapshot into the live database, in one transaction: replace or merge.
+"""State archives on SQLite: a consistent snapshot of the live database (online backup), its
+checks (integrity, foreign keys, schema version), and copying a validated snapshot back into the
+live database, in one transaction: replace or merge.
 
 Runs on its own sqlite3 connection (in a worker thread) with the snapshot ATTACHed as `src`;
 SQLite's locking serialises it with the server's writer, so it is safe while the server runs.
@@ -13,10 +15,21 @@ content, with new ids. Maintenance runs stay local. replace makes the database t
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["COUNTED", "TABLES", "apply_snapshot", "count_rows"]
+from core.errors import InvalidInput
+
+__all__ = [
+    "COUNTED",
+    "TABLES",
+    "apply_snapshot",
+    "check_snapshot",
+    "count_rows",
+    "live_counts",
+    "take_snapshot",
+]
 
 # Parents before children.
 TABLES = (
@@ -185,3 +198,41 @@ def apply_snapshot(live: Path, snapshot: Path, mode: Literal["merge", "replace"]
         return written
     finally:
         con.close()
+
+
+def take_snapshot(source: Path, target: Path) -> tuple[dict[str, int], bytes]:
+    """A consistent copy of the live database (SQLite's online backup): its row counts and bytes."""
+    with closing(sqlite3.connect(source, timeout=60)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+        counts = count_rows(dst)
+    return counts, target.read_bytes()
+
+
+def check_snapshot(path: Path, newest: int) -> int:
+    """The snapshot's schema version, after SQLite's own integrity and foreign-key checks."""
+    try:
+        with closing(sqlite3.connect(path)) as con:
+            integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            broken = con.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(
+            "path", "<archive>", f"Its database part is not a usable SQLite file ({exc})."
+        ) from None
+    if integrity != "ok":
+        raise InvalidInput("path", "<archive>", f"Its database fails SQLite's integrity check: {integrity}.")
+    if broken:
+        raise InvalidInput("path", "<archive>", f"Its database has {len(broken)} broken references.")
+    if version > newest:
+        raise InvalidInput(
+            "path",
+            f"<schema {version}>",
+            f"The archive comes from a newer persona-mcp (schema {version}; this one knows {newest}). "
+            "Upgrade to load it.",
+        )
+    return version
+
+
+def live_counts(path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(path, timeout=60)) as con:
+        return count_rows(con)
