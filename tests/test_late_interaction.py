@@ -13,7 +13,7 @@ from mcp import Client
 from core.config import Settings
 from core.embeddings import load_embedder
 from core.memory import late
-from core.memory.semantic import _UNEMBEDDED, _UNPIECED
+from core.memory.index_repository import _MISSING
 from persona_mcp import build_server
 from tests.conftest import call
 from tests.ollama_standin import run_standin
@@ -173,7 +173,7 @@ async def test_the_catch_up_finds_missing_vectors_and_pieces_through_indexes(
     """It asks after every write: a scan of every memory cost 80 ms at 100k memories."""
     await call(client, "memory_store", content="An index is cheaper than a scan.")
     with sqlite3.connect(settings.database_path) as db:
-        for condition in (_UNEMBEDDED, _UNPIECED):
+        for condition in _MISSING.values():
             plan = db.execute(
                 f"EXPLAIN QUERY PLAN SELECT count(*) FROM memories WHERE {condition}", (MODEL, MODEL)
             )
