@@ -64,7 +64,9 @@ def _flag(value: Any) -> bool | None:
 def _texts(value: Any) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    return [str(item) for item in value if str(item).strip()] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [str(item) for item in value if item is not None and str(item).strip()]
 
 
 def _typed(raw: dict[str, Any]) -> dict[str, Any]:
@@ -222,10 +224,14 @@ def as_lorebook(data: Any) -> Any:
         return data["data"]
     entries = data.get("entries")
     if isinstance(entries, dict):  # World Info: entries keyed by uid
-        ordered = sorted(
-            (raw for raw in entries.values() if isinstance(raw, dict)),
-            key=lambda raw: (_number(raw.get("displayIndex")) or 0, str(raw.get("uid", ""))),
-        )
+        # SillyTavern's order: displayIndex where an entry has one, else its place in the file.
+        listed = [raw for raw in entries.values() if isinstance(raw, dict)]
+
+        def place(index: int) -> tuple[int, int]:
+            shown = _number(listed[index].get("displayIndex"))
+            return (index if shown is None else shown, index)
+
+        ordered = [listed[index] for index in sorted(range(len(listed)), key=place)]
         book = {key: data[key] for key in _BOOK_FIELDS if key in data}
         rest = {key: value for key, value in data.items() if key not in (*_BOOK_FIELDS, "entries")}
         # Fields written empty (null, {}) that the model holds as unset: said again on export.
