@@ -25,6 +25,7 @@ from core.access.principal import Principal, acting
 __all__ = [
     "LEVELS",
     "Level",
+    "also",
     "conversation_visible_sql",
     "level_of",
     "memory_visible_sql",
@@ -35,6 +36,12 @@ __all__ = [
 
 Level = Literal["read", "write", "own"]
 LEVELS: tuple[Level, ...] = ("read", "write", "own")
+
+
+def also(condition: str) -> str:
+    """`condition` to append to a WHERE clause (" AND ..."), or nothing for the empty condition
+    the *_sql rules below give an admin."""
+    return f" AND {condition}" if condition else ""
 
 
 def rank(level: Level | None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import aiosqlite
 
 from core.access import acting
-from core.access.policy import conversation_visible_sql
+from core.access.policy import also, conversation_visible_sql
 from core.store import Database
 
 __all__ = ["ConversationRepository", "NewTurn"]
@@ -34,10 +34,6 @@ _LAST_ID = 2**63 - 1
 
 # (role, persona_id or None, content, tokens, created_at)
 NewTurn = tuple[str, str | None, str, int, str]
-
-
-def _and(condition: str) -> str:
-    return f" AND {condition}" if condition else ""
 
 
 class ConversationRepository:
@@ -95,7 +91,7 @@ class ConversationRepository:
     async def get(self, conversation_id: str) -> aiosqlite.Row | None:
         """The conversation, if the acting principal may see it."""
         seen, params = conversation_visible_sql("c")
-        return await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?{_and(seen)}", (conversation_id, *params))
+        return await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?{also(seen)}", (conversation_id, *params))
 
     async def exists(self, conversation_id: str) -> bool:
         """Whether any conversation has this id (whoever may see it)."""
@@ -110,7 +106,7 @@ class ConversationRepository:
         return await self._db.fetch_one(
             f"{_SELECT} WHERE c.status = 'open' AND c.id IN "
             "(SELECT conversation_id FROM conversation_participants WHERE persona_id = ?)"
-            f"{_and(seen)} ORDER BY c.updated_at DESC LIMIT 1",
+            f"{also(seen)} ORDER BY c.updated_at DESC LIMIT 1",
             (persona_id, *params),
         )
 

@@ -12,7 +12,7 @@ import aiosqlite
 import numpy as np
 import orjson
 
-from core.access.policy import memory_visible_sql
+from core.access.policy import also, memory_visible_sql
 from core.access.principal import acting
 from core.clock import iso, parse_iso
 from core.memory.decay import DECAY_COLUMNS, DecayPolicy, reinforced, strength_at
@@ -155,7 +155,7 @@ class MemoryRepository:
         """The memory, or None when it does not exist or the acting principal may not see it."""
         seen, params = memory_visible_sql("m")
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM memories m WHERE id = ?{' AND ' + seen if seen else ''}",
+            f"SELECT {_COLUMNS} FROM memories m WHERE id = ?{also(seen)}",
             (memory_id, *params),
         )
         return to_memory(row) if row else None
@@ -191,8 +191,8 @@ class MemoryRepository:
         )
         seen, params = memory_visible_sql("m")
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM memories m WHERE persona_id = ? AND archived_at IS NULL "
-            f"{'AND ' + seen if seen else ''} ORDER BY {by} LIMIT ?",
+            f"SELECT {_COLUMNS} FROM memories m WHERE persona_id = ? AND archived_at IS NULL{also(seen)} "
+            f"ORDER BY {by} LIMIT ?",
             (persona_id, *params, limit),
         )
         return [to_memory(row) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.access.policy import memory_visible_sql
+from core.access.policy import also, memory_visible_sql
 from core.memory.models import MemoryStats, SharedStats
 from core.memory.text import terms
 from core.store import Database
@@ -59,7 +59,7 @@ async def shared_stats(db: Database) -> SharedStats:
     """Shared and public counts by persona, and what shared memories are about (of the memories
     the acting principal may see)."""
     seen, params = memory_visible_sql("memories")
-    seen = f" AND {seen}" if seen else ""
+    seen = also(seen)
     rows = await db.fetch_all(
         "SELECT persona_id, visibility, count(*) FROM memories WHERE archived_at IS NULL "
         f"AND visibility != 'private'{seen} GROUP BY persona_id, visibility ORDER BY persona_id",

@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 
 from core.access import acting
-from core.access.policy import relationship_visible_sql
+from core.access.policy import also, relationship_visible_sql
 from core.store import Database
 
 __all__ = ["RelationshipRepository", "pair_key"]
@@ -25,7 +25,7 @@ def _seen() -> tuple[str, list[Any]]:
     """`AND` the condition that both parties of a row are ones the acting principal may see, or
     nothing for an admin."""
     seen, params = relationship_visible_sql()
-    return (f" AND {seen}", params) if seen else ("", [])
+    return also(seen), params
 
 
 class RelationshipRepository:

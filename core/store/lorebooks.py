@@ -7,7 +7,7 @@ from typing import Any
 
 import aiosqlite
 
-from core.access.policy import conversation_visible_sql, persona_readable_sql
+from core.access.policy import also, conversation_visible_sql, persona_readable_sql
 from core.access.principal import Principal, acting
 from core.store.database import Database
 
@@ -30,10 +30,6 @@ def lorebook_visible_sql(alias: str, who: Principal | None = None) -> tuple[str,
     )
 
 
-def _and(condition: str) -> str:
-    return f" AND {condition}" if condition else ""
-
-
 class LorebookRepository:
     """Reads of lorebooks as the acting principal sees them; writes inside a caller's transaction."""
 
@@ -44,7 +40,7 @@ class LorebookRepository:
         """The book, if the acting principal may see it."""
         where, params = lorebook_visible_sql("b")
         return await self._db.fetch_one(
-            f"SELECT * FROM lorebooks b WHERE b.id = ?{_and(where)}", [lorebook_id, *params]
+            f"SELECT * FROM lorebooks b WHERE b.id = ?{also(where)}", [lorebook_id, *params]
         )
 
     async def exists(self, lorebook_id: str) -> bool:
@@ -86,8 +82,8 @@ class LorebookRepository:
         return await self._db.fetch_all(
             f"SELECT l.lorebook_id, l.persona_id, l.conversation_id FROM lorebook_links l "
             f"LEFT JOIN conversations c ON c.id = l.conversation_id WHERE l.lorebook_id IN ({marks}) "
-            f"AND ((l.persona_id IS NOT NULL{_and(readable)}) "
-            f"OR (l.conversation_id IS NOT NULL{_and(started)})) "
+            f"AND ((l.persona_id IS NOT NULL{also(readable)}) "
+            f"OR (l.conversation_id IS NOT NULL{also(started)})) "
             "ORDER BY l.attached_at, l.rowid",
             [*lorebook_ids, *params, *more],
         )
@@ -108,7 +104,7 @@ class LorebookRepository:
 
     async def conversation_visible(self, conversation_id: str) -> bool:
         started, params = conversation_visible_sql("c")
-        sql = f"SELECT count(*) FROM conversations c WHERE c.id = ?{_and(started)}"
+        sql = f"SELECT count(*) FROM conversations c WHERE c.id = ?{also(started)}"
         return int(await self._db.scalar(sql, [conversation_id, *params])) > 0
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.access.policy import (
+    also,
     conversation_visible_sql,
     memory_visible_sql,
     persona_readable_sql,
@@ -26,7 +27,7 @@ class StatusRepository:
     async def memory_counts(self, persona_id: str) -> dict[str, int]:
         """Live memories by kind, plus `total` and `archived` (those the acting principal may see)."""
         seen, params = memory_visible_sql("m")
-        seen = f" AND {seen}" if seen else ""
+        seen = also(seen)
         rows = await self._db.fetch_all(
             "SELECT kind, count(*) AS n FROM memories m WHERE persona_id = ? AND archived_at IS NULL"
             f"{seen} GROUP BY kind",
@@ -46,7 +47,7 @@ class StatusRepository:
         """The persona's closest relationships the acting principal may see, strongest (affinity x
         familiarity) first."""
         seen, params = relationship_visible_sql()
-        seen = f" AND {seen}" if seen else ""
+        seen = also(seen)
         rows = await self._db.fetch_all(
             "SELECT CASE WHEN party_a = ? THEN party_b ELSE party_a END AS other, type, affinity,"
             " trust, familiarity, interaction_count, last_interaction_at FROM relationships"
@@ -67,7 +68,7 @@ class StatusRepository:
         """The persona's most recently active open conversation the acting principal may see, with
         its turn count."""
         seen, params = conversation_visible_sql("c")
-        seen = f" AND {seen}" if seen else ""
+        seen = also(seen)
         row = await self._db.fetch_one(
             "SELECT c.id, c.title, c.user_id, c.created_at, c.updated_at,"
             " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS turns"
