@@ -18,13 +18,25 @@ an entry's extensions (snake_case there) are written under World Info's names.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["ST_AT_DEPTH", "ST_LOGIC", "ST_PLACES", "ST_ROLES", "as_lorebook", "to_world_info"]
+__all__ = [
+    "ST_AT_DEPTH",
+    "ST_LOGIC",
+    "ST_LOGIC_NUMBERS",
+    "ST_PLACES",
+    "ST_ROLES",
+    "ST_ROLE_NUMBERS",
+    "as_lorebook",
+    "lorebook_shape",
+    "to_world_info",
+]
 
 # SillyTavern's numbers for an entry's settings.
 ST_LOGIC = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
 ST_ROLES = {0: "system", 1: "user", 2: "assistant"}
+ST_LOGIC_NUMBERS = {name: number for number, name in ST_LOGIC.items()}
+ST_ROLE_NUMBERS = {name: number for number, name in ST_ROLES.items()}
 ST_AT_DEPTH = 4  # position number for "@ depth"
 ST_PLACES = {0: "before_char", 1: "after_char"}
 _MAPPED = frozenset(
@@ -119,8 +131,6 @@ def _mapped(entry: dict[str, Any]) -> dict[str, Any]:
     """The World Info fields a typed entry (the Lorebook model's dump) says, in SillyTavern's form."""
     depth = entry.get("depth")
     position = ST_AT_DEPTH if depth is not None else (0 if entry.get("position") == "before_char" else 1)
-    logic = {name: number for number, name in ST_LOGIC.items()}
-    roles = {name: number for number, name in ST_ROLES.items()}
     fields: dict[str, Any] = {
         "key": list(entry.get("keys") or []),
         "keysecondary": list(entry.get("secondary_keys") or []),
@@ -128,12 +138,12 @@ def _mapped(entry: dict[str, Any]) -> dict[str, Any]:
         "content": entry.get("content") or "",
         "constant": bool(entry.get("constant")),
         "selective": entry.get("selective") if entry.get("selective") is not None else True,
-        "selectiveLogic": logic.get(entry.get("logic") or "and_any", 0),
+        "selectiveLogic": ST_LOGIC_NUMBERS.get(entry.get("logic") or "and_any", 0),
         "order": entry.get("insertion_order", 100),
         "position": position,
         "disable": entry.get("enabled") is False,
         "depth": depth if depth is not None else 4,
-        "role": roles.get(entry.get("role") or "system", 0),
+        "role": ST_ROLE_NUMBERS.get(entry.get("role") or "system", 0),
         "caseSensitive": entry.get("case_sensitive"),
         "matchWholeWords": entry.get("whole_words"),
         "scanDepth": entry.get("scan_depth"),
@@ -167,10 +177,9 @@ def _world_entry(entry: dict[str, Any], index: int) -> dict[str, Any]:
 
     absent = written.pop(_ABSENT, [])
     for key in absent if isinstance(absent, list) else []:  # left out, where that says the same
-        if key in mapped and misses(rest_of := {k: v for k, v in mapped.items() if k != key}) <= misses(
-            mapped
-        ):
-            mapped = rest_of
+        without = {k: v for k, v in mapped.items() if k != key}
+        if key in mapped and misses(without) <= misses(mapped):
+            mapped = without
     for key, value in written.items():  # as written, where that still reads as the same value
         if key in _MAPPED and misses({**mapped, key: value}) <= misses(mapped):
             mapped[key] = value
@@ -215,12 +224,21 @@ def to_world_info(book: dict[str, Any]) -> dict[str, Any]:
     return world
 
 
+def lorebook_shape(document: Any) -> Literal["world_info", "lorebook_v3"] | None:
+    """Which lorebook file `document` is (SillyTavern World Info, lorebook_v3), or None."""
+    if not isinstance(document, dict):
+        return None
+    if document.get("spec") == "lorebook_v3":
+        return "lorebook_v3"
+    return "world_info" if isinstance(document.get("entries"), dict) else None
+
+
 def as_lorebook(data: Any) -> Any:
     """`data` in the Lorebook model's shape when it is a World Info or lorebook_v3 file; any
     other value as it is (the model then validates it)."""
     if not isinstance(data, dict):
         return data
-    if data.get("spec") == "lorebook_v3" and isinstance(data.get("data"), dict):
+    if lorebook_shape(data) == "lorebook_v3" and isinstance(data.get("data"), dict):
         return data["data"]
     entries = data.get("entries")
     if isinstance(entries, dict):  # World Info: entries keyed by uid

@@ -19,8 +19,8 @@ from core.errors import InvalidInput, PersonaMCPError
 from core.files import read_limited
 from core.interop.documents import EXPORT_FORMATS, IMPORT_FORMATS, parse
 from core.interop.histories import HISTORY_FORMATS, detect_history, read_history
-from core.interop.lorebook_files import is_lorebook
 from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
+from core.world_info import lorebook_shape
 from persona_mcp.render import render
 
 __all__ = ["add_commands", "run_async", "run_export", "run_import"]
@@ -96,7 +96,7 @@ def _lorebook_shape(content: str) -> str | None:
     if not content.lstrip().startswith("{"):
         return None
     try:
-        return is_lorebook(load_json(content, "FILE"))
+        return lorebook_shape(load_json(content, "FILE"))
     except InvalidInput:
         return None
 

@@ -29,6 +29,7 @@ from core.interop.coerce import Reader
 from core.interop.png import blank_png, is_png, text_chunks, with_text_chunks
 from core.interop.safe_load import decode_base64, load_json, load_yaml
 from core.models import Persona, PersonaSpec
+from core.world_info import lorebook_shape
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -103,8 +104,9 @@ def parse(content: str, fmt: ImportFormat = "auto") -> ParsedPersona:
     document, container, files = _document(content, fmt)
     if not isinstance(document, dict):
         raise InvalidInput(_ARG, document, "a persona file holds one object (a card, or a persona's fields).")
-    if document.get("spec") == "lorebook_v3" or isinstance(document.get("entries"), dict):
-        kind = "lorebook_v3" if document.get("spec") == "lorebook_v3" else "SillyTavern World Info"
+    shape = lorebook_shape(document)
+    if shape is not None:
+        kind = "lorebook_v3" if shape == "lorebook_v3" else "SillyTavern World Info"
         raise InvalidInput(
             _ARG,
             kind,

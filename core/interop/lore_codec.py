@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from core.errors import InvalidInput
 from core.interop.coerce import Reader
 from core.lorebook import MAX_LORE_ENTRIES, Lorebook, LoreEntry
-from core.world_info import ST_AT_DEPTH, ST_LOGIC, ST_PLACES, ST_ROLES
+from core.world_info import ST_AT_DEPTH, ST_LOGIC, ST_LOGIC_NUMBERS, ST_PLACES, ST_ROLE_NUMBERS, ST_ROLES
 
 __all__ = [
     "OWN_EXTENSION",
@@ -97,10 +97,6 @@ def _set_depth(ext: dict[str, Any], entry: LoreEntry) -> None:
         ext["position"] = 0 if entry.position == "before_char" else 1
 
 
-def _inverse(table: dict[int, str]) -> dict[str, int]:
-    return {name: number for number, name in table.items()}
-
-
 def _numbered(table: dict[int, str], value: Any, default: str) -> str:
     """SillyTavern's number for a setting, as our name (its default for anything else)."""
     return table.get(value, default) if isinstance(value, int) and not isinstance(value, bool) else default
@@ -127,12 +123,12 @@ _CODECS: tuple[_Codec, ...] = (
     (
         "logic",
         lambda ext: _numbered(ST_LOGIC, ext.get("selectiveLogic"), "and_any"),
-        lambda ext, e: ext.__setitem__("selectiveLogic", _inverse(ST_LOGIC)[e.logic]),
+        lambda ext, e: ext.__setitem__("selectiveLogic", ST_LOGIC_NUMBERS[e.logic]),
     ),
     (
         "role",
         lambda ext: _numbered(ST_ROLES, ext.get("role"), "system"),
-        lambda ext, e: ext.__setitem__("role", _inverse(ST_ROLES)[e.role]),
+        lambda ext, e: ext.__setitem__("role", ST_ROLE_NUMBERS[e.role]),
     ),
     ("depth", _st_depth, _set_depth),
     ("sticky", lambda ext: _nonneg(ext, "sticky"), lambda ext, e: ext.__setitem__("sticky", e.sticky)),

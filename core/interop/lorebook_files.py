@@ -18,7 +18,7 @@ from core.interop.safe_load import load_json, load_yaml
 from core.lorebook import Lorebook
 from core.personas.lorebooks import LorebookImported, LorebookService
 from core.personas.service import PersonaService
-from core.world_info import as_lorebook, to_world_info
+from core.world_info import as_lorebook, lorebook_shape, to_world_info
 
 __all__ = [
     "LOREBOOK_FORMATS",
@@ -26,7 +26,6 @@ __all__ = [
     "LorebookFile",
     "LorebookFormat",
     "LorebookTransfer",
-    "is_lorebook",
     "read_lorebook",
     "write_lorebook",
 ]
@@ -45,17 +44,6 @@ class LorebookFile:
     warnings: list[str] = field(default_factory=list)
 
 
-def is_lorebook(document: Any) -> str | None:
-    """The lorebook shape `document` has (world_info or lorebook_v3), or None."""
-    if not isinstance(document, dict):
-        return None
-    if document.get("spec") == "lorebook_v3":
-        return "lorebook_v3"
-    if isinstance(document.get("entries"), dict):
-        return "world_info"
-    return None
-
-
 def _document(content: str | dict[str, Any]) -> Any:
     if isinstance(content, dict):
         return content
@@ -72,7 +60,7 @@ def read_lorebook(content: str | dict[str, Any]) -> LorebookFile:
     reader = Reader(_ARG)
     if not isinstance(document, dict):
         raise InvalidInput(_ARG, document, "a lorebook file holds one object (World Info or lorebook_v3).")
-    shape = is_lorebook(document)
+    shape: str | None = lorebook_shape(document)
     if shape == "world_info":
         try:
             return LorebookFile(Lorebook.model_validate(as_lorebook(document)), shape)
