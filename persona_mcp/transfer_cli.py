@@ -9,6 +9,7 @@ import base64
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 from pydantic import BaseModel
@@ -86,33 +87,30 @@ def _content(path: Path) -> str:
         ) from None
 
 
-async def _import_lorebook(settings: Settings, args: argparse.Namespace, content: str) -> int:
-    work = lambda core: core.lorebook_files.import_file(content, args.name, None, args.attach)  # noqa: E731
+async def _import_lorebook(settings: Settings, args: argparse.Namespace, book: dict[str, Any]) -> int:
+    work = lambda core: core.lorebook_files.import_file(book, args.name, None, args.attach)  # noqa: E731
     print(render(await _on_core(settings, work, background=False)))
     return 0
 
 
-def _lorebook_shape(content: str) -> str | None:
+def _lorebook_file(content: str) -> dict[str, Any] | None:
+    """The file's document, read once, when it is a lorebook file (None: something else)."""
     if not content.lstrip().startswith("{"):
         return None
     try:
-        return lorebook_shape(load_json(content, "FILE"))
+        document = load_json(content, "FILE")
     except InvalidInput:
         return None
+    return document if lorebook_shape(document) else None
 
 
 async def _import_history(settings: Settings, args: argparse.Namespace, content: str) -> int:
     if not args.persona:
         raise InvalidInput("--persona", None, "name the persona this history goes to, e.g. --persona aria.")
     fmt = args.format if args.format in HISTORY_FORMATS else None
-    read_history(content, fmt)  # a bad file fails here, before the database opens
-    print(
-        render(
-            await _on_core(
-                settings, lambda core: core.histories.run(content, args.persona, fmt, args.dry_run)
-            )
-        )
-    )
+    history = read_history(content, fmt)  # a bad file fails here, before the database opens
+    work = lambda core: core.histories.apply(history, args.persona, args.dry_run)  # noqa: E731
+    print(render(await _on_core(settings, work)))
     return 0
 
 
@@ -151,8 +149,9 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             str(args.file),
             "only history files (a SillyTavern chat, a ChatGPT or Claude export, memory.jsonl) take it.",
         )
-    if args.format == "auto" and _lorebook_shape(content):
-        return await _import_lorebook(settings, args, content)
+    book = _lorebook_file(content) if args.format == "auto" else None
+    if book is not None:
+        return await _import_lorebook(settings, args, book)
     if args.attach:
         raise InvalidInput("--attach", args.attach, "only a lorebook file is attached to personas.")
     parsed = parse(content, args.format)  # a bad file fails here, before the database opens

@@ -23,7 +23,7 @@ from core.chat.gate import judge
 from core.chat.tokens import TokenCounter
 from core.clock import Clock, iso
 from core.conversations.repository import ConversationRepository, NewTurn
-from core.interop.histories import HistoryFormat, Thread, read_history
+from core.interop.histories import History, HistoryFormat, Thread, read_history
 from core.memory import MemoryDraft, MemoryService
 from core.models import Persona
 from core.personas.service import PersonaService
@@ -79,7 +79,11 @@ class HistoryImporter:
         fmt: HistoryFormat | None = None,
         dry_run: bool = False,
     ) -> HistoryImport:
-        history = read_history(content, fmt)  # a bad file fails here, before anything is read
+        """Read the file (a bad one fails here, before anything is read) and import it."""
+        return await self.apply(read_history(content, fmt), persona_id, dry_run)
+
+    async def apply(self, history: History, persona_id: str, dry_run: bool = False) -> HistoryImport:
+        """Write a history already read into the persona (or, with dry_run, report what would be)."""
         persona = await self._personas.get_live(persona_id)
         source = history.format
         done = await self._ledger.done(persona.id, source)
