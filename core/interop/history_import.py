@@ -173,7 +173,7 @@ class HistoryImporter:
         if item in done:
             report.already_imported += 1 + len(thread.turns)
             return None
-        own = {persona.name.casefold(), *(name.casefold() for name in persona.aliases)}
+        own = set(persona.own_names)
         if thread.character_name:
             own.add(thread.character_name.casefold())
         others: dict[str, str] = {}

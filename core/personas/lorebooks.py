@@ -24,7 +24,7 @@ from core.clock import Clock, iso, parse_iso
 from core.errors import Forbidden, InvalidInput, MissingInput, NotFound
 from core.lorebook import Lorebook
 from core.models import PERSONA_ID_PATTERN, Persona
-from core.personas.service import PersonaService, slugify
+from core.personas.service import PersonaService, numbered, slugify
 from core.store.database import Database
 from core.store.lorebooks import LorebookRepository
 
@@ -171,8 +171,7 @@ class LorebookService:
         candidate, number = base, 1
         while await self._repo.exists(candidate):
             number += 1
-            suffix = f"-{number}"
-            candidate = base[: 64 - len(suffix)].rstrip("-") + suffix
+            candidate = numbered(base, number)
         return candidate
 
     async def add(
@@ -294,22 +293,22 @@ class LorebookService:
         Each book once."""
         others = others or []
         rows = await self._repo.attached([persona.id, *(p.id for p in others)], conversation_id)
-        ranked: list[tuple[int, int, Any]] = []
-        order = {persona.id: 0, **{p.id: 2 + i for i, p in enumerate(others)}}
-        for index, row in enumerate(rows):
-            rank = 1 if row["conversation_id"] is not None else order.get(row["persona_id"], 99)
-            ranked.append((0 if rank == 0 else rank, index, row))
         books: list[AttachedBook] = []
-        if persona.lorebook is not None and persona.lorebook.entries:
-            books.append(AttachedBook(None, f"{persona.name}'s card", persona.lorebook))
         seen: set[str] = set()
-        group = {2 + i: p for i, p in enumerate(others)}
-        for rank in sorted({r for r, _, _ in ranked} | set(group)):
-            other = group.get(rank)
-            if other is not None and other.lorebook is not None and other.lorebook.entries:
-                books.append(AttachedBook(None, f"{other.name}'s card", other.lorebook))
-            for _, _, row in sorted(item for item in ranked if item[0] == rank):
+
+        def add(attached: list[Any]) -> None:  # rows in the order they were attached
+            for row in attached:
                 if row["id"] not in seen:
                     seen.add(row["id"])
                     books.append(AttachedBook(row["id"], row["name"], self._parse(row)))
+
+        def of(owner: Persona) -> None:  # a persona's card book, then the books attached to it
+            if owner.lorebook is not None and owner.lorebook.entries:
+                books.append(AttachedBook(None, f"{owner.name}'s card", owner.lorebook))
+            add([row for row in rows if row["persona_id"] == owner.id])
+
+        of(persona)
+        add([row for row in rows if row["conversation_id"] is not None])
+        for other in others:
+            of(other)
         return books

@@ -20,7 +20,7 @@ from core.personas.blend import blend_fields, normalized_weights
 from core.personas.library import PersonaLibrary
 from core.store import Database, PersonaRepository, StatusRepository
 
-__all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "slugify", "validated_spec"]
+__all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "numbered", "slugify", "validated_spec"]
 
 _SHOWN_IDS = 12  # how many existing ids an error message lists
 _SEEDED_KEY = "personas_seeded_at"
@@ -52,6 +52,12 @@ def slugify(name: str) -> str:
     if not slug:  # a name with no Latin letters or digits at all
         slug = "persona-" + hashlib.sha256(name.encode()).hexdigest()[:8]
     return slug
+
+
+def numbered(slug: str, number: int) -> str:
+    """The slug with `-<number>` (2, 3...) for the next free id, still at most 64 characters."""
+    suffix = f"-{number}"
+    return slug[: 64 - len(suffix)].rstrip("-") + suffix
 
 
 def _deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,8 +269,7 @@ class PersonaService:
             holder
         ):
             number += 1
-            suffix = f"-{number}"
-            candidate = slug[: 64 - len(suffix)].rstrip("-") + suffix
+            candidate = numbered(slug, number)
         return candidate
 
     async def _check_free(self, tx: aiosqlite.Connection, persona: Persona, new: bool) -> None:
