@@ -241,9 +241,10 @@ class ContextBuilder:
             chosen = await anyio.to_thread.run_sync(
                 select_lore, attached.book, said, left, self._tokens.count
             )
-            for hit in chosen.hits:
-                left -= self._tokens.count(hit.content)
-                hits.append(replace(hit, book=attached.name, lorebook_id=attached.lorebook_id))
+            left -= chosen.tokens
+            hits += [
+                replace(hit, book=attached.name, lorebook_id=attached.lorebook_id) for hit in chosen.hits
+            ]
             skipped += chosen.skipped
         return LoreSelection(hits, skipped)
 

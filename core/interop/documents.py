@@ -1,8 +1,9 @@
 """Persona files: recognise and read any supported format, and write each one.
 
 Formats: Character Card V2 and V3 JSON, cards inside PNG files (tEXt `chara` for V2, `ccv3` for
-V3, base64 JSON), V1 cards (read only), and our own YAML and JSON (a persona's fields plus `id` and
-an optional `state`). Reading never trusts the file: see safe_load.py and png.py for the limits.
+V3, base64 JSON), CharX archives (charx.py), V1 cards (read only), and our own YAML and JSON (a
+persona's fields plus `id` and an optional `state`). Reading never trusts the file: see
+safe_load.py, png.py and charx.py for the limits.
 """
 
 from __future__ import annotations

@@ -283,6 +283,7 @@ class LoreSelection:
 
     hits: list[LoreHit]
     skipped: int = 0
+    tokens: int = 0  # what the hits' content costs, as counted against the budget
 
 
 def select_lore(
@@ -311,5 +312,5 @@ def select_lore(
             kept.append(hit)
             used += cost
     return LoreSelection(
-        sorted(kept, key=lambda hit: (hit.entry.insertion_order, hit.index)), matcher.skipped
+        sorted(kept, key=lambda hit: (hit.entry.insertion_order, hit.index)), matcher.skipped, used
     )
