@@ -9,14 +9,26 @@ from typing import Any
 import aiosqlite
 
 from core.access.policy import Level
-from core.store.database import Database
+from core.store.port import Row, Store
 
 __all__ = ["AccessRepository", "audit", "has_principals"]
 
 
-def has_principals(database: Path) -> bool:
+def has_principals(database: Path, database_url: str | None = None) -> bool:
     """Whether the database (if it exists yet) holds a principal with a live token: read at start,
-    before the store opens, to decide whether a server may listen beyond loopback."""
+    before the store opens, to decide whether a server may listen beyond loopback. With a
+    PostgreSQL URL, that database is asked instead of the SQLite file."""
+    if database_url is not None:
+        import psycopg
+
+        try:
+            with psycopg.connect(database_url, connect_timeout=10) as connection:
+                found = connection.execute(
+                    "SELECT count(*) FROM principals WHERE revoked_at IS NULL"
+                ).fetchone()
+        except psycopg.Error:  # no schema yet, or unreachable (serving will say so)
+            return False
+        return bool(found and found[0])
     if not database.exists():
         return False
     try:
@@ -47,23 +59,23 @@ async def audit(
 class AccessRepository:
     """Reads and writes of principals, persona_grants and audit_log."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
-    async def principal(self, name: str) -> aiosqlite.Row | None:
+    async def principal(self, name: str) -> Row | None:
         return await self._db.fetch_one("SELECT * FROM principals WHERE name = ?", (name,))
 
-    async def by_token(self, token_hash: str) -> aiosqlite.Row | None:
+    async def by_token(self, token_hash: str) -> Row | None:
         return await self._db.fetch_one(
             "SELECT * FROM principals WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
         )
 
-    async def by_subject(self, subject: str) -> aiosqlite.Row | None:
+    async def by_subject(self, subject: str) -> Row | None:
         return await self._db.fetch_one(
             "SELECT * FROM principals WHERE subject = ? AND revoked_at IS NULL", (subject,)
         )
 
-    async def principals(self) -> list[aiosqlite.Row]:
+    async def principals(self) -> list[Row]:
         return await self._db.fetch_all("SELECT * FROM principals ORDER BY name")
 
     async def any_token(self) -> bool:
@@ -101,9 +113,7 @@ class AccessRepository:
         )
         return row[0] if row else None
 
-    async def grants(
-        self, principal: str | None = None, persona_id: str | None = None
-    ) -> list[aiosqlite.Row]:
+    async def grants(self, principal: str | None = None, persona_id: str | None = None) -> list[Row]:
         clauses, params = [], []
         if principal is not None:
             clauses.append("principal = ?")
@@ -128,7 +138,7 @@ class AccessRepository:
                 cursor = await tx.execute(
                     "INSERT INTO persona_grants (persona_id, principal, level, granted_at, granted_by) "
                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (persona_id, principal) DO UPDATE "
-                    "SET level = ?3, granted_at = ?4, granted_by = ?5 WHERE level != ?3",
+                    "SET level = ?3, granted_at = ?4, granted_by = ?5 WHERE persona_grants.level != ?3",
                     (persona_id, principal, level, at, by),
                 )
             if cursor.rowcount:
@@ -140,7 +150,7 @@ class AccessRepository:
         rows = await self._db.fetch_all("SELECT id FROM personas WHERE owner = ? ORDER BY id", (principal,))
         return [row[0] for row in rows]
 
-    async def audit_log(self, limit: int, principal: str | None = None) -> list[aiosqlite.Row]:
+    async def audit_log(self, limit: int, principal: str | None = None) -> list[Row]:
         where, params = ("WHERE principal = ?", [principal]) if principal else ("", [])
         return await self._db.fetch_all(
             f"SELECT * FROM audit_log {where} ORDER BY id DESC LIMIT ?", [*params, limit]

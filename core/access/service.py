@@ -18,7 +18,7 @@ from core.access.repository import AccessRepository
 from core.clock import Clock, iso, parse_iso
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.models import Persona
-from core.store.database import Database
+from core.store.port import Store
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -94,7 +94,7 @@ def _grant(row: object) -> Grant:
 class AccessService:
     """Principals, grants and the checks; every method acts for `acting()` unless told otherwise."""
 
-    def __init__(self, db: Database, clock: Clock, shipped_for_all: bool = True) -> None:
+    def __init__(self, db: Store, clock: Clock, shipped_for_all: bool = True) -> None:
         self._repo = AccessRepository(db)
         self._clock = clock
         self.shipped_for_all = shipped_for_all

@@ -33,7 +33,7 @@ from core.personas import PersonaService
 from core.personas.lore import LoreHit, LoreSelection, Said, select_lore
 from core.personas.lorebooks import LorebookService
 from core.relationships import user_party
-from core.store import Database, StatusRepository
+from core.store import StatusRepository, Store
 
 __all__ = ["ContextBuilder"]
 
@@ -62,7 +62,7 @@ class ContextBuilder:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         personas: PersonaService,
         memories: MemoryService,
         conversations: ConversationService,

@@ -11,7 +11,8 @@ import aiosqlite
 
 from core.access import acting
 from core.access.policy import also, conversation_visible_sql
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["ConversationRepository", "NewTurn"]
 
@@ -39,7 +40,7 @@ NewTurn = tuple[str, str | None, str, int, str]
 class ConversationRepository:
     """Rows of conversations, conversation_participants, messages and message_witnesses."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def create(
@@ -71,13 +72,15 @@ class ConversationRepository:
     @staticmethod
     async def _insert_turn(tx: aiosqlite.Connection, conversation_id: str, turn: NewTurn) -> int:
         role, persona_id, content, tokens, at = turn
-        cursor = await tx.execute(
+        async with tx.execute(
             "INSERT INTO messages (conversation_id, role, persona_id, content, tokens, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (conversation_id, role, persona_id, content, tokens, at),
-        )
-        await tx.execute(_WITNESS, (cursor.lastrowid, conversation_id))
-        return int(cursor.lastrowid or 0)
+        ) as cursor:
+            row = await cursor.fetchone()
+        message_id = int(row[0]) if row else 0
+        await tx.execute(_WITNESS, (message_id, conversation_id))
+        return message_id
 
     async def add_turns(self, conversation_id: str, turns: Sequence[NewTurn], now: str) -> int:
         """Insert turns in one transaction, each witnessed by those present; the last one's id."""
@@ -88,7 +91,7 @@ class ConversationRepository:
             await tx.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return last
 
-    async def get(self, conversation_id: str) -> aiosqlite.Row | None:
+    async def get(self, conversation_id: str) -> Row | None:
         """The conversation, if the acting principal may see it."""
         seen, params = conversation_visible_sql("c")
         return await self._db.fetch_one(f"{_SELECT} WHERE c.id = ?{also(seen)}", (conversation_id, *params))
@@ -100,7 +103,7 @@ class ConversationRepository:
             is not None
         )
 
-    async def latest_open(self, persona_id: str) -> aiosqlite.Row | None:
+    async def latest_open(self, persona_id: str) -> Row | None:
         """The persona's most recently active open conversation the acting principal may see."""
         seen, params = conversation_visible_sql("c")
         return await self._db.fetch_one(
@@ -110,13 +113,11 @@ class ConversationRepository:
             (persona_id, *params),
         )
 
-    async def listed(
-        self, persona_id: str | None, status: str | None, limit: int
-    ) -> tuple[list[aiosqlite.Row], int]:
+    async def listed(self, persona_id: str | None, status: str | None, limit: int) -> tuple[list[Row], int]:
         """Visible conversations (of one persona, in one status), newest activity first, and how
         many there are."""
         seen, params = conversation_visible_sql("c")
-        clauses = [seen or "1"]
+        clauses = [seen or "TRUE"]
         if persona_id is not None:
             clauses.append(
                 "c.id IN (SELECT conversation_id FROM conversation_participants WHERE persona_id = ?)"
@@ -132,12 +133,12 @@ class ConversationRepository:
         total = await self._db.scalar(f"SELECT count(*) FROM conversations c WHERE {where}", params)
         return rows, int(total)
 
-    async def message(self, message_id: int) -> aiosqlite.Row | None:
+    async def message(self, message_id: int) -> Row | None:
         return await self._db.fetch_one("SELECT * FROM messages WHERE id = ?", (message_id,))
 
     async def messages(
         self, conversation_id: str, limit: int | None = None, before: int | None = None
-    ) -> list[aiosqlite.Row]:
+    ) -> list[Row]:
         """Messages oldest first: all of them, or up to `limit` (+1, to tell whether there are
         more) before message `before`, newest first."""
         if limit is None:
@@ -176,7 +177,7 @@ class ConversationRepository:
             (witness, conversation_id),
         )
 
-    async def last_turn(self, conversation_id: str, witness: str) -> aiosqlite.Row | None:
+    async def last_turn(self, conversation_id: str, witness: str) -> Row | None:
         """The newest message `witness` was present for and did not say itself."""
         return await self._db.fetch_one(
             f"SELECT {_TURN} FROM message_witnesses w JOIN messages m ON m.id = w.message_id "
@@ -193,7 +194,7 @@ class ConversationRepository:
             )
         )
 
-    async def recent_speakers(self, conversation_id: str, limit: int) -> list[aiosqlite.Row]:
+    async def recent_speakers(self, conversation_id: str, limit: int) -> list[Row]:
         """(role, persona_id, content) of the newest messages, newest first."""
         return await self._db.fetch_all(
             "SELECT role, persona_id, content FROM messages WHERE conversation_id = ? "

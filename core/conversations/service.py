@@ -6,8 +6,6 @@ import uuid
 from collections.abc import Callable
 from typing import NamedTuple
 
-import aiosqlite
-
 from core.access import acting
 from core.chat.summary import Turn, summarize
 from core.chat.tokens import TokenCounter
@@ -24,7 +22,8 @@ from core.conversations.repository import ConversationRepository
 from core.errors import InvalidInput, MissingInput, NotFound
 from core.memory import MemoryDraft, MemoryService
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["ConversationService", "TurnRow"]
 
@@ -44,7 +43,7 @@ class TurnRow(NamedTuple):
     tokens: int
 
 
-def _conversation(row: aiosqlite.Row) -> Conversation:
+def _conversation(row: Row) -> Conversation:
     return Conversation(
         id=row["id"],
         title=row["title"],
@@ -61,7 +60,7 @@ def _conversation(row: aiosqlite.Row) -> Conversation:
     )
 
 
-def _message(row: aiosqlite.Row) -> Message:
+def _message(row: Row) -> Message:
     return Message(
         id=row["id"],
         role=row["role"],
@@ -77,7 +76,7 @@ class ConversationService:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         personas: PersonaService,
         memories: MemoryService,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
 from core.access import acting
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["EmotionRepository"]
 
@@ -15,7 +14,7 @@ __all__ = ["EmotionRepository"]
 class EmotionRepository:
     """A persona's last emotional state and its history."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def last(self, persona_id: str) -> dict[str, Any] | None:
@@ -40,7 +39,7 @@ class EmotionRepository:
                 {**values, "by": acting().name},
             )
 
-    async def history(self, persona_id: str, limit: int) -> tuple[list[aiosqlite.Row], int]:
+    async def history(self, persona_id: str, limit: int) -> tuple[list[Row], int]:
         """The newest history rows and how many there are."""
         rows = await self._db.fetch_all(
             "SELECT * FROM emotional_history WHERE persona_id = ? ORDER BY id DESC LIMIT ?",

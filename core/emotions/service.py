@@ -13,7 +13,7 @@ from core.emotions.repository import EmotionRepository
 from core.emotions.state import DIMENSIONS, label, state_from_row
 from core.errors import InvalidInput, MissingInput
 from core.models import EmotionalState, Persona
-from core.store import Database
+from core.store import Store
 
 __all__ = ["RANGES", "EmotionHistory", "EmotionService", "PastState"]
 
@@ -51,7 +51,7 @@ class EmotionService:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         mood_half_life_seconds: float,
         energy_half_life_seconds: float,

@@ -27,7 +27,7 @@ from core.interop.histories import History, HistoryFormat, Thread, read_history
 from core.memory import MemoryDraft, MemoryService
 from core.models import Persona
 from core.personas.service import PersonaService
-from core.store import Database
+from core.store import Store
 from core.store.imports import ImportLedger, LedgerRow
 
 __all__ = ["HistoryImport", "HistoryImporter"]
@@ -59,7 +59,7 @@ class HistoryImporter:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         personas: PersonaService,
         memories: MemoryService,

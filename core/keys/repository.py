@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["KeyRepository"]
 
@@ -12,7 +11,7 @@ __all__ = ["KeyRepository"]
 class KeyRepository:
     """Rows of provider_keys (never a key in the clear)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def put(self, row: tuple[object, ...], now: str) -> str | None:
@@ -32,7 +31,7 @@ class KeyRepository:
             )
         return str(existing[0]) if existing else None
 
-    async def listed(self) -> list[aiosqlite.Row]:
+    async def listed(self) -> list[Row]:
         return await self._db.fetch_all(
             "SELECT name, provider, base_url, hint, master_key_id, created_at, updated_at "
             "FROM provider_keys ORDER BY name"
@@ -46,9 +45,9 @@ class KeyRepository:
     async def remove(self, name: str) -> bool:
         async with self._db.transaction() as con:
             cursor = await con.execute("DELETE FROM provider_keys WHERE name = ?", (name,))
-            return cursor.rowcount > 0
+            return bool(cursor.rowcount > 0)
 
-    async def sealed(self, name: str) -> aiosqlite.Row | None:
+    async def sealed(self, name: str) -> Row | None:
         return await self._db.fetch_one(
             "SELECT provider, master_key_id, nonce, ciphertext FROM provider_keys WHERE name = ?", (name,)
         )

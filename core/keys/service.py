@@ -23,7 +23,7 @@ from core.errors import Hidden, InvalidInput, NotFound, Unavailable
 from core.keys.master import MasterKey, from_env_text, key_file
 from core.keys.repository import KeyRepository
 from core.redact import remember
-from core.store import Database
+from core.store import Store
 
 __all__ = ["KeyInfo", "KeyList", "KeyRemoved", "KeyService", "mask"]
 
@@ -88,7 +88,7 @@ def _aad(name: str, provider: str) -> bytes:
 class KeyService:
     """keys_set / keys_list / keys_remove, and `reveal` for the code that calls a provider."""
 
-    def __init__(self, db: Database, clock: Clock, master_env: str | None, master_file: Path) -> None:
+    def __init__(self, db: Store, clock: Clock, master_env: str | None, master_file: Path) -> None:
         self._repo = KeyRepository(db)
         self._clock = clock
         self._master_env = master_env

@@ -24,7 +24,7 @@ from core.memory.repository import MemoryRepository, decode_vector
 from core.memory.search_queries import SearchRepository
 from core.memory.validity import replaceable
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
 
 __all__ = ["ContradictionCheck", "NewFact"]
 
@@ -77,7 +77,7 @@ class _Pair:
 class ContradictionCheck:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         settings: Settings,
         personas: PersonaService,

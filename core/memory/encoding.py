@@ -12,7 +12,7 @@ from typing import Any
 from core.memory.importance import ImportanceContext, score_importance
 from core.models import EmotionalState, Persona
 from core.personas import PersonaService
-from core.store import Database, StatusRepository
+from core.store import StatusRepository, Store
 
 __all__ = ["Encoder", "Encoding"]
 
@@ -35,7 +35,7 @@ class Encoding:
 class Encoder:
     """Scores and stamps the memories of one write."""
 
-    def __init__(self, db: Database, personas: PersonaService) -> None:
+    def __init__(self, db: Store, personas: PersonaService) -> None:
         self._db = db
         self._personas = personas
         self._moods: dict[str, EmotionalState] = {}

@@ -14,7 +14,7 @@ from core.clock import Clock, iso, parse_iso
 from core.memory.filters import MemoryFilter
 from core.memory.search_queries import SearchRepository
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
 
 __all__ = [
     "Entity",
@@ -143,7 +143,7 @@ def entities_of(
 
 
 async def list_entities(
-    db: Database,
+    db: Store,
     personas: PersonaService,
     clock: Clock,
     persona_id: str | None,

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-import aiosqlite
-
 from core.memory.filters import persona_clause
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["IndexRepository", "Missing"]
 
@@ -30,7 +29,7 @@ Missing = Literal["vector", "pieces"]
 class IndexRepository:
     """Counts and batches for embedding and indexing catch-up."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def live_count(self, persona_id: str | None) -> int:
@@ -46,7 +45,7 @@ class IndexRepository:
 
     async def missing_batch(
         self, missing: Missing, model_id: str, persona_id: str | None, limit: int
-    ) -> list[aiosqlite.Row]:
+    ) -> list[Row]:
         """(id, content, embedding_model) of the next live memories lacking the model's `missing`."""
         extra, params = persona_clause(persona_id)
         return await self._db.fetch_all(

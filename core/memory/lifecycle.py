@@ -17,8 +17,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
 from core.access import require_admin
 from core.clock import Clock, iso, parse_iso
 from core.config import Settings
@@ -39,7 +37,8 @@ from core.memory.lifecycle_repository import LifecycleRepository
 from core.memory.run_repository import RunLog, Task
 from core.memory.semantic import Progress, SemanticLayer
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["Lifecycle"]
 
@@ -71,7 +70,7 @@ class Lifecycle:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         settings: Settings,
         personas: PersonaService,
@@ -332,7 +331,7 @@ class Lifecycle:
         )
 
 
-def _candidate(row: aiosqlite.Row, limits: PruneLimits, now: datetime) -> PruneCandidate:
+def _candidate(row: Row, limits: PruneLimits, now: datetime) -> PruneCandidate:
     age_days = (now - parse_iso(row["created_at"])).total_seconds() / _SECONDS_PER_DAY
     reasons = [
         f"importance {row['importance']:.2f} is below {limits.importance_below:g}",

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import aiosqlite
 
 from core.memory.decay import DECAY_COLUMNS
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["LifecycleRepository"]
 
@@ -17,11 +18,11 @@ __all__ = ["LifecycleRepository"]
 class LifecycleRepository:
     """Reads and writes of decay and pruning."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     @staticmethod
-    async def decay_rows(tx: aiosqlite.Connection, persona_id: str) -> list[aiosqlite.Row]:
+    async def decay_rows(tx: aiosqlite.Connection, persona_id: str) -> list[Row]:
         """The persona's live memories with what their strength is computed from."""
         async with tx.execute(
             f"SELECT id, {DECAY_COLUMNS} FROM memories WHERE persona_id = ? AND archived_at IS NULL",
@@ -54,7 +55,7 @@ class LifecycleRepository:
     @staticmethod
     async def prunable(
         tx: aiosqlite.Connection, persona_id: str, importance_below: float, strength_below: float
-    ) -> list[aiosqlite.Row]:
+    ) -> list[Row]:
         """Prunable memories, the ones to go first first: least importance x strength, least
         recalled, oldest."""
         async with tx.execute(

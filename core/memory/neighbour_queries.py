@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.clock import parse_iso
-from core.store import Database
+from core.store import Store
 
 __all__ = ["SITTING_GAP_SECONDS", "neighbours"]
 
@@ -21,7 +21,7 @@ SITTING_GAP_SECONDS = 3600.0
 _CHUNK = 400  # ids per query (each appears twice in the conversation query)
 
 
-async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
+async def neighbours(db: Store, ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """For each memory, the live memories of the same persona up to two places before and after
     it, with their distance: in its conversation (by created_at), else in the order they were
     stored, within the sitting."""
@@ -33,7 +33,7 @@ async def neighbours(db: Database, ids: Sequence[str]) -> dict[str, list[tuple[s
     return links
 
 
-async def _in_conversations(db: Database, chunk: list[str]) -> dict[str, list[tuple[str, int]]]:
+async def _in_conversations(db: Store, chunk: list[str]) -> dict[str, list[tuple[str, int]]]:
     marks = ", ".join("?" * len(chunk))
     # The live turns of the chunk's conversations in order (memories_conversation), placed in
     # Python: a window function over the same rows took several times longer.
@@ -83,7 +83,7 @@ _STORE_ORDER = """
 )
 
 
-async def _in_store_order(db: Database, chunk: list[str]) -> dict[str, list[tuple[str, int]]]:
+async def _in_store_order(db: Store, chunk: list[str]) -> dict[str, list[tuple[str, int]]]:
     found = await db.fetch_all(_STORE_ORDER.format(marks=", ".join("?" * len(chunk))), chunk)
     links = {}
     for row in found:

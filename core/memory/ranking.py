@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from core.clock import parse_iso
 from core.config import SearchWeights
 from core.memory.models import ScoreComponents
 from core.memory.text import names
+from core.store.port import Row
 
 __all__ = ["Candidates", "Evidence", "Scored", "rank"]
 
@@ -49,7 +49,7 @@ class Candidates:
     subject: np.ndarray  # 1 where the query names the memory's subject
 
     @classmethod
-    def of(cls, rows: Sequence[Sequence[Any]], valence: float, query_terms: Collection[str]) -> Candidates:
+    def of(cls, rows: Sequence[Row], valence: float, query_terms: Collection[str]) -> Candidates:
         """From (id, importance x strength, created_at, valence when stored or None, ..., subject)
         rows (the subject last), for a persona whose mood now has `valence` and a query of
         `query_terms`."""

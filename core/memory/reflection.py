@@ -39,7 +39,7 @@ from core.memory.text import terms
 from core.memory.writer import MemoryWriter
 from core.models import Persona
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
 
 __all__ = ["Drawn", "ReflectResult", "ReflectedFact", "Reflector", "extract_facts"]
 
@@ -246,7 +246,7 @@ class Reflector:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         personas: PersonaService,
         clock: Clock,
         store: MemoryWriter,

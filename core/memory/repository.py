@@ -18,7 +18,9 @@ from core.clock import iso, parse_iso
 from core.memory.decay import DECAY_COLUMNS, DecayPolicy, reinforced, strength_at
 from core.memory.filters import MemoryFilter, persona_clause
 from core.memory.models import EmotionStamp, Memory
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
+from core.store.vectors import decode_vector, encode_vector
 
 __all__ = [
     "MemoryRepository",
@@ -41,21 +43,11 @@ _COLUMNS = (
 _SQL_VARIABLES = 500  # ids per IN (...) list, well under SQLite's limit
 
 
-def encode_vector(vector: np.ndarray) -> bytes:
-    """float32 little-endian bytes."""
-    return np.asarray(vector, dtype="<f4").tobytes()
-
-
-def decode_vector(blob: bytes) -> np.ndarray:
-    """The vector written by encode_vector."""
-    return np.frombuffer(blob, dtype="<f4")
-
-
 def _time(value: str | None) -> datetime | None:
     return parse_iso(value) if value else None
 
 
-def to_memory(row: aiosqlite.Row) -> Memory:
+def to_memory(row: Row) -> Memory:
     """A memories row as the Memory model."""
     return Memory(
         id=row["id"],
@@ -106,7 +98,7 @@ class PendingRow:
 
 
 async def _by_hash(
-    fetch_all: Callable[[str, Sequence[Any]], Awaitable[Iterable[aiosqlite.Row]]],
+    fetch_all: Callable[[str, Sequence[Any]], Awaitable[Iterable[Row]]],
     persona_id: str,
     hashes: Sequence[str],
 ) -> dict[str, str]:
@@ -138,7 +130,7 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray | None]:
+def ids_and_matrix(rows: Sequence[Row]) -> tuple[list[str], np.ndarray | None]:
     """(id, vector blob) rows as ids and one matrix (None when there are no rows)."""
     if not rows:
         return [], None
@@ -148,7 +140,7 @@ def ids_and_matrix(rows: Sequence[aiosqlite.Row]) -> tuple[list[str], np.ndarray
 class MemoryRepository:
     """Queries over memories, memory_vectors and memories_fts."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def get(self, memory_id: str) -> Memory | None:
@@ -168,12 +160,12 @@ class MemoryRepository:
         """The memories with these ids (that pass `where`, when given)."""
         return {memory_id: to_memory(row) for memory_id, row in (await self.rows(ids, where)).items()}
 
-    async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, aiosqlite.Row]:
+    async def rows(self, ids: Sequence[str], where: MemoryFilter | None = None) -> dict[str, Row]:
         """Raw rows of these memories (that pass `where`, when given, else that the acting principal
         may see); `to_memory` reads them."""
-        found: dict[str, aiosqlite.Row] = {}
+        found: dict[str, Row] = {}
         clause, params = where.sql(probe=True) if where else memory_visible_sql("+m")
-        clause = clause or "1"
+        clause = clause or "TRUE"
         for chunk in chunks(list(ids)):
             rows = await self._db.fetch_all(
                 f"SELECT {_COLUMNS} FROM memories m WHERE m.id IN ({marks(len(chunk))}) AND {clause}",
@@ -306,7 +298,8 @@ class MemoryRepository:
             [(memory_id, model_id) for memory_id in vectors],
         )
         await tx.executemany(
-            "INSERT OR REPLACE INTO memory_vectors (memory_id, model_id, vector) VALUES (?, ?, ?)",
+            "INSERT INTO memory_vectors (memory_id, model_id, vector) VALUES (?, ?, ?) "
+            "ON CONFLICT (memory_id, model_id) DO UPDATE SET vector = excluded.vector",
             [(memory_id, model_id, encode_vector(vector)) for memory_id, vector in vectors.items()],
         )
         # Word pieces of another model go with its vectors (put_pieces adds this model's).
@@ -324,7 +317,8 @@ class MemoryRepository:
     async def put_pieces(tx: aiosqlite.Connection, model_id: str, pieces: dict[str, bytes]) -> None:
         """Store (or replace) word-piece signs (put_vectors dropped those of other models)."""
         await tx.executemany(
-            "INSERT OR REPLACE INTO memory_tokens (memory_id, model_id, pieces) VALUES (?, ?, ?)",
+            "INSERT INTO memory_tokens (memory_id, model_id, pieces) VALUES (?, ?, ?) "
+            "ON CONFLICT (memory_id, model_id) DO UPDATE SET pieces = excluded.pieces",
             [(memory_id, model_id, blob) for memory_id, blob in pieces.items()],
         )
         await tx.executemany(
@@ -358,7 +352,7 @@ class MemoryRepository:
         await tx.executemany(
             "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?1, strength = ?2, "
             "anchor_strength = ?2, anchor_at = ?1, decayed_at = ?1, "
-            "importance = max(importance, coalesce(?3, importance)) WHERE id = ?4",
+            "importance = CASE WHEN ?3 > importance THEN ?3 ELSE importance END WHERE id = ?4",
             updates,
         )
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import aiosqlite
-
 from core.clock import iso, parse_iso
 from core.memory.lifecycle_models import RunRecord
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["RunLog", "RunTotals", "Task"]
 
@@ -32,7 +31,7 @@ class RunTotals:
 class RunLog:
     """The maintenance_runs table."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def record(self, run: RunRecord) -> None:
@@ -56,11 +55,11 @@ class RunLog:
 
     async def totals(self, task: Task) -> RunTotals:
         row = await self._db.fetch_one(
-            "SELECT count(*) FILTER (WHERE error IS NULL AND NOT dry_run) AS runs, "
-            "count(*) FILTER (WHERE error IS NULL AND dry_run) AS dry_runs, "
+            "SELECT count(*) FILTER (WHERE error IS NULL AND dry_run = 0) AS runs, "
+            "count(*) FILTER (WHERE error IS NULL AND dry_run = 1) AS dry_runs, "
             "count(*) FILTER (WHERE error IS NOT NULL) AS failures, "
-            "coalesce(sum(changed) FILTER (WHERE error IS NULL AND NOT dry_run), 0) AS changed, "
-            "coalesce(sum(safety_stops) FILTER (WHERE error IS NULL AND NOT dry_run), 0) AS stops "
+            "coalesce(sum(changed) FILTER (WHERE error IS NULL AND dry_run = 0), 0) AS changed, "
+            "coalesce(sum(safety_stops) FILTER (WHERE error IS NULL AND dry_run = 0), 0) AS stops "
             "FROM maintenance_runs WHERE task = ?",
             (task,),
         )
@@ -84,7 +83,7 @@ class RunLog:
         )
 
 
-def _record(row: aiosqlite.Row) -> RunRecord:
+def _record(row: Row) -> RunRecord:
     return RunRecord(
         task=row["task"],
         trigger=row["trigger"],

@@ -7,17 +7,17 @@ from collections import Counter
 from core.access.policy import also, memory_visible_sql
 from core.memory.models import MemoryStats, SharedStats
 from core.memory.text import terms
-from core.store import Database
+from core.store import Store
 
 __all__ = ["memory_stats", "shared_stats"]
 
 _TOP_SHARED = 10
 
 
-async def memory_stats(db: Database, model_id: str | None, persona_id: str | None) -> MemoryStats:
+async def memory_stats(db: Store, model_id: str | None, persona_id: str | None) -> MemoryStats:
     """Totals by persona, kind and visibility; averages; what lacks a vector of `model_id` or an
     index entry. Only memories the acting principal may see are counted."""
-    scope, params = ("persona_id = ?", [persona_id]) if persona_id else ("1", [])
+    scope, params = ("persona_id = ?", [persona_id]) if persona_id else ("TRUE", [])
     seen, seen_params = memory_visible_sql("memories")
     if seen:
         scope, params = f"{scope} AND {seen}", [*params, *seen_params]
@@ -32,7 +32,8 @@ async def memory_stats(db: Database, model_id: str | None, persona_id: str | Non
 
     row = await db.fetch_one(
         f"SELECT count(*), avg(importance), avg(strength), sum(pinned), "
-        f"sum(embedding_model IS NOT ?), sum(indexed_at IS NULL) FROM memories WHERE {live}",
+        f"count(*) FILTER (WHERE embedding_model IS NOT ?), count(*) - count(indexed_at) "
+        f"FROM memories WHERE {live}",
         (model_id, *params),
     )
     assert row is not None
@@ -55,7 +56,7 @@ async def memory_stats(db: Database, model_id: str | None, persona_id: str | Non
     )
 
 
-async def shared_stats(db: Database) -> SharedStats:
+async def shared_stats(db: Store) -> SharedStats:
     """Shared and public counts by persona, and what shared memories are about (of the memories
     the acting principal may see)."""
     seen, params = memory_visible_sql("memories")

@@ -18,7 +18,7 @@ from core.memory.models import Memory
 from core.memory.repository import MemoryRepository
 from core.models import Persona
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
 
 __all__ = ["replaceable", "supersede_stored", "valid_to_columns"]
 
@@ -57,7 +57,7 @@ def valid_to_columns(value: datetime | Literal["open"], memory: Memory) -> dict[
 
 
 async def supersede_stored(
-    db: Database, repo: MemoryRepository, personas: PersonaService, clock: Clock, old_id: str, new_id: str
+    db: Store, repo: MemoryRepository, personas: PersonaService, clock: Clock, old_id: str, new_id: str
 ) -> None:
     """memory_supersede: `old_id` stopped being true when `new_id` began."""
     new = await repo.get(new_id)

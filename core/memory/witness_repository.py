@@ -11,7 +11,7 @@ import numpy as np
 
 from core.memory.filters import MemoryFilter
 from core.memory.repository import ids_and_matrix
-from core.store import Database
+from core.store import Store
 
 __all__ = ["add_witnesses", "tell", "witnessed_vectors"]
 
@@ -54,7 +54,7 @@ async def tell(tx: aiosqlite.Connection, memory_id: str, persona_ids: Sequence[s
 
 
 async def witnessed_vectors(
-    db: Database, where: MemoryFilter, model_id: str
+    db: Store, where: MemoryFilter, model_id: str
 ) -> tuple[list[str], np.ndarray | None]:
     """Vectors of other personas' memories that `where`'s persona witnessed or was told about
     (they live in their owners' index collections, so they are ranked from SQLite's copies)."""

@@ -32,7 +32,7 @@ from core.memory.text import content_hash
 from core.memory.validity import replaceable
 from core.models import Persona
 from core.personas import PersonaService
-from core.store import Database
+from core.store import Store
 
 __all__ = ["MAX_METADATA_BYTES", "MemoryWriter", "checked_content", "checked_metadata"]
 
@@ -51,7 +51,7 @@ class _Item:
     persona_id: str
     content: str
     hash: str
-    metadata: bytes
+    metadata: str
     created_at: str
     encoding: Encoding
     vector: np.ndarray | None = None
@@ -92,7 +92,7 @@ class MemoryWriter:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         settings: Settings,
         personas: PersonaService,
@@ -172,7 +172,7 @@ class MemoryWriter:
                     persona_id=persona.id,
                     content=content,
                     hash=content_hash(content),
-                    metadata=orjson.dumps(metadata),
+                    metadata=orjson.dumps(metadata).decode(),
                     created_at=iso(created or now),
                     encoding=encoding,
                 )
@@ -294,7 +294,7 @@ class MemoryWriter:
             "source": draft.source,
             "subject": draft.subject,
             "conversation_id": draft.conversation_id,
-            "metadata": item.metadata.decode(),
+            "metadata": item.metadata,
             "content_hash": item.hash,
             "embedding_model": model_id if item.vector is not None else None,
             "token_model": model_id if item.pieces is not None else None,

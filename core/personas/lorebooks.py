@@ -25,8 +25,8 @@ from core.errors import Forbidden, InvalidInput, MissingInput, NotFound
 from core.lorebook import Lorebook
 from core.models import PERSONA_ID_PATTERN, Persona
 from core.personas.service import PersonaService, numbered, slugify
-from core.store.database import Database
 from core.store.lorebooks import LorebookRepository
+from core.store.port import Store
 
 __all__ = [
     "AttachedBook",
@@ -125,7 +125,7 @@ def _info(row: Any, links: list[Any], cls: type[_Info], **extra: Any) -> _Info:
 class LorebookService:
     """Import, list, read, attach, detach and delete lorebooks; the books a chat context uses."""
 
-    def __init__(self, db: Database, personas: PersonaService, clock: Clock) -> None:
+    def __init__(self, db: Store, personas: PersonaService, clock: Clock) -> None:
         self._db = db
         self._repo = LorebookRepository(db)
         self._personas = personas

@@ -10,7 +10,8 @@ import aiosqlite
 
 from core.access import acting
 from core.access.policy import also, relationship_visible_sql
-from core.store import Database
+from core.store import Store
+from core.store.port import Row
 
 __all__ = ["RelationshipRepository", "pair_key"]
 
@@ -31,11 +32,11 @@ def _seen() -> tuple[str, list[Any]]:
 class RelationshipRepository:
     """Reads of relationships and interactions; writes inside a caller's transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     @staticmethod
-    async def row_in(tx: aiosqlite.Connection, a: str, b: str) -> aiosqlite.Row | None:
+    async def row_in(tx: aiosqlite.Connection, a: str, b: str) -> Row | None:
         """The pair's row as a write transaction sees it."""
         async with tx.execute(
             "SELECT * FROM relationships WHERE party_a = ? AND party_b = ?", pair_key(a, b)
@@ -83,7 +84,7 @@ class RelationshipRepository:
             values,
         )
 
-    async def of_party(self, party: str, limit: int | None = None) -> tuple[list[aiosqlite.Row], int]:
+    async def of_party(self, party: str, limit: int | None = None) -> tuple[list[Row], int]:
         """A party's visible relationships (strongest first when limited, else by pair) and how
         many there are."""
         seen, params = _seen()
@@ -101,7 +102,7 @@ class RelationshipRepository:
         total = await self._db.scalar(f"SELECT count(*) FROM relationships {where}", (party, party, *params))
         return rows, int(total)
 
-    async def interactions(self, a: str, b: str, limit: int) -> tuple[list[aiosqlite.Row], int]:
+    async def interactions(self, a: str, b: str, limit: int) -> tuple[list[Row], int]:
         """The pair's interactions, newest first, and how many there are."""
         key = pair_key(a, b)
         rows = await self._db.fetch_all(
@@ -127,7 +128,7 @@ class RelationshipRepository:
         by_type = {
             row["type"]: int(row["n"])
             for row in await self._db.fetch_all(
-                f"SELECT type, count(*) AS n FROM relationships WHERE 1{seen} GROUP BY type "
+                f"SELECT type, count(*) AS n FROM relationships WHERE TRUE{seen} GROUP BY type "
                 "ORDER BY n DESC, type",
                 params,
             )
@@ -137,10 +138,10 @@ class RelationshipRepository:
             f"{seen}",
             params,
         )
-        interactions = await self._db.scalar(f"SELECT count(*) FROM interactions WHERE 1{seen}", params)
+        interactions = await self._db.scalar(f"SELECT count(*) FROM interactions WHERE TRUE{seen}", params)
         return by_type, int(with_users), int(interactions)
 
-    async def visible(self) -> list[aiosqlite.Row]:
+    async def visible(self) -> list[Row]:
         """Every relationship the acting principal may see."""
         seen, params = _seen()
-        return await self._db.fetch_all(f"SELECT * FROM relationships WHERE 1{seen}", params)
+        return await self._db.fetch_all(f"SELECT * FROM relationships WHERE TRUE{seen}", params)

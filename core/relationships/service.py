@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-import aiosqlite
-
 from core.access import acting
 from core.clock import Clock, iso, parse_iso
 from core.errors import InvalidInput, NotFound
@@ -31,7 +29,8 @@ from core.relationships.models import (
     RelationshipStats,
 )
 from core.relationships.repository import RelationshipRepository, pair_key
-from core.store import Database, StatusRepository
+from core.store import StatusRepository, Store
+from core.store.port import Row
 
 __all__ = ["USER_PREFIX", "RelationshipService", "user_party"]
 
@@ -41,7 +40,7 @@ _MAX_COMPARED = 60  # relationship_stats compares every pair of up to this many 
 _SHOWN_PAIRS = 3
 
 
-_Row = aiosqlite.Row | Mapping[str, Any]  # a relationships row, as read in a transaction or outside
+_Row = Row | Mapping[str, Any]  # a relationships row, as read in a transaction or outside
 
 
 def user_party(user_id: str | None) -> str:
@@ -83,7 +82,7 @@ def _relationship(a: str, b: str, row: _Row | None) -> Relationship:
 class RelationshipService:
     """Relationships between personas, and between personas and users."""
 
-    def __init__(self, db: Database, clock: Clock, personas: PersonaService) -> None:
+    def __init__(self, db: Store, clock: Clock, personas: PersonaService) -> None:
         self._db = db
         self._clock = clock
         self._personas = personas

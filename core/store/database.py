@@ -24,6 +24,7 @@ import anyio
 
 from core.errors import PersonaMCPError
 from core.files import PRIVATE_FILE, private_folder
+from core.store.port import Row
 
 __all__ = [
     "DAMAGE_TEXT",
@@ -139,6 +140,13 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
+def newest_version(migrations_dir: Path = MIGRATIONS_DIR) -> int:
+    """The schema version this persona-mcp's SQLite migrations reach (what a state archive's
+    database is, whichever engine made it)."""
+    migrations = _migrations(migrations_dir)
+    return migrations[-1][0] if migrations else 0
+
+
 def _migrations(directory: Path) -> list[tuple[int, Path]]:
     found = []
     for path in directory.iterdir():
@@ -154,6 +162,8 @@ def _migrations(directory: Path) -> list[tuple[int, Path]]:
 
 class Database:
     """An open SQLite file. Use `Database.open(path)` and `await db.close()`."""
+
+    engine = "sqlite"
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self.path = path
@@ -242,12 +252,12 @@ class Database:
                     raise damaged from None
                 raise
 
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         """The first row of a read-only query (the queries asking for one return one), or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Every row of a read-only query, run and read to the end in one step on the reader's
         thread, so the statement, and with it the read transaction, is over before another query
         uses the connection. (With a cursor left open between awaits, concurrent requests kept a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.store.database import Database
+from core.store.port import Store
 
 __all__ = ["ImportLedger", "LedgerRow"]
 
@@ -15,7 +15,7 @@ LedgerRow = tuple[str, str | None, str | None]
 class ImportLedger:
     """Which items of a source were imported for a persona, so a second import adds nothing."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def done(self, persona_id: str, source: str) -> set[str]:

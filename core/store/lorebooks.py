@@ -9,7 +9,7 @@ import aiosqlite
 
 from core.access.policy import also, conversation_visible_sql, persona_readable_sql
 from core.access.principal import Principal, acting
-from core.store.database import Database
+from core.store.port import Row, Store
 
 __all__ = ["LorebookRepository", "lorebook_visible_sql"]
 
@@ -33,10 +33,10 @@ def lorebook_visible_sql(alias: str, who: Principal | None = None) -> tuple[str,
 class LorebookRepository:
     """Reads of lorebooks as the acting principal sees them; writes inside a caller's transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
-    async def get(self, lorebook_id: str) -> aiosqlite.Row | None:
+    async def get(self, lorebook_id: str) -> Row | None:
         """The book, if the acting principal may see it."""
         where, params = lorebook_visible_sql("b")
         return await self._db.fetch_one(
@@ -46,14 +46,14 @@ class LorebookRepository:
     async def exists(self, lorebook_id: str) -> bool:
         return int(await self._db.scalar("SELECT count(*) FROM lorebooks WHERE id = ?", (lorebook_id,))) > 0
 
-    async def same_content(self, owner: str, digest: str) -> aiosqlite.Row | None:
+    async def same_content(self, owner: str, digest: str) -> Row | None:
         """A book of `owner` with exactly this content (a repeated import)."""
         return await self._db.fetch_one(
             "SELECT * FROM lorebooks WHERE owner = ? AND digest = ? ORDER BY created_at LIMIT 1",
             (owner, digest),
         )
 
-    async def listed(self, persona_id: str | None, conversation_id: str | None) -> list[aiosqlite.Row]:
+    async def listed(self, persona_id: str | None, conversation_id: str | None) -> list[Row]:
         """Visible books, by name; only those attached to `persona_id` / `conversation_id` if given."""
         where, params = lorebook_visible_sql("b")
         conditions = [where] if where else []
@@ -71,7 +71,7 @@ class LorebookRepository:
             params,
         )
 
-    async def links(self, lorebook_ids: list[str]) -> list[aiosqlite.Row]:
+    async def links(self, lorebook_ids: list[str]) -> list[Row]:
         """Where these books are attached, among the personas and conversations the acting
         principal may see."""
         if not lorebook_ids:
@@ -88,7 +88,7 @@ class LorebookRepository:
             [*lorebook_ids, *params, *more],
         )
 
-    async def attached(self, persona_ids: list[str], conversation_id: str | None) -> list[aiosqlite.Row]:
+    async def attached(self, persona_ids: list[str], conversation_id: str | None) -> list[Row]:
         """The books attached to these personas or this conversation, with where they are attached,
         in the order they were attached (whoever may chat with a persona gets its books)."""
         marks = ", ".join("?" for _ in persona_ids) or "NULL"

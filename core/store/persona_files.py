@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.store.database import Database
+from core.store.port import Store
 
 __all__ = ["PersonaFiles"]
 
@@ -12,7 +12,7 @@ __all__ = ["PersonaFiles"]
 class PersonaFiles:
     """Reads and replaces the files kept with a persona (callers check access first)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def of(self, persona_id: str) -> dict[str, bytes]:

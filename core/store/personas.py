@@ -11,7 +11,7 @@ import orjson
 from core.access.principal import acting
 from core.clock import iso, parse_iso
 from core.models import Persona, PersonaSpec
-from core.store.database import Database
+from core.store.port import Row, Store
 
 __all__ = ["PersonaRepository", "PurgeCounts"]
 
@@ -19,7 +19,7 @@ __all__ = ["PersonaRepository", "PurgeCounts"]
 PurgeCounts = dict[str, int]
 
 
-def _to_persona(row: aiosqlite.Row) -> Persona:
+def _to_persona(row: Row) -> Persona:
     spec = orjson.loads(row["spec"])
     return Persona.model_validate(
         {
@@ -34,8 +34,8 @@ def _to_persona(row: aiosqlite.Row) -> Persona:
     )
 
 
-def _spec_json(persona: PersonaSpec) -> bytes:
-    return orjson.dumps(persona.model_dump(mode="json", include=set(PersonaSpec.model_fields)))
+def _spec_json(persona: PersonaSpec) -> str:
+    return orjson.dumps(persona.model_dump(mode="json", include=set(PersonaSpec.model_fields))).decode()
 
 
 def _row(persona: Persona) -> tuple[object, ...]:
@@ -55,7 +55,7 @@ def _row(persona: Persona) -> tuple[object, ...]:
 class PersonaRepository:
     """Reads and writes personas; callers own the transaction for writes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def get(self, persona_id: str) -> Persona | None:
@@ -72,8 +72,8 @@ class PersonaRepository:
     async def fingerprint(self) -> tuple[Any, ...]:
         """Changes whenever a persona is created, changed, archived, restored or purged."""
         row = await self._db.fetch_one(
-            "SELECT count(*), total(version), max(updated_at), max(archived_at), "
-            "sum(archived_at IS NULL) FROM personas"
+            "SELECT count(*), coalesce(sum(version), 0), max(updated_at), max(archived_at), "
+            "count(*) - count(archived_at) FROM personas"
         )
         return tuple(row) if row is not None else ()
 
@@ -143,6 +143,20 @@ class PersonaRepository:
         await tx.execute("DELETE FROM relationships WHERE party_a = ?1 OR party_b = ?1", (persona_id,))
         await tx.execute("DELETE FROM messages WHERE persona_id = ?", (persona_id,))
         await tx.execute("DELETE FROM personas WHERE id = ?", (persona_id,))
+
+    async def setting(self, key: str) -> str | None:
+        """A value of the settings table."""
+        value = await self._db.scalar("SELECT value FROM settings WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    async def put_setting(self, key: str, value: str, now: str) -> None:
+        """Set a value of the settings table."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, now),
+            )
 
     @staticmethod
     async def setting_in_tx(tx: aiosqlite.Connection, key: str) -> str | None:

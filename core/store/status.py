@@ -11,7 +11,7 @@ from core.access.policy import (
     persona_readable_sql,
     relationship_visible_sql,
 )
-from core.store.database import Database
+from core.store.port import Store
 
 __all__ = ["StatusRepository"]
 
@@ -21,7 +21,7 @@ _MAX_RELATIONSHIPS_SHOWN = 5
 class StatusRepository:
     """Counts and latest rows across the memory, relationship, emotion and conversation tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
 
     async def memory_counts(self, persona_id: str) -> dict[str, int]:
