@@ -25,10 +25,19 @@ from core.personas import PersonaLibrary, PersonaService
 from core.personas.lorebooks import LorebookService
 from core.relationships import RelationshipService
 from core.state import StateService
-from core.store import Database, DatabaseError
+from core.store import Database, DatabaseError, Store
 from core.store.persona_files import PersonaFiles
+from core.store.postgres.database import PostgresDatabase
 
 __all__ = ["PersonaCore"]
+
+
+async def open_store(settings: Settings) -> Store:
+    """The database the settings name: PostgreSQL when PERSONA_MCP_DATABASE_URL is set, else the
+    data folder's SQLite file."""
+    if settings.database_url is not None:
+        return await PostgresDatabase.open(settings.database_url.get_secret_value(), settings.fts_config)
+    return await Database.open(settings.database_path)
 
 
 async def _rebuild_vectors(memories: MemoryService) -> str:
@@ -51,7 +60,7 @@ class PersonaCore:
     """Every service the front ends use, over one open database."""
 
     settings: Settings
-    db: Database
+    db: Store
     clock: Clock
     personas: PersonaService
     memories: MemoryService
@@ -77,7 +86,7 @@ class PersonaCore:
         """Open the data directory (creating it and the database on first use) and seed the
         shipped personas into a new database. Call `run_background` to load the embedder and keep
         the vector index caught up; until it has loaded, memory calls wait for it."""
-        db = await Database.open(settings.database_path)
+        db = await open_store(settings)
         clock = clock or Clock()
         try:
             access = AccessService(db, clock, settings.shipped_personas == "everyone")
@@ -106,6 +115,7 @@ class PersonaCore:
             settings.index_path,
             settings.data_dir / "vectors.lock",
             settings.chroma_host,
+            settings.database_url.get_secret_value() if settings.database_url else None,
         )
         master = settings.master_key.get_secret_value() if settings.master_key else None
         keys = KeyService(db, clock, master, settings.key_file_path)
@@ -130,6 +140,7 @@ class PersonaCore:
             memories,
             lifecycle,
             lambda persona_id, since: reflector.reflect(persona_id, None, since),
+            db.leads if isinstance(db, PostgresDatabase) else None,
         )
         conversations.ended.append(maintenance.reflect_after)
         return cls(

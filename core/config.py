@@ -33,16 +33,9 @@ __all__ = [
     "load_settings",
 ]
 
-NAMESPACES: tuple[str, ...] = (
-    "persona",
-    "memory",
-    "relationship",
-    "emotional",
-    "conversation",
-    "system",
-    "state",
-    "keys",
-    "access",
+# The tool namespaces, in the order tools are listed.
+NAMESPACES: tuple[str, ...] = tuple(
+    ["persona", "memory", "relationship", "emotional", "conversation", "system", "state", "keys", "access"]
 )
 # Named sets of tools: "chat" is what a chat host needs (the default; persona_mcp.tools lists
 # it), "all" is every namespace.
@@ -165,6 +158,14 @@ class Settings(BaseModel):
         "matches words instead.",
     )
 
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL + pgvector (postgresql://user:password@host:5432/name) instead of the data "
+        "folder's SQLite and vector index: many server processes on one store (the postgres extra).",
+    )
+    fts_config: str = Field(
+        "english", description="PostgreSQL: the text search configuration (`simple` for other languages)."
+    )
     chroma_host: str | None = Field(
         None, description="A Chroma server (host:port or URL) to hold vectors instead of the data folder."
     )
@@ -273,6 +274,13 @@ class Settings(BaseModel):
         if not value:
             raise ValueError(f"name at least one profile or namespace of {', '.join(known)}")
         return tuple(dict.fromkeys(value))
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("give a PostgreSQL URL: postgresql://user:password@host:5432/database")
+        return value
 
     @field_validator("ollama_host")
     @classmethod

@@ -126,7 +126,14 @@ def build_http_app(server: PersonaServer, settings: Settings, login: ConsoleLogi
     app = BodyLimitMiddleware(app, settings.http_timeout_seconds, settings.max_request_bytes)
     public = not _is_loopback(settings.http_host)
     configured = settings.token is not None or settings.oauth_issuer is not None
-    if public and not configured and not has_principals(settings.database_path):
+    if (
+        public
+        and not configured
+        and not has_principals(
+            settings.database_path,
+            settings.database_url.get_secret_value() if settings.database_url else None,
+        )
+    ):
         if not settings.allow_unauthenticated:
             raise ConfigError(
                 f"Refusing to serve {settings.http_host!r} without a token: anyone who can reach that "

@@ -14,13 +14,14 @@ import argparse
 from collections.abc import Sequence
 
 from core.access import AccessService, Level, PrincipalInfo
+from core.app import open_store
 from core.clock import Clock
 from core.config import Settings
 from core.emotions import EmotionService
 from core.errors import InvalidInput, NotFound
 from core.models import Persona
 from core.personas import PersonaLibrary, PersonaService
-from core.store import Database, PersonaRepository
+from core.store import PersonaRepository, Store
 from persona_mcp.transfer_cli import run_async
 
 __all__ = ["add_token_commands", "run_token"]
@@ -57,7 +58,7 @@ def _describe(info: PrincipalInfo) -> str:
     return line + (f"; OAuth subject {info.subject}" if info.subject else "")
 
 
-async def _personas(db: Database, ids: Sequence[str]) -> list[Persona]:
+async def _personas(db: Store, ids: Sequence[str]) -> list[Persona]:
     repository, found = PersonaRepository(db), []
     for persona_id in ids:
         persona = await repository.get(persona_id)
@@ -76,7 +77,7 @@ def _ids(text: str) -> list[str]:
 
 
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
-    db = await Database.open(settings.database_path)
+    db = await open_store(settings)
     try:
         clock = Clock()
         access = AccessService(db, clock, settings.shipped_personas == "everyone")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
 from core.memory.filters import MemoryFilter
 from core.memory.repository import chunks, marks
-from core.store import Database
+from core.store import Store
+from core.store.port import Row, Terms
+from core.store.postgres import words as pg_words
 
 __all__ = ["SearchRepository"]
 
@@ -18,18 +18,19 @@ class SearchRepository:
     """Reads for MemoryService.search over memories, memory_vectors, memory_tokens and
     memories_fts."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self._db = db
+        self._fts_config: str | None = None
 
     async def ranking_fields(
         self, ids: Sequence[str], where: MemoryFilter, model_id: str | None = None
-    ) -> list[aiosqlite.Row]:
+    ) -> list[Row]:
         """(id, importance x strength, created_at, emotion_valence, vector, word pieces, subject) of these
         memories that pass `where`: what ranking reads, without the columns only a result shows (a
         search ranks a few hundred candidates and shows ten). The vector and the word-piece signs
         are `model_id`'s (NULL without it, or when the memory has none), read in the same query."""
         clause, params = where.sql(probe=True)
-        found: list[aiosqlite.Row] = []
+        found: list[Row] = []
         for chunk in chunks(list(ids)):
             found += await self._db.fetch_all(
                 "SELECT m.id, m.importance * m.strength, m.created_at, m.emotion_valence, v.vector, "
@@ -42,10 +43,14 @@ class SearchRepository:
         return found
 
     async def lexical(
-        self, match: str, where: MemoryFilter, limit: int, newest: int | None = None
+        self, terms: Terms, where: MemoryFilter, limit: int, newest: int | None = None
     ) -> list[tuple[str, float]]:
-        """Best BM25 matches that pass `where`, as (id, score >= 0, higher is better). With
-        `newest`, only the most recently written `newest` matching rows are scored."""
+        """Best BM25 matches of any of the words that pass `where`, as (id, score >= 0, higher is
+        better). With `newest`, only the most recently written `newest` matching rows are scored."""
+        if self._db.engine == "postgresql":
+            config = await self._config()
+            return await pg_words.lexical(self._db, config, terms, where.sql(), limit, newest)
+        match = " OR ".join(f'"{word}"' for word in terms.words)
         clause, params = where.sql(probe=True)
         floor = 0
         if newest is not None:
@@ -64,9 +69,7 @@ class SearchRepository:
         )
         return [(row[0], float(row[1])) for row in rows]
 
-    async def facts_about(
-        self, where: MemoryFilter, subject: str, model_id: str | None
-    ) -> list[aiosqlite.Row]:
+    async def facts_about(self, where: MemoryFilter, subject: str, model_id: str | None) -> list[Row]:
         """(id, content, vector) of the semantic and reflective memories about `subject` (ignoring
         case) that pass `where`: what a new fact about it may contradict."""
         clause, params = where.sql()
@@ -117,15 +120,25 @@ class SearchRepository:
             found.update((row[0], row[1]) for row in rows)
         return found
 
-    async def term_counts(self, words: Sequence[str]) -> list[int]:
+    async def term_counts(self, words: Sequence[str]) -> Terms:
         """How many memories (of anyone, archived too) contain each word; FTS5 answers from its
         index without reading rows."""
+        if self._db.engine == "postgresql":
+            return await pg_words.term_counts(self._db, await self._config(), words)
         if not words:
-            return []
+            return Terms([], [], [], 0)
         sql = " UNION ALL ".join(
             f"SELECT {i}, count(*) FROM memories_fts WHERE memories_fts MATCH ?{i + 1}"
             for i in range(len(words))
         )
         rows = await self._db.fetch_all(sql, [f'"{word}"' for word in words])
         counts = dict((row[0], row[1]) for row in rows)
-        return [int(counts.get(i, 0)) for i in range(len(words))]
+        return Terms(
+            list(words), [[word] for word in words], [int(counts.get(i, 0)) for i in range(len(words))], 0
+        )
+
+    async def _config(self) -> str:
+        """PostgreSQL's text search configuration, read once."""
+        if self._fts_config is None:
+            self._fts_config = await pg_words.fts_config(self._db)
+        return self._fts_config

@@ -25,11 +25,11 @@ from core.errors import Unavailable
 from core.memory import witness_repository as witnesses
 from core.memory.embedding import Embedding, top_similar
 from core.memory.filters import MemoryFilter
-from core.memory.index_owner import IndexOwner
+from core.memory.index_owner import Index, IndexOwner
 from core.memory.index_repository import IndexRepository, Missing
 from core.memory.repository import MemoryRepository
-from core.store import Database
-from core.vector_index import COMMONS, IndexEntry, VectorIndex, call_index
+from core.store import Store
+from core.vector_index import COMMONS, IndexEntry, call_index
 
 __all__ = ["Progress", "SemanticLayer", "SyncReport"]
 
@@ -56,19 +56,20 @@ class SemanticLayer(Embedding):
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock,
         slot: EmbedderSlot,
         index_path: Path,
         lock_path: Path,
         chroma_host: str | None = None,
+        database_url: str | None = None,
     ) -> None:
         super().__init__(slot)
         self._db = db
         self._repo = MemoryRepository(db)
         self._index_rows = IndexRepository(db)
         self._clock = clock
-        self._owner = IndexOwner(index_path, lock_path, chroma_host, clock)
+        self._owner = IndexOwner(index_path, lock_path, chroma_host, clock, database_url)
         self._sync_lock = anyio.Lock()
 
     # ---- index ownership (index_owner.py) ----
@@ -85,7 +86,7 @@ class SemanticLayer(Embedding):
     def index_repaired(self) -> str | None:
         return self._owner.repaired
 
-    async def _ensure_index(self, model_id: str) -> VectorIndex | None:
+    async def _ensure_index(self, model_id: str) -> Index | None:
         """The index, when this process owns it (taking ownership if it is free)."""
         if (index := self._owner.current(model_id)) is not None:
             return index
@@ -293,7 +294,7 @@ class SemanticLayer(Embedding):
         return embedded
 
     async def _catch_up(
-        self, index: VectorIndex, model_id: str, persona_id: str | None, progress: Progress | None
+        self, index: Index, model_id: str, persona_id: str | None, progress: Progress | None
     ) -> int:
         total = await self._index_rows.pending_count(persona_id)
         done = 0
@@ -319,7 +320,7 @@ class SemanticLayer(Embedding):
             if progress:
                 await progress(done, max(total, done), f"indexed {done} of {max(total, done)} memories")
 
-    async def _reconcile(self, index: VectorIndex, persona_id: str | None) -> int:
+    async def _reconcile(self, index: Index, persona_id: str | None) -> int:
         """Remove index entries with no live memory; mark live memories the index lacks as pending."""
         if persona_id:
             scopes = [persona_id]
@@ -331,7 +332,7 @@ class SemanticLayer(Embedding):
             removed += await self._reconcile_scope(index, scope)
         return removed
 
-    async def _reconcile_scope(self, index: VectorIndex, scope: str) -> int:
+    async def _reconcile_scope(self, index: Index, scope: str) -> int:
         if scope == COMMONS:
             live = await self._repo.live_ids(shared_only=True)
         else:
@@ -344,7 +345,7 @@ class SemanticLayer(Embedding):
             await self._index_rows.mark_unindexed(missing)
         return len(orphans)
 
-    async def _mark_unindexed_missing(self, index: VectorIndex) -> None:
+    async def _mark_unindexed_missing(self, index: Index) -> None:
         """On taking the index: where a collection's size differs from what SQLite says was indexed
         (the folder was deleted, restored from an older copy, or another process deleted memories),
         reconcile that collection."""

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
-import aiosqlite
 import anyio
 
 from core.access import acting, audit, require_admin
@@ -38,6 +37,7 @@ from core.memory.text import content_hash, terms
 from core.memory.timewords import find_when
 from core.memory.validity import supersede_stored, valid_to_columns
 from core.memory.writer import MemoryWriter, checked_content, checked_metadata
+from core.store.port import Row
 
 __all__ = ["MemoryService", "SearchOptions"]
 
@@ -284,7 +284,7 @@ class MemoryService(MemoryWriter):
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
-    async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, aiosqlite.Row]:
+    async def _recalled(self, ids: list[str], where: MemoryFilter) -> dict[str, Row]:
         """Reinforce memories a search returned; their rows as they are now."""
         await self.recall(ids)
         return await self._repo.rows(ids, where) if ids else {}
@@ -317,20 +317,21 @@ class MemoryService(MemoryWriter):
         (a candidate below them gets no lexical credit: its BM25 would be small next to the
         best). When even the rarest word matches more rows than that, its most recent
         LEXICAL_ROWS matches are scored and the `fetch` best returned."""
-        counts = await self._search.term_counts(words)
-        chosen: list[str] = []
+        terms = await self._search.term_counts(words)
+        chosen: list[int] = []
         total = 0
-        for count, word in sorted(zip(counts, words, strict=True)):
+        for count, _word, index in sorted(zip(terms.counts, words, range(len(words)), strict=True)):
             if count and (not chosen or total + count <= most):
-                chosen.append(word)
+                chosen.append(index)
                 total += count
         if not chosen:
             return {}
-        match = " OR ".join(f'"{word}"' for word in chosen)
         if total <= most:
-            return dict(await self._search.lexical(match, where, max(fetch, min(most, _LEXICAL_KEPT))))
+            return dict(
+                await self._search.lexical(terms.subset(chosen), where, max(fetch, min(most, _LEXICAL_KEPT)))
+            )
         # Even the rarest word is everywhere: score its most recent matches only.
-        return dict(await self._search.lexical(match, where, fetch, newest=most))
+        return dict(await self._search.lexical(terms.subset(chosen), where, fetch, newest=most))
 
     async def reindex(self, persona_id: str | None, progress: Progress | None = None) -> ReindexResult:
         """Rebuild the vector index from SQLite (for one persona, or all)."""
