@@ -20,6 +20,7 @@ from core.errors import find_domain_error
 from core.redact import RedactingFilter, remember
 from persona_mcp.call_cli import add_call_command
 from persona_mcp.console_cli import add_console_command, console_settings
+from persona_mcp.migrate_cli import add_migrate_command
 from persona_mcp.state_cli import add_commands as add_state_commands
 from persona_mcp.state_cli import run_backup, run_restore
 from persona_mcp.token_cli import add_token_commands, run_token
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     add_call_command(commands)
     add_token_commands(commands)
     add_console_command(commands)
+    add_migrate_command(commands)
     return parser
 
 
@@ -147,6 +149,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return run_restore(settings, args)
     if command == "token":
         return run_token(settings, args)
+    if command == "migrate":
+        from persona_mcp.migrate_cli import run_migrate
+
+        return run_migrate(settings, args)
     if command == "doctor":
         from persona_mcp.doctor import run_doctor
 

@@ -8,12 +8,12 @@ import argparse
 import os
 from pathlib import Path
 
+from core.app import open_store
 from core.clock import Clock
 from core.config import Settings
 from core.errors import InvalidInput
 from core.files import read_limited
 from core.state import StateService
-from core.store import Database
 from persona_mcp.render import render
 from persona_mcp.transfer_cli import run_async
 
@@ -54,7 +54,7 @@ def _passphrase(args: argparse.Namespace) -> str | None:
 
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:
-    db = await Database.open(settings.database_path)
+    db = await open_store(settings)
     try:
         result = await StateService(db, settings, Clock()).save(args.output, _passphrase(args))
     finally:
@@ -64,7 +64,7 @@ async def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _restore(settings: Settings, args: argparse.Namespace) -> int:
-    db = await Database.open(settings.database_path)
+    db = await open_store(settings)
     try:
         result = await StateService(db, settings, Clock()).load(args.archive, _passphrase(args), args.mode)
     finally:

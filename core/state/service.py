@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 import orjson
@@ -29,7 +29,10 @@ from core.config import SECRET_FIELDS, Settings
 from core.errors import InvalidInput
 from core.files import write_atomically
 from core.state.archive import FORMAT_VERSION, pack, unpack
-from core.store import Database
+from core.store import Database, Store
+from core.store.database import newest_version
+from core.store.postgres.database import PostgresDatabase
+from core.store.postgres.state import load_archive_database, save_archive_database
 from core.store.snapshot import apply_snapshot, check_snapshot, live_counts, take_snapshot
 
 __all__ = ["LoadResult", "SaveResult", "StateService"]
@@ -68,7 +71,7 @@ class StateService:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         settings: Settings,
         clock: Clock,
         after_load: Callable[[], Awaitable[str]] | None = None,
@@ -77,6 +80,11 @@ class StateService:
         self._settings = settings
         self._clock = clock
         self._after_load = after_load
+
+    async def _schema_version(self) -> int:
+        """The SQLite schema version of the archive's database (on PostgreSQL, the newest: a save
+        writes one with this persona-mcp's schema)."""
+        return await self._db.schema_version() if self._db.engine == "sqlite" else newest_version()
 
     def default_path(self, now: datetime) -> Path:
         """Where a save goes when no path is given."""
@@ -91,14 +99,21 @@ class StateService:
         target = path or self.default_path(now)
         with tempfile.TemporaryDirectory(prefix="persona-mcp-save-") as scratch:
             snapshot = Path(scratch) / _DB_PART
-            counts, database = await anyio.to_thread.run_sync(
-                take_snapshot, self._settings.database_path, snapshot
-            )
+            if isinstance(self._db, PostgresDatabase):
+                await save_archive_database(self._db, snapshot)
+                counts, database = (
+                    await anyio.to_thread.run_sync(live_counts, snapshot),
+                    snapshot.read_bytes(),
+                )
+            else:
+                counts, database = await anyio.to_thread.run_sync(
+                    take_snapshot, self._settings.database_path, snapshot
+                )
             settings = self._settings.model_dump(mode="json", exclude=set(SECRET_FIELDS))
             manifest = {
                 "app_version": __version__,
                 "created_at": iso(now),
-                "schema_version": await self._db.schema_version(),
+                "schema_version": await self._schema_version(),
                 "counts": counts,
             }
             parts = {_DB_PART: database, _SETTINGS_PART: orjson.dumps(settings)}
@@ -119,7 +134,7 @@ class StateService:
     async def load(self, path: Path, passphrase: str | None = None, mode: Mode = "merge") -> LoadResult:
         """Validate the archive in full, then merge it into the database or replace it."""
         require_admin("state_load")
-        newest = await self._db.schema_version()
+        newest = await self._schema_version()
         # Unpacked beside the database (same disk, private folder), not in a small /tmp.
         with tempfile.TemporaryDirectory(prefix=".load-", dir=self._settings.data_dir) as scratch:
             archive = await anyio.to_thread.run_sync(unpack, path, passphrase, Path(scratch), "path")
@@ -129,18 +144,31 @@ class StateService:
             version = await anyio.to_thread.run_sync(check_snapshot, snapshot, newest)
             if version < newest:  # an older schema: bring the copy up to date first
                 await (await Database.open(snapshot)).close()
+            now = iso(self._clock.now())
+            who = acting().name
+
+            async def audited(tx: Any) -> None:
+                await audit(tx, now, who, f"state_load_{mode}", "archive", path.name)
+
             try:
-                written = await anyio.to_thread.run_sync(
-                    apply_snapshot, self._settings.database_path, snapshot, mode, iso(self._clock.now())
-                )
+                if isinstance(self._db, PostgresDatabase):
+                    written = await load_archive_database(
+                        self._db, snapshot, mode, now, Path(scratch), audited
+                    )
+                    counts = await anyio.to_thread.run_sync(live_counts, Path(scratch) / "live.db")
+                else:
+                    written = await anyio.to_thread.run_sync(
+                        apply_snapshot, self._settings.database_path, snapshot, mode, now
+                    )
             except sqlite3.IntegrityError as exc:
                 raise InvalidInput(
                     "mode", mode, f"The archive's rows clash with this database's ({exc}); nothing changed."
                 ) from None
-        async with self._db.transaction() as tx:
-            await audit(tx, iso(self._clock.now()), acting().name, f"state_load_{mode}", "archive", path.name)
+        if not isinstance(self._db, PostgresDatabase):
+            async with self._db.transaction() as tx:
+                await audited(tx)
+            counts = await anyio.to_thread.run_sync(live_counts, self._settings.database_path)
         vectors = await self._after_load() if self._after_load else "rebuilt when the server next starts"
-        counts = await anyio.to_thread.run_sync(live_counts, self._settings.database_path)
         return LoadResult(
             path=str(path),
             mode=mode,
