@@ -46,8 +46,12 @@ class Maintenance:
         memories: MemoryService,
         lifecycle: Lifecycle,
         reflect: Reflect | None = None,
+        leads: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._settings = settings
+        # Whether this process runs decay, pruning and reflection (on PostgreSQL one worker of
+        # many does: PostgresDatabase.leads); alone on its data folder, it always does.
+        self._leads = leads
         self._reflect = reflect
         self._clock = clock
         self._memories = memories
@@ -116,6 +120,9 @@ class Maintenance:
         while True:
             await anyio.sleep(interval)
             started = self._clock.now()
+            if not await self.leading():
+                since = started
+                continue
             for persona_id in await self._lifecycle.persona_ids():
                 await self._reflect_one(persona_id, since)
             since = started
@@ -191,9 +198,16 @@ class Maintenance:
                 self.next_run_at = self._clock.now() + timedelta(seconds=interval)
                 await anyio.sleep(interval)
 
+    async def leading(self) -> bool:
+        """Whether this process runs the background rounds now (another worker may)."""
+        return True if self._leads is None else await self._leads()
+
     async def run_once(self) -> None:
         """One background round: decay every persona, then prune those over the size limit.
-        A failure is logged (and recorded in maintenance_runs); it never ends the loop."""
+        A failure is logged (and recorded in maintenance_runs); it never ends the loop. A worker
+        that does not lead skips it (the leading worker's round covers every persona)."""
+        if not await self.leading():
+            return
         try:
             await self._lifecycle.decay(trigger="background")
             for persona_id in await self._lifecycle.oversized():

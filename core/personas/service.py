@@ -18,12 +18,13 @@ from core.errors import Conflict, InvalidInput, MissingInput, NotFound
 from core.models import PERSONA_ID_PATTERN, EmotionalState, Persona, PersonaSpec, PersonaSummary, Template
 from core.personas.blend import blend_fields, normalized_weights
 from core.personas.library import PersonaLibrary
-from core.store import Database, PersonaRepository, StatusRepository
+from core.store import PersonaRepository, StatusRepository, Store
 
 __all__ = ["DeleteResult", "PersonaService", "PersonaStatus", "numbered", "slugify", "validated_spec"]
 
 _SHOWN_IDS = 12  # how many existing ids an error message lists
 _SEEDED_KEY = "personas_seeded_at"
+_ACTIVE_KEY = "active_persona:"  # + a principal's name
 
 
 class PersonaStatus(BaseModel):
@@ -87,7 +88,7 @@ class PersonaService:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         library: PersonaLibrary,
         clock: Clock,
         default_persona: str,
@@ -136,6 +137,14 @@ class PersonaService:
         may not see it)."""
         persona = await self._repo.get(persona_id)
         return persona if persona is not None and await self.access.visible(persona) else None
+
+    async def active_of(self, principal: str) -> str | None:
+        """The persona `principal` switched to in sessionless requests (2026-07-28), if any. Kept
+        in the database, so every worker on a store sees one switch."""
+        return await self._repo.setting(f"{_ACTIVE_KEY}{principal}")
+
+    async def set_active(self, principal: str, persona_id: str) -> None:
+        await self._repo.put_setting(f"{_ACTIVE_KEY}{principal}", persona_id, iso(self._clock.now()))
 
     async def fingerprint(self) -> tuple[Any, ...]:
         """A value that changes whenever the persona list or a persona changes (in any process)."""

@@ -45,7 +45,7 @@ async def entities(
     mentioned first, with first and last mention and the facts about each that are true now."""
     core = core_of(ctx)
     return respond(
-        await list_entities(core.db, core.personas, core.clock, persona_id, active_persona(ctx), limit)
+        await list_entities(core.db, core.personas, core.clock, persona_id, await active_persona(ctx), limit)
     )
 
 
@@ -70,7 +70,7 @@ async def _ask(
     capabilities = ctx.client_capabilities
     if capabilities is None or capabilities.elicitation is None:
         return None
-    plan = await core_of(ctx).reflector.plan(persona_id, active_persona(ctx), since)
+    plan = await core_of(ctx).reflector.plan(persona_id, await active_persona(ctx), since)
     if plan.proposal is None:
         return None
     changes = "\n".join(f"- {line}" for line in plan.proposal.summary)
@@ -93,7 +93,7 @@ async def reflect(
         apply = answer.data.apply
     elif isinstance(answer, DeclinedElicitation):
         apply = False
-    return respond(await core_of(ctx).reflector.reflect(persona_id, active_persona(ctx), since, apply))
+    return respond(await core_of(ctx).reflector.reflect(persona_id, await active_persona(ctx), since, apply))
 
 
 TOOLS = (

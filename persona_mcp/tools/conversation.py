@@ -36,7 +36,7 @@ async def start(
     """Open a conversation with one persona (default: this session's) or several. Conversations
     survive restarts; persona_chat continues one by its id."""
     service = core_of(ctx).conversations
-    return respond(await service.start(persona_id, participants, user_id, title, active_persona(ctx)))
+    return respond(await service.start(persona_id, participants, user_id, title, await active_persona(ctx)))
 
 
 async def end(
@@ -58,7 +58,7 @@ async def status(
     ] = None,
 ) -> Annotated[CallToolResult, Conversation]:
     """A conversation: participants, turns, tokens, open or closed."""
-    return respond(await core_of(ctx).conversations.status(conversation_id, None, active_persona(ctx)))
+    return respond(await core_of(ctx).conversations.status(conversation_id, None, await active_persona(ctx)))
 
 
 async def history(
@@ -134,7 +134,7 @@ async def _speak_request(
     if persona_id is None:
         persona_id = (await core_of(ctx).rooms.next_speaker(conversation_id, None, None)).persona_id
     return ChatRequest(
-        None, persona_id, conversation_id, None, token_budget, temperature, active_persona(ctx)
+        None, persona_id, conversation_id, None, token_budget, temperature, await active_persona(ctx)
     )
 
 

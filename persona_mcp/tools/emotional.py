@@ -36,7 +36,7 @@ async def get_state(
     """How a persona feels now: valence, arousal, dominance, energy, stress, a label and its
     baseline. Feelings drift back toward the baseline as time passes (computed when read)."""
     core = core_of(ctx)
-    persona = await core.personas.resolve(persona_id, active_persona(ctx))
+    persona = await core.personas.resolve(persona_id, await active_persona(ctx))
     return respond(await core.personas.emotions.state(persona))
 
 
@@ -54,7 +54,7 @@ async def update_state(
     """Set some of a persona's feelings (absolute values) and/or move others (`deltas`), from its
     present state; the result is clamped to range and recorded in its history with the reason."""
     core = core_of(ctx)
-    persona = await core.personas.resolve(persona_id, active_persona(ctx))
+    persona = await core.personas.resolve(persona_id, await active_persona(ctx))
     given = {
         "valence": valence,
         "arousal": arousal,
@@ -74,7 +74,7 @@ async def history(
 ) -> Annotated[CallToolResult, EmotionHistory]:
     """A persona's past emotional states, newest first, each with the reason it changed."""
     core = core_of(ctx)
-    persona = await core.personas.resolve(persona_id, active_persona(ctx))
+    persona = await core.personas.resolve(persona_id, await active_persona(ctx))
     return respond(await core.personas.emotions.history(persona, limit))
 
 

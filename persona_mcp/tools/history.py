@@ -27,7 +27,7 @@ async def import_history(
     conversation), ChatGPT or Claude conversations.json (the user's turns), or the MCP memory
     server's memory.jsonl. A second import adds nothing."""
     core = core_of(ctx)
-    persona = await core.personas.resolve(persona_id, active_persona(ctx))
+    persona = await core.personas.resolve(persona_id, await active_persona(ctx))
     return respond(await core.histories.run(content, persona.id, format, dry_run))
 
 

@@ -66,7 +66,7 @@ async def store(ctx: Context, content: Content, **fields: Any) -> Annotated[Call
         draft = MemoryDraft.model_validate({"content": content, **given})
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc) from None
-    return respond(await core_of(ctx).memories.store(draft, active_persona(ctx)))
+    return respond(await core_of(ctx).memories.store(draft, await active_persona(ctx)))
 
 
 store = with_model_fields(store, MemoryDraft)
@@ -83,7 +83,7 @@ async def store_batch(
 ) -> Annotated[CallToolResult, BatchResult]:
     """Store many memories at once, all or nothing (embedded together, so much faster than one by
     one). Duplicates reinforce existing memories, or an earlier item of the same batch."""
-    return respond(await core_of(ctx).memories.store_batch(items, active_persona(ctx)))
+    return respond(await core_of(ctx).memories.store_batch(items, await active_persona(ctx)))
 
 
 def _items_as_in_store(schema: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +157,7 @@ async def search(
         as_of=as_of,
         when=when,
     )
-    return respond(await core_of(ctx).memories.search(query, persona_id, options, active_persona(ctx)))
+    return respond(await core_of(ctx).memories.search(query, persona_id, options, await active_persona(ctx)))
 
 
 async def search_cross_persona(

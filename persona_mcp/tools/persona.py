@@ -46,7 +46,7 @@ async def list_personas(
     return respond(
         PersonaList(
             personas=[p.summary() for p in personas],
-            active_id=active_persona(ctx) or core.personas.default_persona,
+            active_id=await active_persona(ctx) or core.personas.default_persona,
             total_count=len(personas),
         )
     )
@@ -113,8 +113,8 @@ async def delete(
 async def switch(ctx: Context, persona_id: PersonaId) -> Annotated[CallToolResult, SwitchResult]:
     """Make a persona the default for this session's later calls that name no persona_id."""
     persona = await core_of(ctx).personas.get_live(persona_id)
-    previous = active_persona(ctx)
-    scope = set_active_persona(ctx, persona.id)
+    previous = await active_persona(ctx)
+    scope = await set_active_persona(ctx, persona.id)
     return respond(SwitchResult(persona=persona, previous_id=previous, scope=scope))
 
 
@@ -124,7 +124,7 @@ async def status(
     """A persona's emotional state, memory counts, closest relationships, open conversation and
     social energy."""
     service = core_of(ctx).personas
-    persona = await service.resolve(persona_id, active_persona(ctx))
+    persona = await service.resolve(persona_id, await active_persona(ctx))
     return respond(await service.status(persona))
 
 
@@ -155,7 +155,7 @@ async def _client_model(
     """When Ollama does not answer and the client can sample, ask the client's own model
     (`sampling/createMessage`) with the same context persona_chat would send to Ollama."""
     request = ChatRequest(
-        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
+        message, persona_id, conversation_id, user_id, token_budget, temperature, await active_persona(ctx)
     )
     return await sample_for(ctx, request)
 
@@ -175,7 +175,7 @@ async def chat(
     sampling. Both turns are stored; memories and mood update. Without `conversation_id` a new
     conversation opens (its id comes back)."""
     request = ChatRequest(
-        message, persona_id, conversation_id, user_id, token_budget, temperature, active_persona(ctx)
+        message, persona_id, conversation_id, user_id, token_budget, temperature, await active_persona(ctx)
     )
     return await run_chat(ctx, request, sampled)
 
@@ -193,7 +193,9 @@ async def context(
     and the conversation within `token_budget` (older turns summarised). Changes nothing."""
     contexts = core_of(ctx).contexts
     return respond(
-        await contexts.build(message, persona_id, conversation_id, user_id, token_budget, active_persona(ctx))
+        await contexts.build(
+            message, persona_id, conversation_id, user_id, token_budget, await active_persona(ctx)
+        )
     )
 
 
