@@ -7,7 +7,6 @@ import base64
 import copy
 import json
 import random
-import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -26,6 +25,7 @@ from core.interop.png import blank_png, with_text_chunks
 from core.interop.safe_load import MAX_CONTENT_BYTES, load_json
 from core.personas.service import validated_spec
 from tests.conftest import call, call_error
+from tests.store_rows import value
 
 pytestmark = pytest.mark.anyio
 
@@ -114,8 +114,7 @@ BAD: list[tuple[str, str, dict[str, Any], str]] = [
 
 
 def _persona_rows(settings: Settings) -> int:
-    with sqlite3.connect(settings.database_path) as db:
-        return int(db.execute("SELECT count(*) FROM personas").fetchone()[0])
+    return int(value(settings, "SELECT count(*) FROM personas"))
 
 
 @pytest.mark.parametrize(("case", "content", "extra", "words"), BAD, ids=[case[0] for case in BAD])

@@ -20,7 +20,7 @@ from persona_mcp import build_server
 from tests.conftest import call, call_error
 from tests.processes import http_client, http_server, server_env
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.sqlite_only]
 
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -67,6 +67,7 @@ def _pack_database(live: Path, tmp_path: Path, description: str, updated_at: str
     return pack({"app_version": "test", "schema_version": version}, {"persona.db": copy.read_bytes()}, None)
 
 
+@pytest.mark.sqlite_only  # edits a copy of the SQLite file into an archive
 async def test_a_snapshot_from_the_future_cannot_win_every_later_merge(
     settings: Settings, tmp_path: Path
 ) -> None:

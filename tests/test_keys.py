@@ -8,7 +8,6 @@ import hashlib
 import logging
 import os
 import secrets
-import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from core.redact import RedactingFilter, redact, remember
 from persona_mcp import build_server
 from tests.conftest import call, call_error
 from tests.ollama_standin import echo_reply, run_standin
+from tests.store_rows import rows
 
 pytestmark = pytest.mark.anyio
 
@@ -37,8 +37,7 @@ def _files_bytes(data_dir: Path) -> bytes:
 
 
 def _rows(settings: Settings) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(settings.database_path) as db:
-        return db.execute("SELECT * FROM provider_keys ORDER BY name").fetchall()
+    return rows(settings, "SELECT * FROM provider_keys ORDER BY name")
 
 
 async def test_a_key_is_stored_sealed_listed_masked_and_removed(client: Client, settings: Settings) -> None:

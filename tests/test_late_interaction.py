@@ -4,7 +4,6 @@ real SQLite: what it adds to a search, and how its stored pieces are kept in ste
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from core.memory.index_repository import _MISSING
 from persona_mcp import build_server
 from tests.conftest import call
 from tests.ollama_standin import run_standin
+from tests.store_rows import rows, run
 
 pytestmark = pytest.mark.anyio
 
@@ -24,14 +24,13 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 PIECE_BYTES = 384 // 8
 
 
-def _pieces(database: Path) -> dict[str, tuple[str, bytes]]:
+def _pieces(settings: Settings) -> dict[str, tuple[str, bytes]]:
     """memory content -> (model, stored word-piece signs)."""
-    with sqlite3.connect(database) as db:
-        rows = db.execute(
-            "SELECT m.content, t.model_id, t.pieces FROM memory_tokens t "
-            "JOIN memories m ON m.id = t.memory_id"
-        ).fetchall()
-    return {row[0]: (row[1], row[2]) for row in rows}
+    found = rows(
+        settings,
+        "SELECT m.content, t.model_id, t.pieces FROM memory_tokens t JOIN memories m ON m.id = t.memory_id",
+    )
+    return {row[0]: (row[1], bytes(row[2])) for row in found}
 
 
 async def test_every_result_shows_its_word_piece_components(client: Client) -> None:
@@ -86,20 +85,20 @@ async def test_word_pieces_are_stored_replaced_on_update_and_dropped_with_the_me
 ) -> None:
     stored = await call(client, "memory_store", content="We planted three apple trees by the fence.")
     memory_id = stored["memory"]["id"]
-    pieces = _pieces(settings.database_path)
+    pieces = _pieces(settings)
     model, blob = pieces["We planted three apple trees by the fence."]
     assert model == MODEL
     assert len(blob) == 5 * PIECE_BYTES  # planted three apple trees fence: the content pieces
 
     await call(client, "memory_update", memory_id=memory_id, content="We planted a pear tree.")
-    pieces = _pieces(settings.database_path)
+    pieces = _pieces(settings)
     assert set(pieces) == {"We planted a pear tree."}
     assert len(pieces["We planted a pear tree."][1]) == 3 * PIECE_BYTES
     top = (await call(client, "memory_search", query="pear tree", n_results=1))["memories"][0]
     assert top["components"]["tokens"] == 1.0
 
     await call(client, "memory_delete", memory_id=memory_id, hard=True)
-    assert _pieces(settings.database_path) == {}
+    assert _pieces(settings) == {}
 
 
 async def test_memories_stored_before_word_pieces_get_them_without_re_indexing(settings: Settings) -> None:
@@ -107,10 +106,9 @@ async def test_memories_stored_before_word_pieces_get_them_without_re_indexing(s
     async with Client(build_server(settings)) as client:
         await call(client, "memory_store_batch", items=[{"content": text} for text in notes])
         await call(client, "memory_reindex")
-    with sqlite3.connect(settings.database_path) as db:  # as a version 5 database left them
-        db.execute("DELETE FROM memory_tokens")
-        db.execute("UPDATE memories SET token_model = NULL")
-        indexed = dict(db.execute("SELECT id, indexed_at FROM memories").fetchall())
+    run(settings, "DELETE FROM memory_tokens")  # as a version 5 database left them
+    run(settings, "UPDATE memories SET token_model = NULL")
+    indexed = dict(rows(settings, "SELECT id, indexed_at FROM memories"))
     assert None not in indexed.values()
 
     async with Client(build_server(settings)) as client:
@@ -120,11 +118,10 @@ async def test_memories_stored_before_word_pieces_get_them_without_re_indexing(s
             "memories"
         ]
         assert top[0]["components"]["tokens"] == 1.0
-    assert {content: model for content, (model, _) in _pieces(settings.database_path).items()} == {
+    assert {content: model for content, (model, _) in _pieces(settings).items()} == {
         text: MODEL for text in notes
     }
-    with sqlite3.connect(settings.database_path) as db:
-        assert dict(db.execute("SELECT id, indexed_at FROM memories").fetchall()) == indexed
+    assert dict(rows(settings, "SELECT id, indexed_at FROM memories")) == indexed
 
 
 async def test_an_embedder_without_word_pieces_ranks_without_them(settings: Settings) -> None:
@@ -134,7 +131,7 @@ async def test_an_embedder_without_word_pieces_ranks_without_them(settings: Sett
         other = settings.model_copy(update={"embedder": "ollama", "ollama_host": ollama.url})
         async with Client(build_server(other)) as client:
             await call(client, "memory_reindex")
-            assert _pieces(settings.database_path) == {}  # MiniLM's pieces went with its vectors
+            assert _pieces(settings) == {}  # MiniLM's pieces went with its vectors
             stats = await call(client, "memory_stats")
             assert stats["unembedded"] == 0
             result = await call(client, "memory_search", query="where is the spare key?")
@@ -167,6 +164,7 @@ async def test_the_signs_of_a_piece_keep_it_closest_to_itself() -> None:
     assert signs.shape == (len(query), 384)  # the same content pieces are stored
 
 
+@pytest.mark.sqlite_only
 async def test_the_catch_up_finds_missing_vectors_and_pieces_through_indexes(
     client: Client, settings: Settings
 ) -> None:

@@ -4,7 +4,6 @@ the archive, and the background task. Vectors come from the Ollama stand-in (fas
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
 from tests.ollama_standin import OllamaStandIn, run_standin
+from tests.store_rows import run
 
 pytestmark = pytest.mark.anyio
 
@@ -320,16 +320,14 @@ async def test_background_decay_runs_survives_a_failure_and_stops_on_shutdown(ti
             assert (await call(client, "memory_decay_stats"))["runs"] >= 1
 
             # A damaged row makes runs fail; they are counted and the loop carries on.
-            with sqlite3.connect(timed.database_path) as db:
-                db.execute("UPDATE memories SET anchor_at = 'not a time' WHERE id = ?", (memory["id"],))
+            run(timed, "UPDATE memories SET anchor_at = 'not a time' WHERE id = ?", (memory["id"],))
 
             async def failed() -> bool:
                 return (await call(client, "memory_decay_stats"))["failures"] >= 1
 
             await _wait_for(failed)
             assert "not a time" in (await call(client, "memory_decay_stats"))["last_error"]
-            with sqlite3.connect(timed.database_path) as db:
-                db.execute("UPDATE memories SET anchor_at = updated_at WHERE id = ?", (memory["id"],))
+            run(timed, "UPDATE memories SET anchor_at = updated_at WHERE id = ?", (memory["id"],))
             runs = (await call(client, "memory_decay_stats"))["runs"]
 
             async def recovered() -> bool:
@@ -368,12 +366,12 @@ async def test_decay_force_on_every_persona_reports_progress(client: Client) -> 
 async def test_closeness_to_the_subject_raises_importance(client: Client, timed: Settings) -> None:
     text = "{} brought soup when I was ill."
     before = (await call(client, "memory_store", content=text.format("Noor"), subject="noor"))["memory"]
-    with sqlite3.connect(timed.database_path) as db:  # relationships get their own tools later
-        db.execute(
-            "INSERT INTO relationships (party_a, party_b, affinity, trust, familiarity, created_at, "
-            "updated_at) VALUES ('aria', 'user:sam', 0.8, 0.9, 0.9, ?, ?)",
-            ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
-        )
+    run(  # relationships get their own tools later
+        timed,
+        "INSERT INTO relationships (party_a, party_b, affinity, trust, familiarity, created_at, "
+        "updated_at) VALUES ('aria', 'user:sam', 0.8, 0.9, 0.9, ?, ?)",
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"),
+    )
     after = (await call(client, "memory_store", content=text.format("Sam"), subject="sam"))["memory"]
     factors = after["metadata"]["importance_factors"]["factors"]
     assert factors["relationship"] == pytest.approx(0.5 * 0.9 + 0.25 * 0.9 + 0.25 * 0.8, abs=1e-3)

@@ -3,8 +3,6 @@ still stored and found by their words."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from mcp import Client
 
@@ -12,6 +10,7 @@ from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call
 from tests.ollama_standin import run_standin
+from tests.store_rows import rows
 
 pytestmark = pytest.mark.anyio
 
@@ -23,8 +22,7 @@ NOTES = [
 
 
 def _vector_models(settings: Settings) -> set[tuple[str, int]]:
-    with sqlite3.connect(settings.database_path) as db:
-        return set(db.execute("SELECT model_id, count(*) FROM memory_vectors GROUP BY model_id").fetchall())
+    return set(rows(settings, "SELECT model_id, count(*) FROM memory_vectors GROUP BY model_id"))
 
 
 async def test_changing_the_embedding_model_reembeds_and_never_mixes_vectors(settings: Settings) -> None:

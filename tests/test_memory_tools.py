@@ -346,6 +346,7 @@ async def test_stats_and_shared_stats(client: Client) -> None:
     assert "persona_id" in await call_error(client, "memory_stats", persona_id="ghost")
 
 
+@pytest.mark.sqlite_only
 async def test_reindex_sends_progress_and_rebuilds_a_deleted_index(settings: Settings) -> None:
     items = [{"content": f"Fact number {i}: the {i}th lantern is painted blue."} for i in range(40)]
     async with Client(build_server(settings)) as client:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import jsonschema
@@ -12,6 +11,7 @@ from mcp import Client
 from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
+from tests.store_rows import run, value
 
 pytestmark = pytest.mark.anyio
 
@@ -170,31 +170,28 @@ async def test_delete_archives_and_update_restore_brings_it_back(client: Client)
 
 async def test_purge_removes_the_persona_and_everything_it_owns(client: Client, settings: Settings) -> None:
     # Rows other tools will write later; inserted directly into the real database file.
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("PRAGMA foreign_keys = ON")
-        now = "2026-01-01T00:00:00Z"
-        db.executemany(
-            "INSERT INTO memories (id, persona_id, content, created_at, updated_at, content_hash)"
-            " VALUES (?, 'kira', ?, ?, ?, ?)",
-            [(f"m{i}", f"memory {i}", now, now, f"h{i}") for i in range(3)],
-        )
-        db.execute(
-            "INSERT INTO relationships (party_a, party_b, created_at, updated_at)"
-            " VALUES ('aria', 'kira', ?, ?)",
-            (now, now),
-        )
+    now = "2026-01-01T00:00:00Z"
+    run(
+        settings,
+        "INSERT INTO memories (id, persona_id, content, created_at, updated_at, content_hash)"
+        " VALUES (?, 'kira', ?, ?, ?, ?)",
+        [(f"m{i}", f"memory {i}", now, now, f"h{i}") for i in range(3)],
+        many=True,
+    )
+    run(
+        settings,
+        "INSERT INTO relationships (party_a, party_b, created_at, updated_at) VALUES ('aria', 'kira', ?, ?)",
+        (now, now),
+    )
     purged = await call(client, "persona_delete", persona_id="kira", purge=True)
     assert purged["action"] == "purged"
     assert purged["counts"]["memories"] == 3
     assert purged["counts"]["relationships"] == 1
     assert "No persona_id 'kira'" in await call_error(client, "persona_get", persona_id="kira")
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT count(*) FROM memories").fetchone()[0] == 0
-        assert (
-            db.execute("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'memory'").fetchone()[0]
-            == 0
-        )
-        assert db.execute("SELECT count(*) FROM relationships").fetchone()[0] == 0
+    assert value(settings, "SELECT count(*) FROM memories") == 0
+    assert value(settings, "SELECT count(*) FROM relationships") == 0
+    if settings.database_url is None:  # SQLite's word index is a table of its own
+        assert value(settings, "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'memory'") == 0
 
 
 async def test_switch_changes_the_default_persona_for_later_calls(client: Client, mode: str) -> None:

@@ -60,7 +60,7 @@ async def test_a_stateful_card_moves_a_persona_with_what_it_knows(settings: Sett
     assert card["spec"] == "chara_card_v3"
     assert card["data"]["description"] == NELL["description"]
 
-    elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
+    elsewhere = load_settings({}, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
     async with Client(build_server(elsewhere)) as there:
         result = await call(there, "persona_import", content=exported["content"])
         assert (result["action"], result["persona"]["traits"]["extraversion"]) == ("created", 0.9)
@@ -101,7 +101,7 @@ async def test_state_travels_in_our_yaml_too_and_unknown_parties_are_skipped(
         interaction = {"kind": "chat", "quality": 0.2}
         await call(here, "relationship_update", persona_a="nell", persona_b="otto", interaction=interaction)
         exported = await call(here, "persona_export", persona_id="nell", format="yaml", include_state=True)
-    elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
+    elsewhere = load_settings({}, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
     async with Client(build_server(elsewhere)) as there:
         result = await call(there, "persona_import", content=exported["content"])
         assert result["state"]["relationships_skipped"] == ["otto"]

@@ -3,7 +3,6 @@ compatibility, stats, drift with the test clock, and bad input that changes noth
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,6 +11,7 @@ from mcp import Client
 from core.config import Settings
 from persona_mcp import build_server
 from tests.conftest import call, call_error
+from tests.store_rows import value
 
 pytestmark = pytest.mark.anyio
 
@@ -28,8 +28,7 @@ async def client(clocked: Settings) -> AsyncIterator[Client]:
 
 
 def _rows(settings: Settings, table: str) -> int:
-    with sqlite3.connect(settings.database_path) as db:
-        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return int(value(settings, f"SELECT count(*) FROM {table}"))
 
 
 async def test_strangers_read_as_neutral_without_a_row(client: Client, clocked: Settings) -> None:

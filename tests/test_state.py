@@ -112,7 +112,7 @@ async def test_merge_keeps_the_newer_row_and_adds_what_is_missing(client: Client
 async def test_an_archive_moves_everything_to_another_data_folder(client: Client, tmp_path: Path) -> None:
     conversation = await _a_life(client)
     saved = await call(client, "state_save", path="move.pmstate", passphrase=PASSPHRASE)
-    elsewhere = load_settings(None, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
+    elsewhere = load_settings({}, data_dir=str(tmp_path / "elsewhere"), toolsets=("all",))
     elsewhere.backup_dir.mkdir(parents=True)
     shutil.copy(saved["path"], elsewhere.backup_dir / "move.pmstate")
     async with Client(build_server(elsewhere)) as there:
