@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,7 @@ class _Statement:
 async def _run(connection: psycopg.AsyncConnection[Any], sql: str, params: Iterable[Any]) -> Cursor:
     text, order = translate(sql)
     async with connection.cursor(row_factory=_rows) as cursor:
-        await cursor.execute(text, _params(order, params))
+        await cursor.execute(text, _params(order, params), binary=True)
         rows = await cursor.fetchall() if cursor.description is not None else []
         return Cursor(rows, cursor.rowcount)
 
@@ -289,6 +290,7 @@ class PostgresDatabase:
 async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
     """Each pooled connection writes VectorBlob into `vector` columns and reads them as bytes."""
     from psycopg.adapt import Dumper, Loader
+    from psycopg.pq import Format
     from psycopg.types import TypeInfo
 
     info = await TypeInfo.fetch(connection, "vector")
@@ -297,17 +299,27 @@ async def _configure(connection: psycopg.AsyncConnection[Any]) -> None:
 
     vector_oid = info.oid
 
+    # pgvector's binary form: the dimension and a reserved word (uint16 each), then big-endian
+    # float32s. Parsing the text form cost 80 ms per 600 vectors a search reads.
     class VectorDumper(Dumper):
         oid = vector_oid
+        format = Format.BINARY
 
         def dump(self, obj: Any) -> bytes:
             values = np.frombuffer(obj, dtype="<f4")
-            return ("[" + ",".join(repr(float(x)) for x in values) + "]").encode()
+            return struct.pack(">HH", len(values), 0) + values.astype(">f4").tobytes()
 
     class VectorLoader(Loader):
+        format = Format.BINARY
+
+        def load(self, data: Any) -> bytes:
+            return np.frombuffer(bytes(data)[4:], dtype=">f4").astype("<f4").tobytes()
+
+    class VectorTextLoader(Loader):
         def load(self, data: Any) -> bytes:
             text = bytes(data)[1:-1]
             return np.array(text.split(b","), dtype="<f4").tobytes() if text else b""
 
     connection.adapters.register_dumper(VectorBlob, VectorDumper)
     connection.adapters.register_loader(vector_oid, VectorLoader)
+    connection.adapters.register_loader(vector_oid, VectorTextLoader)

@@ -19,7 +19,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import numpy as np
@@ -33,7 +33,9 @@ __all__ = ["PgVectorIndex"]
 
 logger = logging.getLogger(__name__)
 
-_EF_SEARCH = 400  # HNSW candidates per scan (pgvector's default 40 starves filtered queries)
+# HNSW candidates per scan, at most (pgvector's default 40 starves filtered queries); a query
+# asks for twice the results it wants, at least 40.
+_EF_SEARCH = 400
 _POOL_SIZE = 4
 
 
@@ -44,26 +46,27 @@ def _text(vector: np.ndarray) -> str:
 class PgVectorIndex:
     """The pgvector search of one embedding model."""
 
-    def __init__(self, pool: ConnectionPool[Any], model_id: str) -> None:
+    # (database, model, dimension) whose HNSW index exists or is being made, for the whole
+    # process: an index reopened after a failure does not start a second build.
+    _ready: ClassVar[set[tuple[str, str, int]]] = set()
+    _building: ClassVar[set[tuple[str, str, int]]] = set()
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, pool: ConnectionPool[Any], model_id: str, url: str) -> None:
         self._pool = pool
+        self._url = url
         self.model_id = model_id
-        self._dims: set[int] = set()  # dimensions whose HNSW index exists
-        self._building: set[int] = set()
-        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, model_id: str) -> PgVectorIndex:
         """Connect (a small pool of its own: the index is called from worker threads)."""
         from psycopg_pool import ConnectionPool
 
-        def configure(connection: Any) -> None:
-            connection.execute(f"SET hnsw.ef_search = {_EF_SEARCH}")
-
         pool: ConnectionPool[Any] = ConnectionPool(
-            url, min_size=1, max_size=_POOL_SIZE, kwargs={"autocommit": True}, configure=configure, open=False
+            url, min_size=1, max_size=_POOL_SIZE, kwargs={"autocommit": True}, open=False
         )
         pool.open(wait=True, timeout=30)
-        index = cls(pool, model_id)
+        index = cls(pool, model_id, url)
         with pool.connection() as connection:
             row = connection.execute(
                 "SELECT vector_dims(vector) FROM memory_vectors WHERE model_id = %s LIMIT 1", (model_id,)
@@ -101,24 +104,21 @@ class PgVectorIndex:
         """Nothing to remove: an archived or deleted memory is filtered out, or gone with its row."""
 
     def ids(self, scope: str) -> set[str]:
+        return {str(row[0]) for row in self._in_scope("v.memory_id", scope)}
+
+    def count(self, scope: str) -> int:
+        return int(self._in_scope("count(*)", scope)[0][0])
+
+    def _in_scope(self, what: str, scope: str) -> list[tuple[Any, ...]]:
+        """`what` over the scope's live memories with a vector of this model."""
         clause, params = self._scope(scope)
         with self._pool.connection() as connection:
-            rows = connection.execute(
-                "SELECT v.memory_id FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
+            rows: list[tuple[Any, ...]] = connection.execute(
+                f"SELECT {what} FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
                 f"WHERE v.model_id = %s AND m.archived_at IS NULL AND {clause}",
                 (self.model_id, *params),
             ).fetchall()
-        return {str(row[0]) for row in rows}
-
-    def count(self, scope: str) -> int:
-        clause, params = self._scope(scope)
-        with self._pool.connection() as connection:
-            row = connection.execute(
-                "SELECT count(*) FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
-                f"WHERE v.model_id = %s AND m.archived_at IS NULL AND {clause}",
-                (self.model_id, *params),
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return rows
 
     def query(self, scope: str, vectors: np.ndarray, n: int) -> list[list[tuple[str, float]]]:
         """For each row of `vectors`, the `n` nearest live memories of the scope as (memory id,
@@ -127,26 +127,36 @@ class PgVectorIndex:
         if not len(vectors):
             return []
         dim = int(vectors.shape[1])
-        if dim not in self._dims:
-            return self._nearest(scope, vectors, n, "")
-        found = self._nearest(scope, vectors, n, f"::vector({dim})")
+        if (self._url, self.model_id, dim) not in self._ready:
+            return self._nearest(scope, vectors, n, None)
+        found = self._nearest(scope, vectors, n, dim)
         short = [i for i, row in enumerate(found) if len(row) < n]
         if short and self.count(scope) > min(len(found[i]) for i in short):
-            exact = self._nearest(scope, vectors[short], n, "")  # without the cast no index applies
+            exact = self._nearest(scope, vectors[short], n, None)
             for i, row in zip(short, exact, strict=True):
                 found[i] = row
         return found
 
-    def _nearest(self, scope: str, vectors: np.ndarray, n: int, cast: str) -> list[list[tuple[str, float]]]:
+    def _nearest(
+        self, scope: str, vectors: np.ndarray, n: int, dim: int | None
+    ) -> list[list[tuple[str, float]]]:
+        """With `dim`, through the HNSW index (its expression: the vectors cast to vector(dim));
+        without, exactly (no index matches an uncast vector)."""
+        kind, cast = (f"vector({dim})", f"::vector({dim})") if dim is not None else ("vector", "")
         clause, params = self._scope(scope)
-        with self._pool.connection() as connection:
+        # The query vectors are cast once, in the unnest: written inside the lateral query, the
+        # cast would parse each one again for every stored vector an exact search reads.
+        ef = max(40, min(_EF_SEARCH, 2 * n))  # candidates per HNSW scan: more only for more results
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute(f"SET LOCAL hnsw.ef_search = {ef}")
             rows = connection.execute(
                 "SELECT q.i, x.memory_id, x.similarity "
-                "FROM unnest(%s::text[]) WITH ORDINALITY AS q(vector, i) CROSS JOIN LATERAL ("
-                f"  SELECT v.memory_id, 1 - (v.vector{cast} <=> q.vector::vector{cast}) AS similarity "
+                f"FROM unnest(%s::text[]::{kind}[]) WITH ORDINALITY AS q(vector, i) "
+                "CROSS JOIN LATERAL ("
+                f"  SELECT v.memory_id, 1 - (v.vector{cast} <=> q.vector) AS similarity "
                 "  FROM memory_vectors v JOIN memories m ON m.id = v.memory_id "
                 f"  WHERE v.model_id = {self._literal()} AND m.archived_at IS NULL AND {clause} "
-                f"  ORDER BY v.vector{cast} <=> q.vector::vector{cast} LIMIT %s) AS x "
+                f"  ORDER BY v.vector{cast} <=> q.vector LIMIT %s) AS x "
                 "ORDER BY q.i, x.similarity DESC",
                 ([_text(vector) for vector in vectors], *params, n),
             ).fetchall()
@@ -166,19 +176,24 @@ class PgVectorIndex:
         return "'" + self.model_id.replace("'", "''") + "'"
 
     def _start_hnsw(self, dim: int) -> None:
+        key = (self._url, self.model_id, dim)
         with self._lock:
-            if dim in self._dims or dim in self._building:
+            if key in self._ready or key in self._building:
                 return
-            self._building.add(dim)
+            self._building.add(key)
         threading.Thread(target=self._build_hnsw, args=(dim,), name="pgvector-hnsw", daemon=True).start()
 
     def _build_hnsw(self, dim: int) -> None:
         """The model's HNSW index at this dimension (by whichever worker gets there first; the
         others find it made). A build that fails leaves searches exact and is tried again later."""
+        import psycopg
+
+        key = (self._url, self.model_id, dim)
         digest = hashlib.sha256(f"{self.model_id}/{dim}".encode()).hexdigest()[:12]
         name = f"memory_vectors_hnsw_{digest}"
         try:
-            with self._pool.connection() as connection:
+            # A connection of its own: a build outlives the pool of an index closed meanwhile.
+            with psycopg.connect(self._url, autocommit=True) as connection:
                 connection.execute("SELECT pg_advisory_lock(hashtext('persona-mcp-hnsw'))")
                 try:
                     valid = connection.execute(
@@ -196,11 +211,11 @@ class PgVectorIndex:
                 finally:
                     connection.execute("SELECT pg_advisory_unlock(hashtext('persona-mcp-hnsw'))")
             with self._lock:
-                self._dims.add(dim)
+                self._ready.add(key)
         except Exception:  # the pool closed, the server went away: exact searches meanwhile
             logger.warning(
                 "pgvector: the HNSW index of %s could not be made yet", self.model_id, exc_info=True
             )
         finally:
             with self._lock:
-                self._building.discard(dim)
+                self._building.discard(key)

@@ -6,25 +6,24 @@ FTS5's bm25(memories_fts, 1.0, 0.5), as SQLite computes it: for each query term 
     f(q, d) = 1.0 x hits in the content + 0.5 x hits in the subject
     score  += idf(q) x f x (k1 + 1) / (f + k1 x (1 - b + b x |d| / avg |d|)),  k1 = 1.2, b = 0.75
 with N the number of memories and n(q) those containing q. Here the hits and |d| come from the
-tsvector (content lexemes weighted A, subject B; positions are hits), so stop words the text
-search configuration drops are not counted in |d|, and avg |d| is taken over the scored rows.
+tsvector (content lexemes weighted A, subject B; positions are hits) and are counted in the
+database, so stop words the text search configuration drops are not counted in |d|, and avg |d|
+is taken over the scored rows.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
-from core.store.port import Row, Store, Terms
+from core.store.port import Store, Terms
 
 __all__ = ["fts_config", "lexical", "term_counts"]
 
 _K1 = 1.2
 _B = 0.75
 _SUBJECT_WEIGHT = 0.5
-_LEXEME = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
 
 
 async def fts_config(db: Store) -> str:
@@ -63,43 +62,34 @@ async def lexical(
     clause over `m`), as (id, score > 0); with `newest`, only the newest `newest` matches are
     scored."""
     clause, params = where
+    idf = [max(1e-6, math.log((terms.total - n + 0.5) / (n + 0.5))) for n in terms.counts]
+    weighted = {lexeme: idf[i] for i, lexemes in enumerate(terms.lexemes) for lexeme in lexemes}
     query = " || ".join("plainto_tsquery(?::regconfig, ?)" for _ in terms.words)
     query_params: list[Any] = [value for word in terms.words for value in (config, word)]
+    # Scored in the database from the tsvectors' positions and weights (unnest(tsvector)), so
+    # only (id, score) comes back: a hit in the content counts 1, in the subject (weight B) 0.5;
+    # |d| is the document's positions, avg |d| over the scored rows.
     rows = await db.fetch_all(
-        f"SELECT m.id, m.search FROM memories m WHERE m.search @@ ({query}) AND {clause} "
-        "ORDER BY m.seq DESC LIMIT ?",
-        (*query_params, *params, newest if newest is not None else 2**62),
+        "WITH q AS (SELECT * FROM unnest(?::text[], ?::float8[]) AS q(lexeme, idf)), "
+        "docs AS (SELECT m.id, m.search FROM memories m "
+        f"  WHERE m.search @@ ({query}) AND {clause} ORDER BY m.seq DESC LIMIT ?), "
+        "parts AS (SELECT d.id, u.lexeme, u.weights FROM docs d, unnest(d.search) AS u), "
+        "lengths AS (SELECT id, sum(cardinality(weights)) AS len FROM parts GROUP BY id), "
+        "hits AS (SELECT p.id, q.idf, "
+        f"  (SELECT sum(CASE WHEN w = 'B' THEN {_SUBJECT_WEIGHT} ELSE 1.0 END) "
+        "   FROM unnest(p.weights) AS w) AS f "
+        "  FROM parts p JOIN q ON q.lexeme = p.lexeme) "
+        f"SELECT h.id, sum(h.idf * h.f * {_K1 + 1} / (h.f + {_K1} * ({1 - _B} + {_B} * g.len / a.avgdl))) "
+        "  AS score "
+        "FROM hits h JOIN lengths g ON g.id = h.id CROSS JOIN (SELECT avg(len) AS avgdl FROM lengths) AS a "
+        "GROUP BY h.id ORDER BY score DESC, h.id LIMIT ?",
+        (
+            list(weighted),
+            list(weighted.values()),
+            *query_params,
+            *params,
+            newest if newest is not None else 2**62,
+            limit,
+        ),
     )
-    return _best(rows, terms, limit)
-
-
-def _best(rows: Sequence[Row], terms: Terms, limit: int) -> list[tuple[str, float]]:
-    wanted = {lexeme: i for i, lexemes in enumerate(terms.lexemes) for lexeme in lexemes}
-    idf = [
-        max(1e-6, math.log((terms.total - n + 0.5) / (n + 0.5))) if terms.total else 1e-6
-        for n in terms.counts
-    ]
-    parsed = [(row[0], *_hits(str(row[1]), wanted, len(terms.words))) for row in rows]
-    if not parsed:
-        return []
-    average = sum(length for _, _, length in parsed) / len(parsed) or 1.0
-    scored = []
-    for memory_id, hits, length in parsed:
-        norm = _K1 * (1 - _B + _B * length / average)
-        score = sum(idf[i] * f * (_K1 + 1) / (f + norm) for i, f in enumerate(hits) if f > 0)
-        scored.append((memory_id, score))
-    scored.sort(key=lambda item: -item[1])
-    return scored[:limit]
-
-
-def _hits(vector: str, wanted: dict[str, int], count: int) -> tuple[list[float], int]:
-    """Weighted hits per query word, and the document's length, from a tsvector's text."""
-    hits = [0.0] * count
-    length = 0
-    for match in _LEXEME.finditer(vector):
-        positions = match.group(2).split(",") if match.group(2) else ["1D"]
-        length += len(positions)
-        word = wanted.get(match.group(1).replace("''", "'"))
-        if word is not None:
-            hits[word] += sum(_SUBJECT_WEIGHT if p.endswith("B") else 1.0 for p in positions)
-    return hits, length
+    return [(str(row[0]), float(row[1])) for row in rows]
