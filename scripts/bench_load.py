@@ -24,7 +24,7 @@ import gc
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,9 @@ async def _sessions(
     url: str, numbers: range, start_at: float, seconds: float, think_s: float, wire: bool
 ) -> dict[str, Any]:
     """Run the sessions `numbers` from `start_at` (wall clock) for `seconds`: latencies and errors.
-    `wire`: WireSession clients instead of the SDK's."""
+    `wire`: WireSession clients instead of the SDK's. `url` may list several servers (comma
+    separated): session n talks to the n-th, round robin."""
+    servers = url.split(",")
     latencies: dict[str, list[float]] = {"memory_search": [], "memory_store": []}
     errors: list[str] = []
     late: list[int] = []  # sessions still connecting when the clock started
@@ -134,6 +136,7 @@ async def _sessions(
                 errors.append(f"{tool}: {error[:200]}")
 
     async def session(number: int) -> None:
+        url = servers[number % len(servers)]
         try:
             if wire:
                 async with httpx2.AsyncClient(timeout=60) as http:
@@ -163,9 +166,13 @@ async def _sessions(
     return {"latencies": latencies, "errors": errors, "late": late}
 
 
-async def load(url: str, sessions: int, seconds: float, think_s: float, wire: bool = False) -> dict[str, Any]:
+async def load(
+    url: str | Sequence[str], sessions: int, seconds: float, think_s: float, wire: bool = False
+) -> dict[str, Any]:
     """`sessions` sessions, spread over worker processes of SESSIONS_PER_WORKER each (so the
-    clients' own Python is not what is measured), all calling from the same instant."""
+    clients' own Python is not what is measured), all calling from the same instant; over several
+    servers (`url` a list), round robin."""
+    url = url if isinstance(url, str) else ",".join(url)
     workers = -(-sessions // SESSIONS_PER_WORKER)
     start_at = time.time() + 3.0 + sessions / 20  # time for every session to connect first
     script = __file__
