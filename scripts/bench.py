@@ -21,6 +21,9 @@ Benchmarks:
              unabridged schemas                                                  (bench_tools.py)
   access     memory_search as a principal that is no admin, against the admin, at each
              size up to 10k, in one process                                      (bench_access.py)
+  scale      store and search over HTTP with 1, 2 and 4 workers on one PostgreSQL, against one
+             SQLite process, at each size of 10k and up; only when named (it fills
+             its own corpora, about 25 minutes per engine at 100k)               (bench_scale.py)
 The corpus benchmarks share one server process over HTTP whose persona grows 1k -> 10k -> 100k.
 """
 
@@ -45,6 +48,7 @@ import bench_calls
 import bench_chat
 import bench_lifecycle
 import bench_load
+import bench_scale
 import bench_search
 import bench_startup
 import bench_tools
@@ -54,7 +58,8 @@ from _report import emit
 from core.embeddings import load_embedder
 from tests.ollama_standin import echo_reply, run_standin
 
-NAMES = ("tools", "startup", "calls", "search", "load", "chat", "lifecycle", "rss", "access")
+NAMES = ("tools", "startup", "calls", "search", "load", "chat", "lifecycle", "rss", "access", "scale")
+EXPLICIT = {"scale"}  # run only when named
 ACCESS_LARGEST = 10_000  # the access comparison's largest corpus (its own, filled in process)
 CORPUS_NAMES = {"search", "load", "chat", "lifecycle", "rss"}
 LOAD_SIZE = 10_000  # load, chat and the first lifecycle run happen at this size
@@ -150,6 +155,8 @@ async def run(wanted: set[str], sizes: list[int], runs: int, calls: int) -> dict
         report["calls"] = await bench_calls.run(calls)
     if "access" in wanted:
         report["access"] = await bench_access.run([n for n in sizes if n <= ACCESS_LARGEST] or [min(sizes)])
+    if "scale" in wanted:
+        report["scale"] = await bench_scale.run([n for n in sizes if n >= 10_000] or [max(sizes)])
     if wanted & CORPUS_NAMES:
         needed = sizes if wanted & {"search", "rss", "lifecycle"} else [min(LOAD_SIZE, max(sizes))]
         embedder, rate = await _embed_rate()
@@ -260,6 +267,8 @@ def sections(report: dict[str, Any]) -> dict[str, str]:
         found["load"] = bench_load.table(report["load"]["runs"])
     if report.get("chat"):
         found["chat"] = bench_chat.table(report["chat"])
+    if report.get("scale"):
+        found["scale"] = bench_scale.table(report["scale"])
     if report.get("lifecycle"):
         found["lifecycle"] = bench_lifecycle.table(report["lifecycle"])
     if report.get("access"):
@@ -360,7 +369,7 @@ def main() -> None:
     args = parser.parse_args()
     if unknown := set(args.names) - set(NAMES):
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}: give any of {', '.join(NAMES)}")
-    wanted = set(args.names) or set(NAMES)
+    wanted = set(args.names) or set(NAMES) - EXPLICIT
     for name in ("httpx", "httpx2"):  # one INFO line per request otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.report:
@@ -370,7 +379,7 @@ def main() -> None:
     found = sections(report)
     emit(report, tables(found), None if args.report else args.json)
     if args.doc:
-        if set(report_names(report)) != set(NAMES):  # a partial run: the summary blocks stay as they were
+        if not set(NAMES) - EXPLICIT <= set(report_names(report)):  # partial: the summary blocks stay
             found = {name: table for name, table in found.items() if name not in ("targets", "run")}
         text, replaced = splice(args.doc.read_text(), found)
         args.doc.write_text(text)
