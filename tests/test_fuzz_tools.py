@@ -30,7 +30,8 @@ from persona_mcp import build_server
 from tests.conftest import call
 from tests.ollama_standin import OllamaStandIn, echo_reply, run_standin
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+# sqlite_only: it proves a refused call changed nothing by comparing the SQLite file's tables.
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.sqlite_only]
 
 EXAMPLES = 3000
 EMBEDDER = "nomic-embed-text"
