@@ -28,6 +28,7 @@ __all__ = [
     "check_snapshot",
     "count_rows",
     "live_counts",
+    "table_columns",
     "take_snapshot",
 ]
 
@@ -86,7 +87,8 @@ _HISTORY = {
 }
 
 
-def _columns(con: sqlite3.Connection, table: str) -> list[str]:
+def table_columns(con: sqlite3.Connection, table: str) -> list[str]:
+    """The columns of a table of the main database, in order."""
     return [row[1] for row in con.execute(f"PRAGMA main.table_info({table})")]
 
 
@@ -106,7 +108,7 @@ def _same(columns: tuple[str, ...], left: str, right: str) -> str:
 
 def _add_history(con: sqlite3.Connection, table: str) -> int:
     """Add the archive's rows of a history table that are not here yet."""
-    cols = [c for c in _columns(con, table) if c != "id"]
+    cols = [c for c in table_columns(con, table) if c != "id"]
     listed = ", ".join(cols)
     cursor = con.execute(
         f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} s "
@@ -118,7 +120,7 @@ def _add_history(con: sqlite3.Connection, table: str) -> int:
 def _merge(con: sqlite3.Connection) -> dict[str, int]:
     written: dict[str, int] = {}
     for table, key in _NEWER.items():
-        cols = _columns(con, table)
+        cols = table_columns(con, table)
         listed = ", ".join(cols)
         same = _same(key, "m", "s")
         newer = f"NOT EXISTS (SELECT 1 FROM main.{table} m WHERE {same} AND m.updated_at >= s.updated_at)"
@@ -134,7 +136,7 @@ def _merge(con: sqlite3.Connection) -> dict[str, int]:
         written[table] = cursor.rowcount
     taken = "SELECT id FROM temp.taken_memories"
     for table in ("memory_vectors", "memory_tokens"):  # derived from each taken row's content
-        listed = ", ".join(_columns(con, table))
+        listed = ", ".join(table_columns(con, table))
         con.execute(f"DELETE FROM main.{table} WHERE memory_id IN ({taken})")
         con.execute(
             f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table} "
@@ -142,7 +144,7 @@ def _merge(con: sqlite3.Connection) -> dict[str, int]:
         )
     con.execute(f"UPDATE main.memories SET indexed_at = NULL WHERE id IN ({taken})")
     for table in _JOINS:
-        listed = ", ".join(_columns(con, table))
+        listed = ", ".join(table_columns(con, table))
         cursor = con.execute(
             f"INSERT OR IGNORE INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
         )
@@ -163,7 +165,7 @@ def _replace(con: sqlite3.Connection) -> dict[str, int]:
         con.execute(f"DELETE FROM main.{table}")
     written = {}
     for table in TABLES:
-        listed = ", ".join(_columns(con, table))
+        listed = ", ".join(table_columns(con, table))
         written[table] = con.execute(
             f"INSERT INTO main.{table} ({listed}) SELECT {listed} FROM src.{table}"
         ).rowcount

@@ -25,7 +25,7 @@ import anyio
 
 from core.store.database import Database
 from core.store.postgres.database import Transaction
-from core.store.snapshot import TABLES
+from core.store.snapshot import TABLES, table_columns
 from core.store.vectors import VectorBlob
 
 __all__ = ["ALL_TABLES", "digest", "export_to_sqlite", "import_from_sqlite", "pg_digests", "sqlite_digests"]
@@ -34,10 +34,6 @@ ALL_TABLES = (*TABLES, "audit_log")  # parents before children
 _PG_ONLY = {"seq", "search"}
 _ORDER = {"memories": "seq", "conversation_participants": "seq", "lorebook_links": "seq"}
 _CHUNK = 2_000
-
-
-def _sqlite_columns(con: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in con.execute(f"PRAGMA table_info({table})")]
 
 
 async def _pg_columns(tx: Transaction) -> dict[str, list[str]]:
@@ -72,7 +68,7 @@ async def export_to_sqlite(tx: Transaction, target: Path) -> dict[str, int]:
         con.execute("PRAGMA foreign_keys = OFF")  # parents come first; checked whole below
         con.execute("BEGIN")
         for table in ALL_TABLES:
-            columns = [c for c in _sqlite_columns(con, table) if c in pg.get(table, ())]
+            columns = [c for c in table_columns(con, table) if c in pg.get(table, ())]
             insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             order = f" ORDER BY {_ORDER[table]}" if table in _ORDER else ""
             count = 0
@@ -99,7 +95,7 @@ async def import_from_sqlite(tx: Transaction, source: Path) -> dict[str, int]:
     copied: dict[str, int] = {}
     with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, check_same_thread=False)) as con:
         for table in ALL_TABLES:
-            columns = [c for c in _sqlite_columns(con, table) if c in pg.get(table, ()) and c not in _PG_ONLY]
+            columns = [c for c in table_columns(con, table) if c in pg.get(table, ()) and c not in _PG_ONLY]
             kinds = [_kind(table, column, text) for column in columns]
             insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             order = " ORDER BY rowid" if _has_rowid(con, table) else ""
