@@ -101,6 +101,8 @@ def _model_prefix(model_id: str) -> str:
 class VectorIndex:
     """The Chroma collections of one embedding model."""
 
+    complete = False  # memories stored since the catch-up last ran are not in it yet
+
     def __init__(self, client: Any, model_id: str) -> None:
         self._client = client
         self.model_id = model_id

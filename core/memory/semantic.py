@@ -131,7 +131,7 @@ class SemanticLayer(Embedding):
         # Pending rows are read before the index is asked: a row the catch-up marks as indexed
         # after this read was written to the index before it was marked, so the query sees it.
         # (The other order loses a memory marked between the two reads.)
-        pending_ids, pending = await self._repo.pending_vectors(where, model_id)
+        pending_ids, pending = await self._pending(index, where, model_id)
         try:
             found = await call_index(query_scopes)
         except Exception as exc:  # chromadb raises assorted internal errors for a damaged index
@@ -143,6 +143,13 @@ class SemanticLayer(Embedding):
             ids, matrix = await witnesses.witnessed_vectors(self._db, where, model_id)
             found.update(top_similar(ids, matrix, query, fetch))
         return found
+
+    async def _pending(
+        self, index: Index, where: MemoryFilter, model_id: str
+    ) -> tuple[list[str], np.ndarray | None]:
+        """Vectors stored but not yet in `index`; none for an index that is the stored vectors
+        themselves (PostgreSQL's), which a search must not read twice."""
+        return ([], None) if index.complete else await self._repo.pending_vectors(where, model_id)
 
     async def nearest_many(self, persona_id: str, vectors: np.ndarray) -> list[tuple[str | None, float]]:
         """For each row of `vectors`, the persona's most similar live memory and its similarity
@@ -158,7 +165,7 @@ class SemanticLayer(Embedding):
         index = self._owner.current(model_id) if acting().admin else None
         hits: list[list[tuple[str, float]]] | None = None
         if index is not None:
-            ids, matrix = await self._repo.pending_vectors(where, model_id)  # first, as in nearest()
+            ids, matrix = await self._pending(index, where, model_id)  # first, as in nearest()
             try:
                 hits = await call_index(index.query, persona_id, vectors, _DEDUP_HITS)
             except Exception as exc:  # as in nearest(): fall back to SQLite's vectors

@@ -46,6 +46,8 @@ def _text(vector: np.ndarray) -> str:
 class PgVectorIndex:
     """The pgvector search of one embedding model."""
 
+    complete = True  # it queries the stored vectors themselves: nothing is ever pending for it
+
     # (database, model, dimension) whose HNSW index exists or is being made, for the whole
     # process: an index reopened after a failure does not start a second build.
     _ready: ClassVar[set[tuple[str, str, int]]] = set()
